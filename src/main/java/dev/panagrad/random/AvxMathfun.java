@@ -81,7 +81,7 @@ final class AvxMathfun {
    * out[1]}.
    */
   static void sincos(float x, float[] out) {
-    boolean negative = x < 0f || (x == 0f && 1f / x < 0f);
+    boolean negative = Float.floatToRawIntBits(x) < 0; // the sign bit, for the sine
     x = Math.abs(x);
     float y = x * FOPI;
     int j = (int) y; // cvttps: truncation

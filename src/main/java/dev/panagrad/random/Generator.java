@@ -16,12 +16,13 @@ import java.nio.ByteOrder;
  * every public method is {@code synchronized} on the generator.
  *
  * <p>Note [fused multiply-add]: PyTorch's CPU kernels run from the AVX2 or AVX-512 build of
- * aten/src/ATen/native/cpu, compiled by GCC with {@code -mfma} and its default {@code
- * -ffp-contract=fast}, so each {@code a * b + c} in them (uniform_real's {@code x * (to - from) +
- * from}, transformation::normal's {@code val * std + mean}, normal_fill_16's {@code ... * std +
- * mean}, avx_mathfun's polynomials) is one fused operation; here each is {@link Math#fma}. For
- * {@code rand} and {@code randn} with their defaults the fusion changes nothing; in avx_mathfun it
- * is what makes float32 {@code randn} bit-exact (see {@link AvxMathfun}).
+ * aten/src/ATen/native/cpu, compiled by GCC with {@code -mfma} in GNU mode, whose default {@code
+ * -ffp-contract=fast} turns {@code a * b + c} into one fused operation. rng.jsonl confirms it for
+ * avx_mathfun's polynomials: float32 {@code randn} is bit-exact only with the fusions (see {@code
+ * AvxMathfun}). The same flags fuse uniform_real's {@code x * (to - from) + from},
+ * transformation::normal's {@code val * std + mean} and normal_fill_16's {@code ... * std + mean},
+ * so those are {@link Math#fma} here too; with the default arguments of {@code rand} and {@code
+ * randn} the fusion changes nothing, so the oracle does not test these three.
  *
  * <p>log, sin and cos are {@link Math}'s (within 1 ulp, like glibc's). The double normals of
  * rng.jsonl all match to the bit on x86-64; another JVM or CPU may differ in the last bit.
@@ -35,7 +36,10 @@ import java.nio.ByteOrder;
  * }
  */
 public final class Generator {
-  /** The seed of PyTorch's default CPU generator before any manual_seed. */
+  /**
+   * The seed PyTorch's default CPU generator starts with ({@code torch.initial_seed()} in a fresh
+   * process).
+   */
   public static final long DEFAULT_SEED = 67280421310721L;
 
   /** {@code torch.get_rng_state()} is {@code sizeof(CPUGeneratorImplState)}: 5056 bytes. */
@@ -259,11 +263,13 @@ public final class Generator {
 
   /**
    * {@code torch.randn} / {@code normal_(mean, std)} on float32 (cpu/DistributionTemplates.h
-   * normal_kernel). With 16 or more elements: {@code normal_fill_AVX2}, the path of x86-64 builds
-   * (their AVX-512 kernels fall back to it): all n uniforms first (24-bit floats), then Box-Muller
-   * in place on each block of 16 (element j and j+8 form a pair), and when n is not a multiple of
-   * 16 the last 16 slots get 16 fresh uniforms and are transformed again. Below 16 elements: {@code
-   * normal_distribution<double>} per element, rounded to float, using the cached normal.
+   * normal_kernel). With 16 or more elements: {@code normal_fill_AVX2}, the path on CPUs with AVX2
+   * (AVX-512 dispatch falls back to it for normal_; only CPUs without AVX2 take the scalar {@code
+   * normal_fill<float>}, whose libm calls may differ in the last bits): all n uniforms first
+   * (24-bit floats), then Box-Muller in place on each block of 16 (element j and j+8 form a pair),
+   * and when n is not a multiple of 16 the last 16 slots get 16 fresh uniforms and are transformed
+   * again. Below 16 elements: {@code normal_distribution<double>} per element, rounded to float,
+   * using the cached normal.
    */
   public synchronized void normalFloat(MemorySegment dst, long n, double mean, double std) {
     checkSize(dst, n, Float.BYTES);
@@ -379,12 +385,12 @@ public final class Generator {
   /**
    * {@code torch.randperm(n)} as int64 (TensorFactories.cpp randperm_cpu): the identity, then for i
    * in [0, n-1) swap element i with element {@code i + random() % (n - i)}. For n of {@code
-   * UINT32_MAX / 20} or more, PyTorch 2.x uses an inside-out shuffle with {@code random64() % (i +
-   * 1)}, followed here too.
+   * UINT32_MAX / 20} or more, PyTorch 2.x instead uses an inside-out shuffle with {@code random64()
+   * % (i + 1)}, followed here too.
    */
   public synchronized void randperm(MemorySegment dst, long n) {
     if (n < 0) {
-      throw new IllegalArgumentException("n must be non-negative, got" + n);
+      throw new IllegalArgumentException("n must be non-negative, got " + n);
     }
     checkSize(dst, n, Long.BYTES);
     if (n < RANDPERM_SMALL_N) {
