@@ -1,0 +1,1061 @@
+package dev.panagrad;
+
+import dev.panagrad.autograd.Autograd;
+import dev.panagrad.autograd.CopySlices;
+import dev.panagrad.autograd.GradMode;
+import dev.panagrad.autograd.Node;
+import dev.panagrad.autograd.Tape;
+import dev.panagrad.memory.HasStorage;
+import dev.panagrad.memory.Storage;
+import dev.panagrad.ops.Elementwise;
+import dev.panagrad.ops.LinearAlgebra;
+import dev.panagrad.ops.Pointwise;
+import dev.panagrad.ops.Reductions;
+import dev.panagrad.ops.ShapeOps;
+import dev.panagrad.random.Generator;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.UnaryOperator;
+import java.util.logging.Logger;
+
+/**
+ * An n-dimensional array in native memory: a view (shape, strides, offset, dtype) over a {@link
+ * Storage}. Views share their storage and its version counter with the tensor they came from.
+ *
+ * {@snippet :
+ * import static dev.panagrad.Torch.*;
+ * Tensor w = randn(3, 2);
+ * Tensor row = w.select(0, 1);   // a view: writes to row are seen in w
+ * System.out.println(w.t());     // tensor([[...]]) as PyTorch prints it
+ * }
+ */
+public final class Tensor implements HasStorage {
+  private final Storage storage;
+  private final long[] shape;
+  private final long[] strides;
+  private final long offset;
+  private final DType dtype;
+
+  /** The tensor whose storage this one views, or null when this is not a view. */
+  private final Tensor base;
+
+  // Autograd state. A tensor with a tape row is a non-leaf; see Tape, Note [Tape lifetime].
+  private boolean requiresGradFlag;
+  private Tensor grad;
+  private Tape tape;
+  private int entry = -1;
+  private int gen;
+  private Tape.Handle handle;
+  private List<UnaryOperator<Tensor>> leafHooks;
+  private boolean retainsGrad;
+
+  private static final Logger LOG = Logger.getLogger("dev.panagrad");
+  private static volatile boolean warnedNonLeafGrad;
+
+  Tensor(Storage storage, long[] shape, long[] strides, long offset, DType dtype, Tensor base) {
+    this.storage = storage;
+    this.shape = shape;
+    this.strides = strides;
+    this.offset = offset;
+    this.dtype = dtype;
+    this.base = base == null ? null : (base.base != null ? base.base : base);
+  }
+
+  /** A new contiguous, uninitialised tensor. */
+  public static Tensor empty(DType dtype, long... shape) {
+    long[] sh = shape.clone();
+    long n = Shapes.numel(sh);
+    long bytes;
+    try {
+      bytes = Math.multiplyExact(n, (long) dtype.byteSize());
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException(
+          "shape " + Shapes.str(sh) + " of " + dtype + " needs more bytes than fit in a long");
+    }
+    return new Tensor(Storage.allocate(bytes), sh, Shapes.contiguousStrides(sh), 0, dtype, null);
+  }
+
+  /**
+   * A view of this tensor's storage with another geometry, recording nothing: the primitive the
+   * view ops in {@code dev.panagrad.ops} build on. Checks the geometry stays inside the storage.
+   */
+  public Tensor rawView(long[] shape, long[] strides, long offset) {
+    segment();
+    long lo = offset, hi = offset;
+    boolean empty = false;
+    for (int i = 0; i < shape.length; i++) {
+      if (shape[i] == 0) empty = true;
+      long span = (shape[i] - 1) * strides[i];
+      if (span < 0) lo += span;
+      else hi += span;
+    }
+    if (!empty && (lo < 0 || (hi + 1) * dtype.byteSize() > storage.byteSize())) {
+      throw new IllegalArgumentException(
+          "view of shape "
+              + Shapes.str(shape)
+              + " with strides "
+              + Shapes.str(strides)
+              + " and offset "
+              + offset
+              + " is out of bounds for a storage of "
+              + storage.byteSize() / dtype.byteSize()
+              + " elements");
+    }
+    return new Tensor(storage, shape.clone(), strides.clone(), offset, dtype, this);
+  }
+
+  // ---------------------------------------------------------------- geometry
+
+  @Override
+  public Storage storage() {
+    return storage;
+  }
+
+  public DType dtype() {
+    return dtype;
+  }
+
+  /** The sizes; a copy (PyTorch's {@code t.shape}). */
+  public long[] shape() {
+    return shape.clone();
+  }
+
+  /** Same as {@link #shape()}, PyTorch's {@code t.size()}. */
+  public long[] size() {
+    return shape.clone();
+  }
+
+  public long size(long dim) {
+    return shape[Shapes.wrapDim(dim, shape.length)];
+  }
+
+  public long[] stride() {
+    return strides.clone();
+  }
+
+  public long stride(long dim) {
+    return strides[Shapes.wrapDim(dim, shape.length)];
+  }
+
+  public long storageOffset() {
+    return offset;
+  }
+
+  public int dim() {
+    return shape.length;
+  }
+
+  public long numel() {
+    return Shapes.numel(shape);
+  }
+
+  /** The tensor this one is a view of (PyTorch's {@code ._base}), or null. */
+  public Tensor base() {
+    return base;
+  }
+
+  public boolean isView() {
+    return base != null;
+  }
+
+  public boolean isContiguous() {
+    long expected = 1;
+    for (int i = shape.length - 1; i >= 0; i--) {
+      if (shape[i] == 1) continue;
+      if (shape[i] == 0) return true;
+      if (strides[i] != expected) return false;
+      expected *= shape[i];
+    }
+    return true;
+  }
+
+  /** True when writing to this tensor could write one memory location twice (an expand). */
+  boolean hasInternalOverlap() {
+    for (int i = 0; i < shape.length; i++) if (strides[i] == 0 && shape[i] > 1) return true;
+    return false;
+  }
+
+  // Internal access for kernels and ops: the shape and strides arrays without copying.
+  long[] shapeRef() {
+    return shape;
+  }
+
+  long[] stridesRef() {
+    return strides;
+  }
+
+  /** The segment, or {@link IllegalStateException} naming this tensor if it was released. */
+  public MemorySegment segment() {
+    if (storage.isReleased()) throw usedAfterRelease();
+    return storage.segment();
+  }
+
+  IllegalStateException usedAfterRelease() {
+    return new IllegalStateException(
+        "a tensor of shape "
+            + Shapes.str(shape)
+            + " ("
+            + dtype
+            + ") was used after its storage was released: "
+            + storage.releasedBy()
+            + ". Keep it with scope.keep(t), or copy what you need before the scope closes.");
+  }
+
+  // ---------------------------------------------------------------- elements
+
+  private long elementOffset(long[] index) {
+    if (index.length != shape.length) {
+      throw new IndexOutOfBoundsException(
+          "expected "
+              + shape.length
+              + " indices for a tensor of shape "
+              + Shapes.str(shape)
+              + ", got "
+              + index.length);
+    }
+    long off = offset;
+    for (int i = 0; i < index.length; i++) {
+      long ix = index[i] < 0 ? index[i] + shape[i] : index[i];
+      if (ix < 0 || ix >= shape[i]) {
+        throw new IndexOutOfBoundsException(
+            "index "
+                + index[i]
+                + " is out of bounds for dimension "
+                + i
+                + " with size "
+                + shape[i]);
+      }
+      off += ix * strides[i];
+    }
+    return off;
+  }
+
+  /** The element at {@code index} as a double (PyTorch's {@code t[i, j].item()}). */
+  public double get(long... index) {
+    return Elements.get(segment(), dtype, elementOffset(index));
+  }
+
+  /** The element at {@code index} as a long (exact for int64). */
+  public long getLong(long... index) {
+    return Elements.getLong(segment(), dtype, elementOffset(index));
+  }
+
+  /** Writes one element in place; bumps the version counter like any in-place write. */
+  public Tensor set(double value, long... index) {
+    MemorySegment s = segment();
+    Elements.put(s, dtype, elementOffset(index), value);
+    storage.bumpVersion();
+    return this;
+  }
+
+  /** The value of a one-element tensor, PyTorch's {@code item()}. */
+  public double item() {
+    if (numel() != 1) {
+      throw new IllegalArgumentException(
+          "a Tensor with " + numel() + " elements cannot be converted to Scalar");
+    }
+    return Elements.get(segment(), dtype, offset);
+  }
+
+  /** The element at row-major position {@code i}, whatever the strides. */
+  double getFlat(long i) {
+    return Elements.get(segment(), dtype, flatToOffset(i));
+  }
+
+  long getLongFlat(long i) {
+    return Elements.getLong(segment(), dtype, flatToOffset(i));
+  }
+
+  long flatToOffset(long i) {
+    long off = offset;
+    for (int d = shape.length - 1; d >= 0; d--) {
+      long n = shape[d];
+      off += (i % n) * strides[d];
+      i /= n;
+    }
+    return off;
+  }
+
+  /** The elements in row-major order. */
+  public float[] toFloatArray() {
+    float[] out = new float[Math.toIntExact(numel())];
+    for (int i = 0; i < out.length; i++) out[i] = (float) getFlat(i);
+    return out;
+  }
+
+  public double[] toDoubleArray() {
+    double[] out = new double[Math.toIntExact(numel())];
+    for (int i = 0; i < out.length; i++) out[i] = getFlat(i);
+    return out;
+  }
+
+  public long[] toLongArray() {
+    long[] out = new long[Math.toIntExact(numel())];
+    for (int i = 0; i < out.length; i++) out[i] = getLongFlat(i);
+    return out;
+  }
+
+  public boolean[] toBooleanArray() {
+    boolean[] out = new boolean[Math.toIntExact(numel())];
+    for (int i = 0; i < out.length; i++) out[i] = getFlat(i) != 0;
+    return out;
+  }
+
+  /** A tensor over a fresh storage big enough for {@code shape} at {@code strides}. */
+  public static Tensor emptyStrided(DType dtype, long[] shape, long[] strides) {
+    long extent = 1;
+    for (int i = 0; i < shape.length; i++) {
+      if (shape[i] == 0) {
+        extent = 0;
+        break;
+      }
+      extent += (shape[i] - 1) * Math.abs(strides[i]);
+    }
+    Tensor flat = empty(dtype, extent);
+    return new Tensor(flat.storage, shape.clone(), strides.clone(), 0, dtype, null);
+  }
+
+  // ---------------------------------------------------------------- views and shape
+
+  public Tensor view(long... shape) {
+    return ShapeOps.view(this, shape);
+  }
+
+  public Tensor reshape(long... shape) {
+    return ShapeOps.reshape(this, shape);
+  }
+
+  public Tensor flatten() {
+    return ShapeOps.flatten(this, 0, -1);
+  }
+
+  public Tensor flatten(long startDim, long endDim) {
+    return ShapeOps.flatten(this, startDim, endDim);
+  }
+
+  public Tensor flatten(long startDim) {
+    return ShapeOps.flatten(this, startDim, -1);
+  }
+
+  public Tensor t() {
+    return ShapeOps.t(this);
+  }
+
+  public Tensor transpose(long dim0, long dim1) {
+    return ShapeOps.transpose(this, dim0, dim1);
+  }
+
+  public Tensor permute(long... dims) {
+    return ShapeOps.permute(this, dims);
+  }
+
+  public Tensor unsqueeze(long dim) {
+    return ShapeOps.unsqueeze(this, dim);
+  }
+
+  public Tensor squeeze() {
+    return ShapeOps.squeeze(this);
+  }
+
+  public Tensor squeeze(long dim) {
+    return ShapeOps.squeeze(this, dim);
+  }
+
+  public Tensor expand(long... size) {
+    return ShapeOps.expand(this, size);
+  }
+
+  public Tensor expandAs(Tensor other) {
+    return ShapeOps.expand(this, other.shape);
+  }
+
+  public Tensor narrow(long dim, long start, long length) {
+    return ShapeOps.narrow(this, dim, start, length);
+  }
+
+  public Tensor select(long dim, long index) {
+    return ShapeOps.select(this, dim, index);
+  }
+
+  /** PyTorch's {@code t[i, j, ...]} with integer indices: a view, one select per index. */
+  public Tensor index(long... indices) {
+    Tensor r = this;
+    for (long i : indices) r = r.select(0, i);
+    return r;
+  }
+
+  /**
+   * PyTorch's {@code t[i, j, ...] = value}: writes into the indexed view; with autograd, this
+   * tensor's grad_fn becomes {@code CopySlices}.
+   */
+  public Tensor indexPut_(Tensor value, long... indices) {
+    Tensor view;
+    try (var ng = GradMode.noGrad()) {
+      view = index(indices);
+    }
+    view.copy_(value);
+    return this;
+  }
+
+  public Tensor contiguous() {
+    return ShapeOps.contiguous(this);
+  }
+
+  public Tensor clone() {
+    return ShapeOps.clone(this);
+  }
+
+  /** A copy converted to {@code dtype} (this tensor when it already has it). */
+  public Tensor to(DType dtype) {
+    return ShapeOps.to(this, dtype);
+  }
+
+  public Tensor float_() {
+    return to(DType.FLOAT32);
+  }
+
+  public Tensor double_() {
+    return to(DType.FLOAT64);
+  }
+
+  public Tensor long_() {
+    return to(DType.INT64);
+  }
+
+  // ---------------------------------------------------------------- pointwise
+
+  public Tensor neg() {
+    return Elementwise.neg(this);
+  }
+
+  public Tensor exp() {
+    return Elementwise.exp(this);
+  }
+
+  public Tensor log() {
+    return Elementwise.log(this);
+  }
+
+  public Tensor sqrt() {
+    return Elementwise.sqrt(this);
+  }
+
+  public Tensor abs() {
+    return Elementwise.abs(this);
+  }
+
+  public Tensor tanh() {
+    return Elementwise.tanh(this);
+  }
+
+  public Tensor sigmoid() {
+    return Elementwise.sigmoid(this);
+  }
+
+  public Tensor relu() {
+    return Elementwise.relu(this);
+  }
+
+  public Tensor sin() {
+    return Elementwise.sin(this);
+  }
+
+  public Tensor cos() {
+    return Elementwise.cos(this);
+  }
+
+  public Tensor reciprocal() {
+    return Elementwise.reciprocal(this);
+  }
+
+  /** The sign (-1, 0, 1), as PyTorch's sgn for real tensors; not differentiable. */
+  public Tensor sgn() {
+    return Pointwise.unary(this, dtype, v -> Double.isNaN(v) ? v : Math.signum(v));
+  }
+
+  /** erf, not differentiable here (used by GELU's backward). */
+  public Tensor erf() {
+    return Pointwise.unary(this, dtype.isFloatingPoint() ? dtype : DType.FLOAT32, Elementwise::erf);
+  }
+
+  public Tensor add(Tensor other) {
+    return Elementwise.add(this, other, 1);
+  }
+
+  public Tensor add(Tensor other, double alpha) {
+    return Elementwise.add(this, other, alpha);
+  }
+
+  public Tensor add(double other) {
+    return Elementwise.add(this, other);
+  }
+
+  public Tensor sub(Tensor other) {
+    return Elementwise.sub(this, other, 1);
+  }
+
+  public Tensor sub(Tensor other, double alpha) {
+    return Elementwise.sub(this, other, alpha);
+  }
+
+  public Tensor sub(double other) {
+    return Elementwise.sub(this, other);
+  }
+
+  /** {@code other - this}: PyTorch's rsub, what {@code 2 - t} means in Python. */
+  public Tensor rsub(double other) {
+    return Elementwise.rsub(this, other);
+  }
+
+  public Tensor mul(Tensor other) {
+    return Elementwise.mul(this, other);
+  }
+
+  public Tensor mul(double other) {
+    return Elementwise.mul(this, other);
+  }
+
+  public Tensor div(Tensor other) {
+    return Elementwise.div(this, other);
+  }
+
+  public Tensor div(double other) {
+    return Elementwise.div(this, other);
+  }
+
+  public Tensor pow(double exponent) {
+    return Elementwise.pow(this, exponent);
+  }
+
+  public Tensor pow(Tensor exponent) {
+    return Elementwise.pow(this, exponent);
+  }
+
+  public Tensor clamp(double min) {
+    return Elementwise.clamp(this, min, Double.POSITIVE_INFINITY);
+  }
+
+  public Tensor clamp(double min, double max) {
+    return Elementwise.clamp(this, min, max);
+  }
+
+  public Tensor clampMax(double max) {
+    return Elementwise.clamp(this, Double.NEGATIVE_INFINITY, max);
+  }
+
+  public Tensor maximum(Tensor other) {
+    return Elementwise.maximum(this, other);
+  }
+
+  public Tensor minimum(Tensor other) {
+    return Elementwise.minimum(this, other);
+  }
+
+  public Tensor maskedFill(Tensor mask, double value) {
+    return Elementwise.maskedFill(this, mask, value);
+  }
+
+  // comparisons: bool results, no gradient
+  public Tensor eq(Tensor o) {
+    return Elementwise.compare(this, o, (x, y) -> x == y ? 1 : 0);
+  }
+
+  public Tensor eq(double o) {
+    return Pointwise.unary(this, DType.BOOL, x -> x == o ? 1 : 0);
+  }
+
+  public Tensor gt(Tensor o) {
+    return Elementwise.compare(this, o, (x, y) -> x > y ? 1 : 0);
+  }
+
+  public Tensor gt(double o) {
+    return Pointwise.unary(this, DType.BOOL, x -> x > o ? 1 : 0);
+  }
+
+  public Tensor ge(Tensor o) {
+    return Elementwise.compare(this, o, (x, y) -> x >= y ? 1 : 0);
+  }
+
+  public Tensor ge(double o) {
+    return Pointwise.unary(this, DType.BOOL, x -> x >= o ? 1 : 0);
+  }
+
+  public Tensor lt(Tensor o) {
+    return Elementwise.compare(this, o, (x, y) -> x < y ? 1 : 0);
+  }
+
+  public Tensor lt(double o) {
+    return Pointwise.unary(this, DType.BOOL, x -> x < o ? 1 : 0);
+  }
+
+  public Tensor le(Tensor o) {
+    return Elementwise.compare(this, o, (x, y) -> x <= y ? 1 : 0);
+  }
+
+  public Tensor le(double o) {
+    return Pointwise.unary(this, DType.BOOL, x -> x <= o ? 1 : 0);
+  }
+
+  public Tensor logicalAnd(Tensor o) {
+    return Elementwise.compare(this, o, (x, y) -> x != 0 && y != 0 ? 1 : 0);
+  }
+
+  public Tensor isnan() {
+    return Pointwise.unary(this, DType.BOOL, x -> Double.isNaN(x) ? 1 : 0);
+  }
+
+  /** True when any element is non-zero. */
+  public boolean any() {
+    long n = numel();
+    for (long i = 0; i < n; i++) if (getFlat(i) != 0) return true;
+    return false;
+  }
+
+  // ---------------------------------------------------------------- linear algebra
+
+  public Tensor mm(Tensor other) {
+    return LinearAlgebra.mm(this, other);
+  }
+
+  public Tensor mv(Tensor other) {
+    return LinearAlgebra.mv(this, other);
+  }
+
+  public Tensor bmm(Tensor other) {
+    return LinearAlgebra.bmm(this, other);
+  }
+
+  public Tensor dot(Tensor other) {
+    return LinearAlgebra.dot(this, other);
+  }
+
+  public Tensor matmul(Tensor other) {
+    return LinearAlgebra.matmul(this, other);
+  }
+
+  // ---------------------------------------------------------------- reductions
+
+  public Tensor sum() {
+    return Reductions.sum(this);
+  }
+
+  public Tensor sum(long[] dims, boolean keepdim) {
+    return Reductions.sum(this, dims, keepdim);
+  }
+
+  public Tensor sum(long dim) {
+    return Reductions.sum(this, new long[] {dim}, false);
+  }
+
+  public Tensor mean() {
+    return Reductions.mean(this);
+  }
+
+  public Tensor mean(long[] dims, boolean keepdim) {
+    return Reductions.mean(this, dims, keepdim);
+  }
+
+  public Tensor mean(long dim) {
+    return Reductions.mean(this, new long[] {dim}, false);
+  }
+
+  // ---------------------------------------------------------------- in place
+
+  /**
+   * Finishes an in-place op whose value was computed out of place as {@code result}: copies it in,
+   * bumps the version, and moves the result's history to this tensor (CopySlices for a view).
+   */
+  private Tensor writeResult(String op, Tensor result) {
+    checkInplace(op);
+    if (!Arrays.equals(Shapes.broadcast(shape, result.shape), shape)) {
+      throw new IllegalArgumentException(
+          "output with shape "
+              + Shapes.str(shape)
+              + " doesn't match the broadcast shape "
+              + Shapes.str(Shapes.broadcast(shape, result.shape)));
+    }
+    boolean record = result.requiresGrad() && GradMode.isEnabled();
+    if (record && base != null) return copy_(result);
+    Pointwise.copyInto(this, result);
+    storage.bumpVersion();
+    if (record) CopySlices.moveHistory(result, this);
+    return this;
+  }
+
+  /** Copies {@code src} (broadcast, converted) into this tensor. */
+  public Tensor copy_(Tensor src) {
+    checkInplace("copy_");
+    if (!Arrays.equals(Shapes.broadcast(shape, src.shape), shape)) {
+      throw new IllegalArgumentException(
+          "output with shape "
+              + Shapes.str(shape)
+              + " doesn't match the broadcast shape "
+              + Shapes.str(Shapes.broadcast(shape, src.shape)));
+    }
+    src.segment();
+    Pointwise.copyInto(this, src);
+    storage.bumpVersion();
+    if (GradMode.isEnabled() && (src.requiresGrad() || requiresGrad())) {
+      if (base != null) {
+        CopySlices.recordWrite(this, src);
+      } else {
+        // Every element is overwritten: the old history is dropped, src's flows through.
+        Tape.record(
+            dev.panagrad.autograd.Op.COPY_BACKWARDS, this, new Tensor[] {src}, null, null, null);
+      }
+    }
+    return this;
+  }
+
+  public Tensor add_(Tensor other) {
+    return writeResult("add_", add(other));
+  }
+
+  public Tensor add_(Tensor other, double alpha) {
+    return writeResult("add_", add(other, alpha));
+  }
+
+  public Tensor add_(double other) {
+    return writeResult("add_", add(other));
+  }
+
+  public Tensor sub_(Tensor other) {
+    return writeResult("sub_", sub(other));
+  }
+
+  public Tensor sub_(double other) {
+    return writeResult("sub_", sub(other));
+  }
+
+  public Tensor mul_(Tensor other) {
+    return writeResult("mul_", mul(other));
+  }
+
+  public Tensor mul_(double other) {
+    return writeResult("mul_", mul(other));
+  }
+
+  public Tensor div_(Tensor other) {
+    return writeResult("div_", div(other));
+  }
+
+  public Tensor div_(double other) {
+    return writeResult("div_", div(other));
+  }
+
+  public Tensor clamp_(double min, double max) {
+    return writeResult("clamp_", clamp(min, max));
+  }
+
+  public Tensor clamp_(double min) {
+    return writeResult("clamp_", clamp(min));
+  }
+
+  /** Fills with zeros; under noGrad (as optimizers run) it records nothing. */
+  public Tensor zero_() {
+    return fill_(0);
+  }
+
+  public Tensor fill_(double value) {
+    checkInplace("fill_");
+    Pointwise.unaryInto(this, this, v -> value);
+    storage.bumpVersion();
+    if (GradMode.isEnabled() && requiresGrad() && !isLeaf()) {
+      try (var ng = GradMode.noGrad()) {
+        // The filled tensor no longer depends on its inputs: its history is cut here.
+        setHistory(null, -1, 0);
+      }
+    }
+    return this;
+  }
+
+  // ---------------------------------------------------------------- random, in place
+
+  public Tensor normal_(double mean, double std) {
+    return normal_(mean, std, Generator.defaultGenerator());
+  }
+
+  public Tensor normal_(double mean, double std, Generator g) {
+    return fillRandom(
+        t -> {
+          if (dtype == DType.FLOAT64) g.normalDouble(t.segment(), t.numel(), mean, std);
+          else g.normalFloat(t.segment(), t.numel(), mean, std);
+        });
+  }
+
+  public Tensor uniform_(double from, double to) {
+    return uniform_(from, to, Generator.defaultGenerator());
+  }
+
+  public Tensor uniform_(double from, double to, Generator g) {
+    return fillRandom(
+        t -> {
+          if (dtype == DType.FLOAT64) g.uniformDouble(t.segment(), t.numel(), from, to);
+          else g.uniformFloat(t.segment(), t.numel(), from, to);
+        });
+  }
+
+  public Tensor bernoulli_(double p) {
+    return bernoulli_(p, Generator.defaultGenerator());
+  }
+
+  public Tensor bernoulli_(double p, Generator g) {
+    return fillRandom(
+        t -> {
+          if (dtype == DType.FLOAT64) g.bernoulliDouble(t.segment(), t.numel(), p);
+          else g.bernoulliFloat(t.segment(), t.numel(), p);
+        });
+  }
+
+  /** Draws into a contiguous float buffer (this, or a temporary copied back in). */
+  private Tensor fillRandom(java.util.function.Consumer<Tensor> draw) {
+    checkInplace("random fill");
+    if (!dtype.isFloatingPoint()) {
+      throw new IllegalArgumentException(
+          "random fills expect a floating point tensor, got " + dtype);
+    }
+    if (isContiguous()) {
+      Tensor flat = rawView(new long[] {numel()}, new long[] {1}, offset);
+      draw.accept(flat);
+    } else {
+      Tensor tmp = empty(dtype, shape);
+      draw.accept(tmp);
+      Pointwise.copyInto(this, tmp);
+    }
+    storage.bumpVersion();
+    return this;
+  }
+
+  // ---------------------------------------------------------------- autograd
+
+  /** True for a tensor that wants gradients: a leaf marked so, or the result of such ops. */
+  public boolean requiresGrad() {
+    return requiresGradFlag || tape != null;
+  }
+
+  /** A leaf has no grad_fn: the user made it, or it came from ops that needed no gradient. */
+  public boolean isLeaf() {
+    return tape == null;
+  }
+
+  /**
+   * Sets whether autograd records ops on this leaf; PyTorch's {@code requires_grad_}. Returns
+   * {@code this}.
+   */
+  public Tensor requiresGrad_(boolean requiresGrad) {
+    if (!isLeaf()) {
+      if (requiresGrad) return this;
+      throw new IllegalStateException(
+          "you can only change requires_grad flags of leaf variables. If you want to use a"
+              + " computed variable in a subgraph that doesn't require differentiation use"
+              + " var_no_grad = var.detach().");
+    }
+    if (requiresGrad && !dtype.isFloatingPoint()) {
+      throw new IllegalArgumentException(
+          "only Tensors of floating point and complex dtype can require gradients (got "
+              + dtype
+              + ")");
+    }
+    requiresGradFlag = requiresGrad;
+    return this;
+  }
+
+  public Tensor requiresGrad_() {
+    return requiresGrad_(true);
+  }
+
+  /**
+   * The accumulated gradient ({@code .grad}), or null. For a non-leaf without {@link #retainGrad()}
+   * it is null and a warning is logged once, as in PyTorch.
+   */
+  public Tensor grad() {
+    if (!isLeaf() && !retainsGrad && !warnedNonLeafGrad) {
+      warnedNonLeafGrad = true;
+      LOG.warning(
+          "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad"
+              + " attribute won't be populated during autograd.backward(). If you indeed want the"
+              + " .grad field to be populated for a non-leaf Tensor, use .retainGrad() on the"
+              + " non-leaf Tensor.");
+    }
+    return grad;
+  }
+
+  /** Sets {@code .grad} (null clears it), checking shape and dtype as PyTorch does. */
+  public void setGrad(Tensor g) {
+    if (g != null && (!Arrays.equals(g.shape, shape) || g.dtype != dtype)) {
+      throw new IllegalArgumentException(
+          "assigned grad has data of a different size or type: "
+              + describe(g)
+              + " vs "
+              + describe(this));
+    }
+    grad = g;
+  }
+
+  /** The backward function that made this tensor ({@code grad_fn}), or null for a leaf. */
+  public Node gradFn() {
+    return Node.of(this);
+  }
+
+  String gradFnName() {
+    if (isLeaf()) return null;
+    try {
+      return gradFn().name();
+    } catch (IllegalStateException e) {
+      return "released";
+    }
+  }
+
+  /** Backpropagates from this one-element tensor into the leaves' {@code .grad}. */
+  public void backward() {
+    backward(null, false);
+  }
+
+  /** Backpropagates {@code gradient} (same shape as this tensor). */
+  public void backward(Tensor gradient) {
+    backward(gradient, false);
+  }
+
+  public void backward(Tensor gradient, boolean retainGraph) {
+    Autograd.backward(new Tensor[] {this}, new Tensor[] {gradient}, retainGraph, false);
+  }
+
+  public void backward(Tensor gradient, boolean retainGraph, boolean createGraph) {
+    Autograd.backward(new Tensor[] {this}, new Tensor[] {gradient}, retainGraph, createGraph);
+  }
+
+  /** Makes backward fill {@code .grad} of this non-leaf too. Returns {@code this}. */
+  public Tensor retainGrad() {
+    if (isLeaf()) return this;
+    retainsGrad = true;
+    tape.retainRow(this);
+    return this;
+  }
+
+  public boolean retainsGrad() {
+    return retainsGrad;
+  }
+
+  /**
+   * Registers a hook called with this tensor's gradient during backward; a non-null return replaces
+   * the gradient.
+   */
+  public void registerHook(UnaryOperator<Tensor> hook) {
+    if (!requiresGrad()) {
+      throw new IllegalStateException(
+          "cannot register a hook on a tensor that doesn't require gradient");
+    }
+    if (isLeaf()) {
+      if (leafHooks == null) leafHooks = new ArrayList<>();
+      leafHooks.add(hook);
+    } else {
+      tape.hookRow(this, hook);
+    }
+  }
+
+  /** A tensor sharing this one's storage with no history and no grad. */
+  public Tensor detach() {
+    segment();
+    return new Tensor(storage, shape, strides, offset, dtype, null);
+  }
+
+  /** PyTorch's {@code .data}: the same as {@link #detach()} here. */
+  public Tensor data() {
+    return detach();
+  }
+
+  // Accessors for the autograd engine (dev.panagrad.autograd); not for user code.
+
+  public Tape historyTape() {
+    return tape;
+  }
+
+  public int historyEntry() {
+    return entry;
+  }
+
+  public int historyGen() {
+    return gen;
+  }
+
+  public void setHistory(Tape tape, int entry, int gen) {
+    this.tape = tape;
+    this.entry = entry;
+    this.gen = gen;
+  }
+
+  public Tape.Handle historyHandle() {
+    return handle;
+  }
+
+  public void setHistoryHandle(Tape.Handle h) {
+    handle = h;
+  }
+
+  public Tensor gradUnchecked() {
+    return grad;
+  }
+
+  public void setGradUnchecked(Tensor g) {
+    grad = g;
+  }
+
+  public List<UnaryOperator<Tensor>> leafHooks() {
+    return leafHooks;
+  }
+
+  /**
+   * PyTorch's checks before an in-place write: not a leaf that requires grad (with grad mode on),
+   * not a tensor whose elements overlap, not a released tensor.
+   */
+  public void checkInplace(String op) {
+    segment();
+    if (isLeaf() && requiresGradFlag && GradMode.isEnabled()) {
+      throw new IllegalStateException(
+          "a leaf Variable that requires grad is being used in an in-place operation.");
+    }
+    if (hasInternalOverlap()) {
+      throw new IllegalArgumentException(
+          "unsupported operation: more than one element of the written-to tensor refers to a"
+              + " single memory location. Please clone() the tensor before performing the"
+              + " operation.");
+    }
+  }
+
+  @Override
+  public String toString() {
+    segment(); // a released tensor refuses to print
+    return TensorFormat.format(
+        shape,
+        dtype,
+        new TensorFormat.Values() {
+          @Override
+          public double getDouble(long i) {
+            return getFlat(i);
+          }
+
+          @Override
+          public long getLong(long i) {
+            return getLongFlat(i);
+          }
+        },
+        requiresGrad(),
+        gradFnName());
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return this == o; // identity, as PyTorch tensors are hashed and compared by id
+  }
+
+  @Override
+  public int hashCode() {
+    return System.identityHashCode(this);
+  }
+
+  static String describe(Tensor t) {
+    return Arrays.toString(t.shape) + " " + t.dtype;
+  }
+}

@@ -1,0 +1,347 @@
+package dev.panagrad;
+
+import dev.panagrad.autograd.GradMode;
+import dev.panagrad.ops.Elementwise;
+import dev.panagrad.ops.LinearAlgebra;
+import dev.panagrad.ops.ShapeOps;
+import dev.panagrad.random.Generator;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The {@code torch.*} namespace: factories, random tensors, and the functional forms of ops.
+ *
+ * {@snippet :
+ * import static dev.panagrad.Torch.*;
+ * manualSeed(0);
+ * Tensor w = randn(5, 3).requiresGrad_(true);
+ * Tensor y = matmul(ones(5), w);
+ * }
+ */
+public final class Torch {
+  private Torch() {}
+
+  public static final DType float32 = DType.FLOAT32;
+  public static final DType float64 = DType.FLOAT64;
+  public static final DType int64 = DType.INT64;
+  public static final DType bool = DType.BOOL;
+
+  // ------------------------------------------------------------ from Java values
+
+  /** A 0-d float32 tensor. */
+  public static Tensor tensor(double value) {
+    return full(DType.FLOAT32, new long[0], value);
+  }
+
+  public static Tensor tensor(float... data) {
+    Tensor t = Tensor.empty(DType.FLOAT32, data.length);
+    MemorySegment.copy(data, 0, t.segment(), ValueLayout.JAVA_FLOAT, 0, data.length);
+    return t;
+  }
+
+  public static Tensor tensor(double... data) {
+    Tensor t = Tensor.empty(DType.FLOAT64, data.length);
+    MemorySegment.copy(data, 0, t.segment(), ValueLayout.JAVA_DOUBLE, 0, data.length);
+    return t;
+  }
+
+  public static Tensor tensor(long... data) {
+    Tensor t = Tensor.empty(DType.INT64, data.length);
+    MemorySegment.copy(data, 0, t.segment(), ValueLayout.JAVA_LONG, 0, data.length);
+    return t;
+  }
+
+  public static Tensor tensor(boolean... data) {
+    Tensor t = Tensor.empty(DType.BOOL, data.length);
+    for (int i = 0; i < data.length; i++)
+      t.segment().set(ValueLayout.JAVA_BYTE, i, (byte) (data[i] ? 1 : 0));
+    return t;
+  }
+
+  public static Tensor tensor(float[][] rows) {
+    int n = rows.length, m = n == 0 ? 0 : rows[0].length;
+    Tensor t = Tensor.empty(DType.FLOAT32, n, m);
+    for (int i = 0; i < n; i++) {
+      if (rows[i].length != m)
+        throw new IllegalArgumentException(
+            "expected sequence of length " + m + " at dim 1 (got " + rows[i].length + ")");
+      MemorySegment.copy(rows[i], 0, t.segment(), ValueLayout.JAVA_FLOAT, (long) i * m * 4, m);
+    }
+    return t;
+  }
+
+  public static Tensor tensor(double[][] rows) {
+    int n = rows.length, m = n == 0 ? 0 : rows[0].length;
+    Tensor t = Tensor.empty(DType.FLOAT64, n, m);
+    for (int i = 0; i < n; i++) {
+      if (rows[i].length != m)
+        throw new IllegalArgumentException(
+            "expected sequence of length " + m + " at dim 1 (got " + rows[i].length + ")");
+      MemorySegment.copy(rows[i], 0, t.segment(), ValueLayout.JAVA_DOUBLE, (long) i * m * 8, m);
+    }
+    return t;
+  }
+
+  /** A tensor of {@code shape} holding {@code data} (row-major), converted to {@code dtype}. */
+  public static Tensor tensor(double[] data, DType dtype, long... shape) {
+    if (Shapes.numel(shape) != data.length) {
+      throw new IllegalArgumentException(
+          "shape '" + Shapes.str(shape) + "' is invalid for input of size " + data.length);
+    }
+    Tensor t = Tensor.empty(dtype, shape);
+    MemorySegment s = t.segment();
+    for (int i = 0; i < data.length; i++) Elements.put(s, dtype, i, data[i]);
+    return t;
+  }
+
+  // ------------------------------------------------------------ factories
+
+  public static Tensor empty(long... shape) {
+    return Tensor.empty(DType.FLOAT32, shape);
+  }
+
+  public static Tensor empty(DType dtype, long... shape) {
+    return Tensor.empty(dtype, shape);
+  }
+
+  public static Tensor zeros(long... shape) {
+    return full(DType.FLOAT32, shape, 0);
+  }
+
+  public static Tensor zeros(DType dtype, long... shape) {
+    return full(dtype, shape, 0);
+  }
+
+  public static Tensor ones(long... shape) {
+    return full(DType.FLOAT32, shape, 1);
+  }
+
+  public static Tensor ones(DType dtype, long... shape) {
+    return full(dtype, shape, 1);
+  }
+
+  public static Tensor full(long[] shape, double value) {
+    return full(DType.FLOAT32, shape, value);
+  }
+
+  public static Tensor full(DType dtype, long[] shape, double value) {
+    Tensor t = Tensor.empty(dtype, shape);
+    MemorySegment s = t.segment();
+    long n = t.numel();
+    if (value == 0) s.fill((byte) 0);
+    else for (long i = 0; i < n; i++) Elements.put(s, dtype, i, value);
+    return t;
+  }
+
+  public static Tensor zerosLike(Tensor t) {
+    return zeros(t.dtype(), t.shape());
+  }
+
+  public static Tensor onesLike(Tensor t) {
+    return ones(t.dtype(), t.shape());
+  }
+
+  public static Tensor fullLike(Tensor t, double value) {
+    return full(t.dtype(), t.shape(), value);
+  }
+
+  public static Tensor emptyLike(Tensor t) {
+    return Tensor.empty(t.dtype(), t.shape());
+  }
+
+  /** The n x n identity. */
+  public static Tensor eye(long n) {
+    return eye(n, n);
+  }
+
+  public static Tensor eye(long n, long m) {
+    Tensor t = zeros(n, m);
+    for (long i = 0; i < Math.min(n, m); i++)
+      t.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i * m + i, 1f);
+    return t;
+  }
+
+  /** [0, end) in steps of 1, int64 as PyTorch's integer arange. */
+  public static Tensor arange(long end) {
+    return arange(0, end, 1);
+  }
+
+  public static Tensor arange(long start, long end, long step) {
+    if (step == 0) throw new IllegalArgumentException("step must be nonzero");
+    long n = Math.max(0, (end - start + step - Long.signum(step)) / step);
+    Tensor t = Tensor.empty(DType.INT64, n);
+    for (long i = 0; i < n; i++) t.segment().setAtIndex(ValueLayout.JAVA_LONG, i, start + i * step);
+    return t;
+  }
+
+  /** Floating arange: PyTorch computes each value as start + i * step, in float64 then rounded. */
+  public static Tensor arange(double start, double end, double step) {
+    if (step == 0) throw new IllegalArgumentException("step must be nonzero");
+    long n = (long) Math.ceil((end - start) / step);
+    Tensor t = Tensor.empty(DType.FLOAT32, Math.max(n, 0));
+    for (long i = 0; i < n; i++)
+      t.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (start + i * step));
+    return t;
+  }
+
+  /**
+   * {@code steps} evenly spaced values from start to end, as PyTorch's CPU kernel computes them:
+   * the first half from the start, the second half back from the end.
+   */
+  public static Tensor linspace(double start, double end, long steps) {
+    if (steps < 0) throw new IllegalArgumentException("number of steps must be non-negative");
+    Tensor t = Tensor.empty(DType.FLOAT32, steps);
+    if (steps == 1) {
+      t.segment().setAtIndex(ValueLayout.JAVA_FLOAT, 0, (float) start);
+      return t;
+    }
+    float s = (float) start, e = (float) end;
+    float step = (e - s) / (steps - 1);
+    long half = steps / 2;
+    for (long i = 0; i < steps; i++) {
+      float v = i < half ? s + step * i : e - step * (steps - i - 1);
+      t.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
+    }
+    return t;
+  }
+
+  // ------------------------------------------------------------ random
+
+  public static void manualSeed(long seed) {
+    Generator.defaultGenerator().manualSeed(seed);
+  }
+
+  public static Tensor randn(long... shape) {
+    return randn(DType.FLOAT32, Generator.defaultGenerator(), shape);
+  }
+
+  public static Tensor randn(DType dtype, long... shape) {
+    return randn(dtype, Generator.defaultGenerator(), shape);
+  }
+
+  public static Tensor randn(DType dtype, Generator g, long... shape) {
+    return Tensor.empty(dtype, shape).normal_(0, 1, g);
+  }
+
+  public static Tensor rand(long... shape) {
+    return rand(DType.FLOAT32, Generator.defaultGenerator(), shape);
+  }
+
+  public static Tensor rand(DType dtype, long... shape) {
+    return rand(dtype, Generator.defaultGenerator(), shape);
+  }
+
+  public static Tensor rand(DType dtype, Generator g, long... shape) {
+    return Tensor.empty(dtype, shape).uniform_(0, 1, g);
+  }
+
+  /** Integers in [low, high), int64. */
+  public static Tensor randint(long low, long high, long... shape) {
+    return randint(low, high, Generator.defaultGenerator(), shape);
+  }
+
+  public static Tensor randint(long low, long high, Generator g, long... shape) {
+    Tensor t = Tensor.empty(DType.INT64, shape);
+    g.randint(t.segment(), t.numel(), low, high);
+    return t;
+  }
+
+  /** A random permutation of [0, n), int64. */
+  public static Tensor randperm(long n) {
+    return randperm(n, Generator.defaultGenerator());
+  }
+
+  public static Tensor randperm(long n, Generator g) {
+    Tensor t = Tensor.empty(DType.INT64, n);
+    g.randperm(t.segment(), n);
+    return t;
+  }
+
+  // ------------------------------------------------------------ grad mode
+
+  public static GradMode.Guard noGrad() {
+    return GradMode.noGrad();
+  }
+
+  public static GradMode.Guard enableGrad() {
+    return GradMode.enableGrad();
+  }
+
+  public static boolean isGradEnabled() {
+    return GradMode.isEnabled();
+  }
+
+  // ------------------------------------------------------------ functional forms
+
+  public static Tensor matmul(Tensor a, Tensor b) {
+    return LinearAlgebra.matmul(a, b);
+  }
+
+  public static Tensor mm(Tensor a, Tensor b) {
+    return LinearAlgebra.mm(a, b);
+  }
+
+  public static Tensor add(Tensor a, Tensor b) {
+    return a.add(b);
+  }
+
+  public static Tensor sub(Tensor a, Tensor b) {
+    return a.sub(b);
+  }
+
+  public static Tensor mul(Tensor a, Tensor b) {
+    return a.mul(b);
+  }
+
+  public static Tensor div(Tensor a, Tensor b) {
+    return a.div(b);
+  }
+
+  public static Tensor where(Tensor cond, Tensor a, Tensor b) {
+    return Elementwise.where(cond, a, b);
+  }
+
+  public static Tensor cat(Tensor[] ts, long dim) {
+    return ShapeOps.cat(ts, dim);
+  }
+
+  public static Tensor stack(Tensor[] ts, long dim) {
+    return ShapeOps.stack(ts, dim);
+  }
+
+  public static Tensor unsqueeze(Tensor t, long dim) {
+    return t.unsqueeze(dim);
+  }
+
+  public static Tensor isnan(Tensor t) {
+    return t.isnan();
+  }
+
+  public static Tensor exp(Tensor t) {
+    return t.exp();
+  }
+
+  public static Tensor log(Tensor t) {
+    return t.log();
+  }
+
+  public static Tensor tanh(Tensor t) {
+    return t.tanh();
+  }
+
+  public static Tensor sigmoid(Tensor t) {
+    return t.sigmoid();
+  }
+
+  public static Tensor relu(Tensor t) {
+    return t.relu();
+  }
+
+  public static Tensor sum(Tensor t) {
+    return t.sum();
+  }
+
+  public static Tensor mean(Tensor t) {
+    return t.mean();
+  }
+}

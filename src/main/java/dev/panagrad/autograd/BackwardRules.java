@@ -1,0 +1,232 @@
+package dev.panagrad.autograd;
+
+import dev.panagrad.Tensor;
+import dev.panagrad.Torch;
+import dev.panagrad.ops.Reductions;
+
+/**
+ * Every backward rule, in one switch over {@link Op} (no default: an op without a rule does not
+ * compile). Each rule maps the output's gradient {@code g} to one gradient per input, null where
+ * the input takes none; the maths is in the comment beside it (x: input, y: output). Rules are
+ * written with tensor ops, so they record history when create_graph asks for it.
+ */
+final class BackwardRules {
+  static volatile boolean detectAnomaly;
+
+  private BackwardRules() {}
+
+  static Tensor[] apply(Ctx c, Tensor g) {
+    Tensor[] grads = rule(c, g);
+    if (detectAnomaly) {
+      for (int i = 0; i < grads.length; i++) {
+        if (grads[i] != null && Torch.isnan(grads[i]).any()) {
+          throw new IllegalStateException(
+              "Function '" + c.op().pyName() + "' returned nan values in its " + i + "th output.");
+        }
+      }
+    }
+    return grads;
+  }
+
+  private static Tensor[] one(Tensor a) {
+    return new Tensor[] {a};
+  }
+
+  private static Tensor[] rule(Ctx c, Tensor g) {
+    return switch (c.op()) {
+      case NEG -> one(g.neg()); // dx = -g
+      case EXP -> one(g.mul(c.saved(0))); // dx = g * y
+      case LOG -> one(g.div(c.saved(0))); // dx = g / x
+      case SQRT -> one(g.div(c.saved(0).mul(2))); // dx = g / (2y)
+      case ABS -> one(g.mul(c.saved(0).sgn())); // dx = g * sgn(x)
+      case TANH -> one(g.mul(c.saved(0).pow(2).rsub(1))); // dx = g (1 - y^2)
+      case SIGMOID -> one(g.mul(c.saved(0).mul(c.saved(0).rsub(1)))); // dx = g y (1 - y)
+      case RELU -> one(g.mul(c.saved(0).gt(0).to(g.dtype()))); // dx = g [y > 0]
+      case SIN -> one(g.mul(c.saved(0).cos())); // dx = g cos x
+      case COS -> one(g.mul(c.saved(0).sin()).neg()); // dx = -g sin x
+      case RECIPROCAL -> one(g.mul(c.saved(0).pow(2)).neg()); // dx = -g y^2
+      case GELU -> { // dx = g (Phi(x) + x phi(x))
+        Tensor x = c.saved(0);
+        Tensor cdf = x.div(Math.sqrt(2)).erf().add(1).mul(0.5);
+        Tensor pdf = x.pow(2).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
+        yield one(g.mul(cdf.add(x.mul(pdf))));
+      }
+      case SILU -> { // dx = g s (1 + x (1 - s)), s = sigmoid(x)
+        Tensor x = c.saved(0), s = x.sigmoid();
+        yield one(g.mul(s.mul(x.mul(s.rsub(1)).add(1))));
+      }
+      case LEAKY_RELU -> { // dx = g (x > 0 ? 1 : slope)
+        Tensor x = c.saved(0);
+        yield one(g.mul(Torch.where(x.gt(0), Torch.onesLike(x), Torch.fullLike(x, c.scalar(0)))));
+      }
+      case ELU -> { // dx = g (x > 0 ? 1 : alpha e^x)
+        Tensor x = c.saved(0);
+        yield one(g.mul(Torch.where(x.gt(0), Torch.onesLike(x), x.exp().mul(c.scalar(0)))));
+      }
+      case SOFTPLUS -> { // dx = g (beta x > threshold ? 1 : sigmoid(beta x))
+        Tensor x = c.saved(0);
+        Tensor bx = x.mul(c.scalar(0));
+        yield one(g.mul(Torch.where(bx.gt(c.scalar(1)), Torch.onesLike(x), bx.sigmoid())));
+      }
+      case ADD_SCALAR, SUB_SCALAR -> one(g); // d(x + s) = g
+      case RSUB_SCALAR -> one(g.neg()); // d(s - x) = -g
+      case MUL_SCALAR -> one(g.mul(c.scalar(0))); // d(x s) = g s
+      case DIV_SCALAR -> one(g.div(c.scalar(0))); // d(x / s) = g / s
+      case POW_SCALAR -> { // d(x^e) = g e x^(e-1); 0 when e = 0
+        double e = c.scalar(0);
+        yield one(e == 0 ? Torch.zerosLike(g) : g.mul(c.saved(0).pow(e - 1).mul(e)));
+      }
+      case CLAMP -> { // dx = g [min <= x <= max]
+        Tensor x = c.saved(0);
+        yield one(g.mul(x.ge(c.scalar(0)).logicalAnd(x.le(c.scalar(1))).to(g.dtype())));
+      }
+      case ADD ->
+          new Tensor[] { // d(a + alpha b) = (g, alpha g), summed to each input's shape
+            sumTo(g, c, 0), sumTo(c.scalar(0) == 1 ? g : g.mul(c.scalar(0)), c, 1)
+          };
+      case SUB -> new Tensor[] {sumTo(g, c, 0), sumTo(g.mul(-c.scalar(0)), c, 1)};
+      case MUL ->
+          new Tensor[] { // d(a b) = (g b, g a)
+            c.needsGrad(0) ? sumTo(g.mul(c.saved(0)), c, 0) : null,
+            c.needsGrad(1) ? sumTo(g.mul(c.saved(1)), c, 1) : null
+          };
+      case DIV -> { // d(a / b) = (g / b, -g a / b^2)
+        Tensor a = c.saved(0), b = c.saved(1);
+        yield new Tensor[] {
+          c.needsGrad(0) ? sumTo(g.div(b), c, 0) : null,
+          c.needsGrad(1) ? sumTo(g.neg().mul(a).div(b.mul(b)), c, 1) : null
+        };
+      }
+      case POW -> { // d(a^b) = (g b a^(b-1), g y log a), the latter 0 where a = 0 and b >= 0
+        Tensor a = c.saved(0), b = c.saved(1), y = c.saved(2);
+        Tensor ga = c.needsGrad(0) ? sumTo(g.mul(b).mul(a.pow(b.sub(1))), c, 0) : null;
+        Tensor gb = null;
+        if (c.needsGrad(1)) {
+          Tensor mask = a.eq(0).logicalAnd(b.ge(0));
+          gb = sumTo(Torch.where(mask, Torch.zerosLike(y), g.mul(y).mul(a.log())), c, 1);
+        }
+        yield new Tensor[] {ga, gb};
+      }
+      case MAXIMUM, MINIMUM -> { // g to the larger (smaller) input, split evenly on ties
+        Tensor a = c.saved(0), b = c.saved(1);
+        Tensor half = Torch.where(a.eq(b), g.div(2), g);
+        boolean max = c.op() == Op.MAXIMUM;
+        yield new Tensor[] {
+          sumTo(half.maskedFill(max ? a.lt(b) : a.gt(b), 0), c, 0),
+          sumTo(half.maskedFill(max ? a.gt(b) : a.lt(b), 0), c, 1)
+        };
+      }
+      case WHERE -> { // (g where cond, g where not cond)
+        Tensor cond = c.saved(0), z = Torch.zerosLike(g);
+        yield new Tensor[] {
+          sumTo(Torch.where(cond, g, z), c, 0), sumTo(Torch.where(cond, z, g), c, 1)
+        };
+      }
+      case MASKED_FILL -> one(g.maskedFill(c.saved(0), 0)); // filled positions get no gradient
+      case DOT ->
+          new Tensor[] { // d(a . b) = (g b, g a)
+            c.needsGrad(0) ? c.saved(0).mul(g) : null, c.needsGrad(1) ? c.saved(1).mul(g) : null
+          };
+      case MV ->
+          new Tensor[] { // d(A v) = (g v^T, A^T g)
+            c.needsGrad(0) ? g.unsqueeze(1).mm(c.saved(0).unsqueeze(0)) : null,
+            c.needsGrad(1) ? c.saved(1).t().mv(g) : null
+          };
+      case MM ->
+          new Tensor[] { // d(A B) = (g B^T, A^T g)
+            c.needsGrad(0) ? g.mm(c.saved(1).t()) : null,
+            c.needsGrad(1) ? c.saved(0).t().mm(g) : null
+          };
+      case BMM ->
+          new Tensor[] {
+            c.needsGrad(0) ? g.bmm(c.saved(1).transpose(1, 2)) : null,
+            c.needsGrad(1) ? c.saved(0).transpose(1, 2).bmm(g) : null
+          };
+      case ADDMM ->
+          new Tensor[] { // d(bias + A B) = (g summed to bias, g B^T, A^T g)
+            c.needsGrad(0) ? sumTo(g, c, 0) : null,
+            c.needsGrad(1) ? g.mm(c.saved(1).t()) : null,
+            c.needsGrad(2) ? c.saved(0).t().mm(g) : null
+          };
+      case VIEW, RESHAPE_ALIAS, UNSAFE_VIEW, SQUEEZE, SQUEEZE_DIM, SQUEEZE_MATMUL ->
+          one(g.reshape(c.inputShape(0))); // same elements, the input's shape
+      case T -> one(g.t());
+      case TRANSPOSE -> one(g.transpose((long) c.scalar(0), (long) c.scalar(1)));
+      case PERMUTE -> { // the inverse permutation
+        int[] p = (int[]) c.attr();
+        long[] inv = new long[p.length];
+        for (int i = 0; i < p.length; i++) inv[p[i]] = i;
+        yield one(g.permute(inv));
+      }
+      case UNSQUEEZE -> one(g.squeeze((long) c.scalar(0)));
+      case EXPAND -> one(sumTo(g, c, 0)); // sum over the expanded dims
+      case SLICE -> { // g into a zero tensor at the slice
+        Tensor z = Torch.zeros(c.inputDtype(0), c.inputShape(0));
+        z.narrow((long) c.scalar(0), (long) c.scalar(1), (long) c.scalar(2)).copy_(g);
+        yield one(z);
+      }
+      case SELECT -> {
+        Tensor z = Torch.zeros(c.inputDtype(0), c.inputShape(0));
+        z.select((long) c.scalar(0), (long) c.scalar(1)).copy_(g);
+        yield one(z);
+      }
+      case CAT -> { // each input's slice of g
+        long[] sizes = (long[]) c.attr();
+        Tensor[] out = new Tensor[sizes.length];
+        long at = 0;
+        for (int i = 0; i < sizes.length; i++) {
+          out[i] = c.needsGrad(i) ? g.narrow((long) c.scalar(0), at, sizes[i]) : null;
+          at += sizes[i];
+        }
+        yield out;
+      }
+      case STACK -> {
+        Tensor[] out = new Tensor[c.inputCount()];
+        for (int i = 0; i < out.length; i++)
+          out[i] = c.needsGrad(i) ? g.select((long) c.scalar(0), i) : null;
+        yield out;
+      }
+      case CLONE -> one(g);
+      case COPY_BACKWARDS -> one(sumTo(g, c, 0).to(c.inputDtype(0))); // a copy passes g through
+      case TO_COPY -> one(g.to(c.inputDtype(0)));
+      case SUM -> one(g.expand(c.inputShape(0))); // every element gets g
+      case SUM_DIM ->
+          one(Reductions.unreduce(g, c.inputShape(0), (boolean[]) c.attr(), c.scalar(0) != 0));
+      case MEAN -> one(g.expand(c.inputShape(0)).div(c.scalar(0))); // g / n
+      case MEAN_DIM ->
+          one(
+              Reductions.unreduce(g, c.inputShape(0), (boolean[]) c.attr(), c.scalar(0) != 0)
+                  .div(c.scalar(1)));
+      case COPY_SLICES -> { // base: g with the written region zeroed; src: g's region
+        CopySlices.Geometry geo = (CopySlices.Geometry) c.attr();
+        Tensor gb = c.needsGrad(0) ? g.clone() : null;
+        if (gb != null) geo.of(gb).zero_();
+        Tensor gs = c.needsGrad(1) ? sumTo(geo.of(g), c, 1) : null;
+        yield new Tensor[] {gb, gs};
+      }
+      case CUSTOM -> {
+        Function.Record r = (Function.Record) c.attr();
+        r.ctx().unpack(c);
+        yield r.fn().backward(r.ctx(), g);
+      }
+    };
+  }
+
+  /** PyTorch's sum_to: reduces a broadcast gradient back to input {@code i}'s shape. */
+  static Tensor sumTo(Tensor g, Ctx c, int i) {
+    return sumTo(g, c.inputShape(i));
+  }
+
+  static Tensor sumTo(Tensor g, long[] shape) {
+    long[] gs = g.shape();
+    if (java.util.Arrays.equals(gs, shape)) return g;
+    int lead = gs.length - shape.length;
+    long[] dims = new long[gs.length];
+    int n = 0;
+    for (int i = 0; i < gs.length; i++) {
+      if (i < lead || (shape[i - lead] == 1 && gs[i] != 1)) dims[n++] = i;
+    }
+    Tensor r = n == 0 ? g : g.sum(java.util.Arrays.copyOf(dims, n), true);
+    return r.reshape(shape);
+  }
+}

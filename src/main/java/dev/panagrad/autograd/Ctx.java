@@ -1,0 +1,90 @@
+package dev.panagrad.autograd;
+
+import dev.panagrad.DType;
+import dev.panagrad.Tensor;
+
+/**
+ * What a backward rule reads of its tape row: saved tensors (version-checked), scalars, the
+ * attribute, and the shapes of the inputs and output. One flyweight per use, pointed at a row.
+ */
+public final class Ctx {
+  final Tape tape;
+  final int e;
+
+  Ctx(Tape tape, int e) {
+    this.tape = tape;
+    this.e = e;
+  }
+
+  public Op op() {
+    return tape.op[e];
+  }
+
+  /** Saved tensor {@code i}; fails as PyTorch does when it was freed or modified in place. */
+  public Tensor saved(int i) {
+    int k = tape.savedStart[e] + i;
+    Tensor t = tape.saved[k];
+    if (t == null) throw Engine.secondBackward();
+    int now = t.storage().version();
+    if (now != tape.savedVersion[k]) {
+      throw new IllegalStateException(
+          "one of the variables needed for gradient computation has been modified by an inplace"
+              + " operation: [torch."
+              + typeName(t.dtype())
+              + " "
+              + java.util.Arrays.toString(t.shape())
+              + "], which is saved by "
+              + op().pyName()
+              + ", is at version "
+              + now
+              + "; expected version "
+              + tape.savedVersion[k]
+              + " instead. Hint: the in-place op must be replaced by an out-of-place one, or the"
+              + " tensor cloned before it is modified.");
+    }
+    return t;
+  }
+
+  public int savedCount() {
+    return tape.savedCount[e];
+  }
+
+  public double scalar(int i) {
+    return tape.scalars[tape.scalarStart[e] + i];
+  }
+
+  public Object attr() {
+    return tape.attr[e];
+  }
+
+  public int inputCount() {
+    return tape.edgeCount[e];
+  }
+
+  public long[] inputShape(int i) {
+    return tape.edgeShape[tape.edgeStart[e] + i];
+  }
+
+  public DType inputDtype(int i) {
+    return tape.edgeDtype[tape.edgeStart[e] + i];
+  }
+
+  public long[] outShape() {
+    return tape.outShape[e];
+  }
+
+  /** Whether input {@code i} takes a gradient (rules skip work for those that don't). */
+  public boolean needsGrad(int i) {
+    int k = tape.edgeStart[e] + i;
+    return tape.edgeEntry[k] >= 0 || tape.edgeLeaf[k] != null;
+  }
+
+  static String typeName(DType d) {
+    return switch (d) {
+      case FLOAT32 -> "FloatTensor";
+      case FLOAT64 -> "DoubleTensor";
+      case INT64 -> "LongTensor";
+      case BOOL -> "BoolTensor";
+    };
+  }
+}

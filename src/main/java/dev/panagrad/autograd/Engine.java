@@ -1,0 +1,187 @@
+package dev.panagrad.autograd;
+
+import dev.panagrad.Shapes;
+import dev.panagrad.Tensor;
+import dev.panagrad.Torch;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/** Runs backward over a tape: reachability, then one reverse sweep. */
+final class Engine {
+  private Engine() {}
+
+  static IllegalStateException secondBackward() {
+    return new IllegalStateException(
+        "Trying to backward through the graph a second time (or directly access saved tensors"
+            + " after they have already been freed). Saved intermediate values of the graph are"
+            + " freed when you call .backward() or autograd.grad(). Specify retain_graph=True if"
+            + " you need to backward through the graph a second time or if you need to access"
+            + " saved tensors after calling backward.");
+  }
+
+  /** The gradient to start from: given, or ones for a one-element output. */
+  static Tensor seedGradient(Tensor root, Tensor gradient, int index) {
+    if (!root.requiresGrad()) {
+      throw new IllegalStateException(
+          "element " + index + " of tensors does not require grad and does not have a grad_fn");
+    }
+    if (gradient == null) {
+      if (root.numel() != 1) {
+        throw new IllegalArgumentException(
+            "grad can be implicitly created only for scalar outputs");
+      }
+      return Torch.onesLike(root);
+    }
+    if (!Arrays.equals(gradient.shape(), root.shape())) {
+      throw new IllegalArgumentException(
+          "Mismatch in shape: grad_output["
+              + index
+              + "] has a shape of "
+              + Shapes.str(gradient.shape())
+              + " and output["
+              + index
+              + "] has a shape of "
+              + Shapes.str(root.shape())
+              + ".");
+    }
+    return gradient;
+  }
+
+  /**
+   * Backpropagates from {@code roots}. With {@code inputs} null, gradients accumulate into the
+   * leaves' {@code .grad}; otherwise they are returned for {@code inputs} and no {@code .grad}
+   * changes (PyTorch's {@code autograd.grad}).
+   */
+  static Tensor[] run(
+      Tensor[] roots,
+      Tensor[] gradients,
+      boolean retainGraph,
+      boolean createGraph,
+      Tensor[] inputs,
+      boolean allowUnused) {
+    Tensor[] seeds = new Tensor[roots.length];
+    for (int i = 0; i < roots.length; i++) {
+      seeds[i] = seedGradient(roots[i], gradients == null ? null : gradients[i], i);
+    }
+    Tensor[] captured = inputs == null ? null : new Tensor[inputs.length];
+    try (var mode = GradMode.set(createGraph)) {
+      Tape tape = Tape.current();
+      int stamp = ++tape.stamp;
+      int top = -1;
+      for (int i = 0; i < roots.length; i++) {
+        Tensor r = roots[i];
+        if (r.isLeaf()) {
+          deliverToLeaf(r, seeds[i], inputs, captured);
+          continue;
+        }
+        int e = tape.producerOf(r);
+        tape.visit[e] = stamp;
+        tape.gradOf[e] = accumulate(tape.gradOf[e], seeds[i]);
+        top = Math.max(top, e);
+      }
+      // Mark what the roots reach: producers come before consumers, so one reverse pass does.
+      for (int e = top; e >= 0; e--) {
+        if (tape.visit[e] != stamp) continue;
+        for (int k = tape.edgeStart[e], end = k + tape.edgeCount[e]; k < end; k++) {
+          int p = tape.edgeEntry[k];
+          if (p >= 0) tape.visit[p] = stamp;
+        }
+      }
+      for (int e = top; e >= 0; e--) {
+        if (tape.visit[e] != stamp) continue;
+        Tensor g = tape.gradOf[e];
+        tape.gradOf[e] = null;
+        if (g == null) continue;
+        if (tape.state[e] == Tape.FREED) throw secondBackward();
+        g = runHooks(tape.hooks[e], g);
+        if (inputs != null) {
+          for (int i = 0; i < inputs.length; i++) {
+            Tensor in = inputs[i];
+            if (!in.isLeaf() && in.historyTape() == tape && in.historyEntry() == e) {
+              captured[i] = accumulate(captured[i], g);
+            }
+          }
+        } else if (tape.retained[e] != null) {
+          Tensor t = tape.retained[e];
+          t.setGradUnchecked(
+              t.gradUnchecked() == null ? g.detach().clone() : t.gradUnchecked().add(g));
+        }
+        Tensor[] grads = BackwardRules.apply(new Ctx(tape, e), g);
+        for (int i = 0, k = tape.edgeStart[e]; i < grads.length; i++, k++) {
+          Tensor gi = grads[i];
+          if (gi == null) continue;
+          int p = tape.edgeEntry[k];
+          if (p >= 0) {
+            tape.gradOf[p] = accumulate(tape.gradOf[p], gi);
+          } else if (tape.edgeLeaf[k] != null) {
+            deliverToLeaf(tape.edgeLeaf[k], gi, inputs, captured);
+          }
+        }
+        if (!retainGraph && tape.savedCount[e] > 0) {
+          tape.freeSaved(e);
+          tape.state[e] = Tape.FREED;
+        }
+      }
+    }
+    if (captured != null) {
+      for (int i = 0; i < captured.length; i++) {
+        if (captured[i] == null && !allowUnused) {
+          throw new IllegalStateException(
+              "One of the differentiated Tensors appears to not have been used in the graph. Set"
+                  + " allow_unused=True if this is the desired behavior.");
+        }
+      }
+    }
+    return captured;
+  }
+
+  private static void deliverToLeaf(Tensor leaf, Tensor g, Tensor[] inputs, Tensor[] captured) {
+    if (inputs == null) {
+      accumulateGrad(leaf, g);
+      return;
+    }
+    for (int i = 0; i < inputs.length; i++) {
+      if (inputs[i] == leaf) captured[i] = accumulate(captured[i], g);
+    }
+  }
+
+  /** PyTorch's AccumulateGrad: hooks, then store a copy or add in place. */
+  static void accumulateGrad(Tensor leaf, Tensor g) {
+    g = runHooks(leaf.leafHooks(), g);
+    if (g.dtype() != leaf.dtype()) g = g.to(leaf.dtype());
+    Tensor old = leaf.gradUnchecked();
+    if (old == null) {
+      Tensor copy;
+      if (GradMode.isEnabled() && g.requiresGrad()) {
+        copy = g.clone();
+      } else {
+        copy = g.detach().clone();
+      }
+      copy.storage().shareLifetimeWith(leaf.storage());
+      leaf.setGradUnchecked(copy);
+    } else if (GradMode.isEnabled() && g.requiresGrad()) {
+      Tensor sum = old.add(g);
+      sum.storage().shareLifetimeWith(leaf.storage());
+      leaf.setGradUnchecked(sum);
+    } else {
+      try (var ng = GradMode.noGrad()) {
+        old.add_(g);
+      }
+    }
+  }
+
+  private static Tensor accumulate(Tensor sum, Tensor g) {
+    return sum == null ? g : sum.add(g);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Tensor runHooks(Object hooks, Tensor g) {
+    if (hooks == null) return g;
+    for (UnaryOperator<Tensor> h : (List<UnaryOperator<Tensor>>) hooks) {
+      Tensor r = h.apply(g);
+      if (r != null) g = r;
+    }
+    return g;
+  }
+}

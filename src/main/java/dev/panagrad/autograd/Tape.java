@@ -1,0 +1,374 @@
+package dev.panagrad.autograd;
+
+import dev.panagrad.DType;
+import dev.panagrad.Tensor;
+import dev.panagrad.memory.Scope;
+import java.lang.ref.Cleaner;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.UnaryOperator;
+
+/**
+ * A thread's record of the ops that need gradients: growable primitive arrays, one row an op, in
+ * recording order, which is a topological order (an op's inputs were recorded before it). Backward
+ * walks it in reverse. Rows are reused: see Note [Tape lifetime].
+ *
+ * <p>Note [Tape lifetime]. A row lives while something can still backward through it: a tensor
+ * handle whose grad_fn it is, or a live row that consumes its output ({@code refs}). Inside a
+ * {@link Scope}, rows die when the scope closes (the tape rewinds to where it was when the scope
+ * opened). Outside scopes, a {@link Cleaner} reports a collected handle. A dead row releases its
+ * saved tensors at once; dead rows at the tail are popped, so a training loop reuses the same rows
+ * every step. A handle to a dead row sees its generation changed and refuses to backward.
+ */
+public final class Tape {
+  private static final ThreadLocal<Tape> CURRENT = ThreadLocal.withInitial(Tape::new);
+  private static final Cleaner CLEANER = Cleaner.create();
+
+  static {
+    Scope.setListener(
+        new Scope.Listener() {
+          @Override
+          public void opened(Scope scope) {
+            current().pushMark();
+          }
+
+          @Override
+          public void closed(Scope scope) {
+            current().popMark();
+          }
+        });
+  }
+
+  static final byte LIVE = 0, FREED = 1, DEAD = 2;
+
+  final Thread owner = Thread.currentThread();
+  int size;
+  Op[] op = new Op[64];
+  int[] gen = new int[64];
+  byte[] state = new byte[64];
+  int[] refs = new int[64];
+  int[] visit = new int[64];
+  int[] edgeStart = new int[64], edgeCount = new int[64];
+  int[] savedStart = new int[64], savedCount = new int[64];
+  int[] scalarStart = new int[64], scalarCount = new int[64];
+  Object[] attr = new Object[64];
+  long[][] outShape = new long[64][];
+  DType[] outDtype = new DType[64];
+  Tensor[] gradOf = new Tensor[64];
+  Object[] hooks = new Object[64];
+  Tensor[] retained = new Tensor[64];
+
+  int edgeSize;
+  int[] edgeEntry = new int[128];
+  Tensor[] edgeLeaf = new Tensor[128];
+  long[][] edgeShape = new long[128][];
+  DType[] edgeDtype = new DType[128];
+
+  int savedSize;
+  Tensor[] saved = new Tensor[128];
+  int[] savedVersion = new int[128];
+
+  int scalarSize;
+  double[] scalars = new double[128];
+
+  int stamp;
+  private int[] marks = new int[8];
+  private int markCount;
+  private final ConcurrentLinkedQueue<Handle> collected = new ConcurrentLinkedQueue<>();
+
+  private Tape() {}
+
+  /** This thread's tape. */
+  public static Tape current() {
+    return CURRENT.get();
+  }
+
+  /** Rows in use (for tests and diagnostics). */
+  public int size() {
+    drainCollected();
+    return size;
+  }
+
+  /** True when an op on these inputs must be recorded: grad mode is on and one needs a grad. */
+  public static boolean needsRecord(Tensor a) {
+    return a.requiresGrad() && GradMode.isEnabled();
+  }
+
+  public static boolean needsRecord(Tensor a, Tensor b) {
+    return (a.requiresGrad() || b.requiresGrad()) && GradMode.isEnabled();
+  }
+
+  public static boolean needsRecord(Tensor... inputs) {
+    if (!GradMode.isEnabled()) return false;
+    for (Tensor t : inputs) if (t != null && t.requiresGrad()) return true;
+    return false;
+  }
+
+  /**
+   * Records {@code op}, which made {@code out} from {@code inputs}, and makes it {@code out}'s
+   * grad_fn. Call only when {@link #needsRecord} said so.
+   *
+   * @param inputs the differentiable inputs in PyTorch's order (null entries take no grad)
+   * @param saved tensors the backward rule reads (their versions are checked at backward)
+   * @param scalars numbers the backward rule reads
+   * @param attr one more object the rule reads (dims, a shape), or null
+   */
+  public static void record(
+      Op op, Tensor out, Tensor[] inputs, Tensor[] saved, double[] scalars, Object attr) {
+    current().append(op, out, inputs, saved, scalars, attr);
+  }
+
+  void append(Op o, Tensor out, Tensor[] inputs, Tensor[] sv, double[] sc, Object at) {
+    drainCollected();
+    int e = size;
+    ensureRows(e + 1);
+    op[e] = o;
+    state[e] = LIVE;
+    refs[e] = 0;
+    attr[e] = at;
+    outShape[e] = out.shape();
+    outDtype[e] = out.dtype();
+    gradOf[e] = null;
+    hooks[e] = null;
+    retained[e] = null;
+    edgeStart[e] = edgeSize;
+    edgeCount[e] = inputs.length;
+    ensureEdges(edgeSize + inputs.length);
+    for (Tensor in : inputs) {
+      int k = edgeSize++;
+      edgeEntry[k] = -1;
+      edgeLeaf[k] = null;
+      edgeShape[k] = in == null ? null : in.shape();
+      edgeDtype[k] = in == null ? null : in.dtype();
+      if (in == null || !in.requiresGrad()) continue;
+      if (in.isLeaf()) {
+        edgeLeaf[k] = in;
+      } else {
+        int p = producerOf(in);
+        edgeEntry[k] = p;
+        refs[p]++;
+      }
+    }
+    int ns = sv == null ? 0 : sv.length;
+    savedStart[e] = savedSize;
+    savedCount[e] = ns;
+    ensureSaved(savedSize + ns);
+    for (int i = 0; i < ns; i++) {
+      saved[savedSize] = sv[i];
+      savedVersion[savedSize] = sv[i] == null ? 0 : sv[i].storage().version();
+      savedSize++;
+    }
+    int nc = sc == null ? 0 : sc.length;
+    scalarStart[e] = scalarSize;
+    scalarCount[e] = nc;
+    if (scalarSize + nc > scalars.length) {
+      scalars = Arrays.copyOf(scalars, Math.max(scalars.length * 2, scalarSize + nc));
+    }
+    for (int i = 0; i < nc; i++) scalars[scalarSize++] = sc[i];
+    size = e + 1;
+    attachHandle(out, e);
+  }
+
+  /** The row that made non-leaf {@code t}, checking it is still alive and on this tape. */
+  int producerOf(Tensor t) {
+    if (t.historyTape() != this) {
+      throw new IllegalStateException(
+          "a tensor's autograd history belongs to thread "
+              + t.historyTape().owner.getName()
+              + ", not "
+              + Thread.currentThread().getName()
+              + ". Use t.detach() to pass a tensor between threads.");
+    }
+    int e = t.historyEntry();
+    if (e >= size || gen[e] != t.historyGen() || state[e] == DEAD) {
+      throw new IllegalStateException(
+          "the autograd graph of this tensor was released (its scope closed). Call backward()"
+              + " inside the scope that built the graph, or detach() the tensor to keep only its"
+              + " value.");
+    }
+    return e;
+  }
+
+  /** Makes row {@code e} the grad_fn of {@code out} (which may have had another: in-place). */
+  void attachHandle(Tensor out, int e) {
+    if (!out.isLeaf() && out.historyTape() == this) {
+      int old = out.historyEntry();
+      if (old < size && gen[old] == out.historyGen() && state[old] != DEAD) release(old);
+    }
+    refs[e]++;
+    out.setHistory(this, e, gen[e]);
+    if (Scope.current() == null) {
+      // Outside scopes nothing else tells us when the handle goes away.
+      Handle h = out.historyHandle();
+      if (h == null) {
+        h = new Handle(this);
+        out.setHistoryHandle(h);
+        CLEANER.register(out, h);
+      }
+      h.entry = e;
+      h.gen = gen[e];
+    } else if (out.historyHandle() != null) {
+      out.historyHandle().entry = -1; // the scope owns the row now
+    }
+  }
+
+  /** Drops one reference to row {@code e}; a row with none left dies. */
+  void release(int e) {
+    if (--refs[e] > 0) return;
+    // Iterative cascade: a dead row releases the rows it consumed.
+    int[] stack = new int[] {e};
+    int top = 1;
+    while (top > 0) {
+      int r = stack[--top];
+      kill(r);
+      for (int k = edgeStart[r], end = k + edgeCount[r]; k < end; k++) {
+        int p = edgeEntry[k];
+        if (p >= 0 && state[p] != DEAD && --refs[p] <= 0) {
+          if (top == stack.length) stack = Arrays.copyOf(stack, top * 2);
+          stack[top++] = p;
+        }
+      }
+    }
+    popDeadTail();
+  }
+
+  private void kill(int e) {
+    state[e] = DEAD;
+    gen[e]++;
+    freeSaved(e);
+    gradOf[e] = null;
+    hooks[e] = null;
+    retained[e] = null;
+    attr[e] = null;
+  }
+
+  void freeSaved(int e) {
+    for (int i = savedStart[e], end = i + savedCount[e]; i < end; i++) saved[i] = null;
+  }
+
+  private void popDeadTail() {
+    int floor = markCount > 0 ? marks[markCount - 1] : 0;
+    while (size > floor && state[size - 1] == DEAD) {
+      int e = --size;
+      for (int k = edgeStart[e]; k < edgeSize; k++) {
+        edgeLeaf[k] = null;
+        edgeShape[k] = null;
+      }
+      edgeSize = edgeStart[e];
+      savedSize = savedStart[e];
+      scalarSize = scalarStart[e];
+      outShape[e] = null;
+    }
+  }
+
+  private void pushMark() {
+    drainCollected();
+    if (markCount == marks.length) marks = Arrays.copyOf(marks, markCount * 2);
+    marks[markCount++] = size;
+  }
+
+  /** A scope closed: every row it recorded dies, releasing what it consumed below the mark. */
+  private void popMark() {
+    int mark = marks[--markCount];
+    for (int e = size - 1; e >= mark; e--) {
+      if (state[e] == DEAD) continue;
+      kill(e);
+      for (int k = edgeStart[e], end = k + edgeCount[e]; k < end; k++) {
+        int p = edgeEntry[k];
+        if (p >= 0 && p < mark && state[p] != DEAD) release(p);
+      }
+    }
+    for (int e = size - 1; e >= mark; e--) state[e] = DEAD;
+    popDeadTail();
+  }
+
+  private void drainCollected() {
+    Handle h;
+    while ((h = collected.poll()) != null) {
+      int e = h.entry;
+      if (e >= 0 && e < size && gen[e] == h.gen && state[e] != DEAD) release(e);
+    }
+  }
+
+  // -------------------------------------------------------------- growth
+
+  private void ensureRows(int n) {
+    if (n <= op.length) return;
+    int c = Math.max(n, op.length * 2);
+    op = Arrays.copyOf(op, c);
+    gen = Arrays.copyOf(gen, c);
+    state = Arrays.copyOf(state, c);
+    refs = Arrays.copyOf(refs, c);
+    visit = Arrays.copyOf(visit, c);
+    edgeStart = Arrays.copyOf(edgeStart, c);
+    edgeCount = Arrays.copyOf(edgeCount, c);
+    savedStart = Arrays.copyOf(savedStart, c);
+    savedCount = Arrays.copyOf(savedCount, c);
+    scalarStart = Arrays.copyOf(scalarStart, c);
+    scalarCount = Arrays.copyOf(scalarCount, c);
+    attr = Arrays.copyOf(attr, c);
+    outShape = Arrays.copyOf(outShape, c);
+    outDtype = Arrays.copyOf(outDtype, c);
+    gradOf = Arrays.copyOf(gradOf, c);
+    hooks = Arrays.copyOf(hooks, c);
+    retained = Arrays.copyOf(retained, c);
+  }
+
+  private void ensureEdges(int n) {
+    if (n <= edgeEntry.length) return;
+    int c = Math.max(n, edgeEntry.length * 2);
+    edgeEntry = Arrays.copyOf(edgeEntry, c);
+    edgeLeaf = Arrays.copyOf(edgeLeaf, c);
+    edgeShape = Arrays.copyOf(edgeShape, c);
+    edgeDtype = Arrays.copyOf(edgeDtype, c);
+  }
+
+  private void ensureSaved(int n) {
+    if (n <= saved.length) return;
+    int c = Math.max(n, saved.length * 2);
+    saved = Arrays.copyOf(saved, c);
+    savedVersion = Arrays.copyOf(savedVersion, c);
+  }
+
+  // -------------------------------------------------------------- hooks and retained grads
+
+  /** Registers a hook on the row that made non-leaf {@code t}. */
+  public void hookRow(Tensor t, UnaryOperator<Tensor> hook) {
+    addHook(producerOf(t), hook);
+  }
+
+  /** Makes backward store the gradient of non-leaf {@code t} in its {@code .grad}. */
+  public void retainRow(Tensor t) {
+    retain(producerOf(t), t);
+  }
+
+  void addHook(int e, UnaryOperator<Tensor> hook) {
+    @SuppressWarnings("unchecked")
+    java.util.List<UnaryOperator<Tensor>> list = (java.util.List<UnaryOperator<Tensor>>) hooks[e];
+    if (list == null) hooks[e] = list = new java.util.ArrayList<>();
+    list.add(hook);
+  }
+
+  void retain(int e, Tensor t) {
+    retained[e] = t;
+  }
+
+  /**
+   * The link between a tensor handle and its row for the Cleaner: it holds no reference to the
+   * tensor, and hands the row back to the owning thread's queue when the tensor is collected.
+   */
+  public static final class Handle implements Runnable {
+    private final Tape tape;
+    volatile int entry = -1;
+    volatile int gen;
+
+    Handle(Tape tape) {
+      this.tape = tape;
+    }
+
+    @Override
+    public void run() {
+      if (entry >= 0) tape.collected.add(this);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+package dev.panagrad.memory;
+
+import java.util.Arrays;
+
+/**
+ * A region of a thread's work whose tensors are released together when it closes: typically one
+ * training step.
+ *
+ * {@snippet :
+ * try (var step = Scope.open()) {
+ *   Tensor loss = model.forward(x).sub(y).pow(2).sum();
+ *   loss.backward();
+ *   kept = step.keep(loss.detach());   // survives the scope
+ * } // every other tensor made in the step returns its memory to the pool here
+ * }
+ *
+ * <p>Scopes nest and belong to the thread that opened them; they must close in the reverse order of
+ * opening. A tensor used after its scope closed throws {@link IllegalStateException}.
+ */
+public final class Scope implements AutoCloseable {
+  private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
+  private static long counter;
+  private static volatile Listener listener;
+
+  static {
+    // The autograd tape must hear of every scope, including one opened before any tensor
+    // exists; loading it here installs its listener first. Absent (a memory-only use): fine.
+    try {
+      Class.forName("dev.panagrad.autograd.Tape");
+    } catch (ClassNotFoundException e) {
+      // no autograd layer on the class path
+    }
+  }
+
+  /**
+   * Told when a scope opens and closes, on the scope's thread. Autograd's tape uses it to drop the
+   * graph entries a scope recorded (see {@code dev.panagrad.autograd.Tape}).
+   */
+  public interface Listener {
+    void opened(Scope scope);
+
+    void closed(Scope scope);
+  }
+
+  /** Installs the one listener (the layer above registers itself once). */
+  public static void setListener(Listener l) {
+    listener = l;
+  }
+
+  private final Scope parent;
+  private final Thread thread;
+  private final String name;
+  private Storage[] owned = new Storage[16];
+  private int count;
+  private boolean closed;
+
+  private Scope(Scope parent, String name) {
+    this.parent = parent;
+    this.thread = Thread.currentThread();
+    this.name = name;
+  }
+
+  /** Opens a scope on the current thread, nested in the current one if any. */
+  public static Scope open() {
+    long id;
+    synchronized (Scope.class) {
+      id = ++counter;
+    }
+    return open("#" + id);
+  }
+
+  /** Opens a named scope; the name appears in use-after-release errors. */
+  public static Scope open(String name) {
+    Scope s = new Scope(CURRENT.get(), name);
+    CURRENT.set(s);
+    Listener l = listener;
+    if (l != null) l.opened(s);
+    return s;
+  }
+
+  /** The innermost open scope of this thread, or null. */
+  public static Scope current() {
+    return CURRENT.get();
+  }
+
+  /**
+   * Moves {@code t}'s storage to the enclosing scope (or, from the outermost scope, to the garbage
+   * collector), so it survives this scope's close. Returns {@code t}.
+   */
+  public <T extends HasStorage> T keep(T t) {
+    Storage s = t.storage();
+    if (s.owner() == this) {
+      if (parent != null) parent.adopt(s);
+      else s.releaseWhenUnreachable();
+    }
+    return t;
+  }
+
+  void adopt(Storage s) {
+    if (closed) throw new IllegalStateException("scope '" + name + "' is closed");
+    if (count == owned.length) owned = Arrays.copyOf(owned, count * 2);
+    owned[count++] = s;
+    s.setOwner(this);
+  }
+
+  @Override
+  public void close() {
+    if (closed) return;
+    if (Thread.currentThread() != thread) {
+      throw new IllegalStateException(
+          "scope '" + name + "' was opened on thread " + thread.getName() + "; close it there");
+    }
+    if (CURRENT.get() != this) {
+      throw new IllegalStateException(
+          "scope '"
+              + name
+              + "' closed while an inner scope is still open; close inner scopes first");
+    }
+    closed = true;
+    Listener l = listener;
+    if (l != null) l.closed(this);
+    String by = "its scope '" + name + "' closed (thread " + thread.getName() + ")";
+    for (int i = 0; i < count; i++) {
+      Storage s = owned[i];
+      owned[i] = null;
+      // A storage kept out of this scope has another owner now: it is not ours to release.
+      if (s.owner() == this) s.release(by);
+    }
+    count = 0;
+    CURRENT.set(parent);
+  }
+
+  public String name() {
+    return name;
+  }
+}

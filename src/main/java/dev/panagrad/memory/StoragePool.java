@@ -1,0 +1,101 @@
+package dev.panagrad.memory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Native memory for tensors, handed out in power-of-two size classes from slabs.
+ *
+ * <p>Why a pool: a training step makes the same tensors every step; with free lists per size class
+ * the second step reuses the first step's memory and no native allocation happens after warm-up.
+ * Small classes are cut from {@link #SLAB_BYTES} slabs; a class at least that large is its own
+ * slab. Slabs come from shared arenas so a piece may be released on any thread (the {@link
+ * java.lang.ref.Cleaner} thread included). Pieces are 64-byte aligned.
+ *
+ * <p>Every piece handed out is a fresh slice of exactly the requested size, so code holding a
+ * released {@link Storage} can never reach the bytes a later tensor gets (the storage refuses
+ * access once released, and the slice is never handed out again).
+ */
+public final class StoragePool {
+  /** Alignment of every piece: a cache line, and the widest vector register. */
+  public static final long ALIGNMENT = 64;
+
+  /** Size of a slab that small size classes are cut from. */
+  public static final long SLAB_BYTES = 1L << 20;
+
+  private static final int MIN_CLASS = 6; // 64 bytes
+  private static final int MAX_CLASS = 62;
+
+  private static final StoragePool INSTANCE = new StoragePool();
+
+  /** Free pieces of each size class, as a stack (most recently freed first: warm in cache). */
+  private final MemorySegment[][] free = new MemorySegment[MAX_CLASS + 1][];
+
+  private final int[] freeCount = new int[MAX_CLASS + 1];
+
+  private StoragePool() {}
+
+  public static StoragePool get() {
+    return INSTANCE;
+  }
+
+  /** The size class (log2 of the piece size) that holds {@code bytes}. */
+  static int sizeClass(long bytes) {
+    if (bytes <= (1L << MIN_CLASS)) return MIN_CLASS;
+    int c = 64 - Long.numberOfLeadingZeros(bytes - 1);
+    if (c > MAX_CLASS) {
+      throw new IllegalArgumentException("cannot allocate " + bytes + " bytes: too large");
+    }
+    return c;
+  }
+
+  /**
+   * A piece of at least {@code bytes} bytes (the whole size class), uninitialised.
+   *
+   * @throws OutOfMemoryError naming the request and the live bytes when native memory runs out
+   */
+  synchronized MemorySegment take(long bytes) {
+    int c = sizeClass(bytes);
+    if (freeCount[c] == 0) refill(c, bytes);
+    MemorySegment piece = free[c][--freeCount[c]];
+    free[c][freeCount[c]] = null;
+    return piece;
+  }
+
+  /** Returns a piece taken by {@link #take}. */
+  synchronized void give(MemorySegment piece) {
+    int c = sizeClass(piece.byteSize());
+    push(c, piece);
+  }
+
+  private void push(int c, MemorySegment piece) {
+    MemorySegment[] stack = free[c];
+    if (stack == null) {
+      stack = free[c] = new MemorySegment[16];
+    } else if (freeCount[c] == stack.length) {
+      stack = free[c] = java.util.Arrays.copyOf(stack, stack.length * 2);
+    }
+    stack[freeCount[c]++] = piece;
+  }
+
+  private void refill(int c, long requested) {
+    long pieceBytes = 1L << c;
+    long slabBytes = Math.max(SLAB_BYTES, pieceBytes);
+    MemorySegment slab;
+    try {
+      slab = Arena.ofShared().allocate(slabBytes, ALIGNMENT);
+    } catch (OutOfMemoryError e) {
+      throw new OutOfMemoryError(
+          "native allocation of a "
+              + slabBytes
+              + "-byte slab failed while allocating "
+              + requested
+              + " bytes; "
+              + MemoryStats.summary());
+    }
+    MemoryStats.slabAllocated(slabBytes);
+    for (long off = slabBytes - pieceBytes; off >= 0; off -= pieceBytes) {
+      push(c, slab.asSlice(off, pieceBytes));
+    }
+  }
+}

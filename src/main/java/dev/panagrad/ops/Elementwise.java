@@ -1,0 +1,280 @@
+package dev.panagrad.ops;
+
+import dev.panagrad.DType;
+import dev.panagrad.Shapes;
+import dev.panagrad.Tensor;
+import dev.panagrad.autograd.Op;
+import dev.panagrad.autograd.Tape;
+import java.util.Arrays;
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+
+/** Pointwise maths and activations: forward, and what each records for backward. */
+public final class Elementwise {
+  private Elementwise() {}
+
+  static DType floatType(Tensor a) {
+    return a.dtype().isFloatingPoint() ? a.dtype() : DType.FLOAT32;
+  }
+
+  /** A unary op whose backward reads the input ({@code saveInput}) or the output. */
+  static Tensor unary(Tensor a, Op op, boolean saveInput, DoubleUnaryOperator f, double... sc) {
+    Tensor out = Pointwise.unary(a, floatType(a), f);
+    if (Tape.needsRecord(a)) {
+      Tape.record(op, out, new Tensor[] {a}, new Tensor[] {saveInput ? a : out}, sc, null);
+    }
+    return out;
+  }
+
+  public static Tensor neg(Tensor a) {
+    Tensor out = Pointwise.unary(a, a.dtype(), v -> -v);
+    if (Tape.needsRecord(a)) Tape.record(Op.NEG, out, new Tensor[] {a}, null, null, null);
+    return out;
+  }
+
+  public static Tensor exp(Tensor a) {
+    return unary(a, Op.EXP, false, Math::exp);
+  }
+
+  public static Tensor log(Tensor a) {
+    return unary(a, Op.LOG, true, Math::log);
+  }
+
+  public static Tensor sqrt(Tensor a) {
+    return unary(a, Op.SQRT, false, Math::sqrt);
+  }
+
+  public static Tensor abs(Tensor a) {
+    Tensor out = Pointwise.unary(a, a.dtype(), Math::abs);
+    if (Tape.needsRecord(a))
+      Tape.record(Op.ABS, out, new Tensor[] {a}, new Tensor[] {a}, null, null);
+    return out;
+  }
+
+  public static Tensor tanh(Tensor a) {
+    return unary(a, Op.TANH, false, Math::tanh);
+  }
+
+  public static Tensor sigmoid(Tensor a) {
+    return unary(a, Op.SIGMOID, false, Elementwise::sigmoid);
+  }
+
+  static double sigmoid(double x) {
+    return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+  }
+
+  public static Tensor relu(Tensor a) {
+    Tensor out = Pointwise.unary(a, a.dtype(), v -> v > 0 || Double.isNaN(v) ? v : 0);
+    if (Tape.needsRecord(a))
+      Tape.record(Op.RELU, out, new Tensor[] {a}, new Tensor[] {out}, null, null);
+    return out;
+  }
+
+  public static Tensor sin(Tensor a) {
+    return unary(a, Op.SIN, true, Math::sin);
+  }
+
+  public static Tensor cos(Tensor a) {
+    return unary(a, Op.COS, true, Math::cos);
+  }
+
+  public static Tensor reciprocal(Tensor a) {
+    return unary(a, Op.RECIPROCAL, false, v -> 1 / v);
+  }
+
+  public static Tensor gelu(Tensor a) {
+    return unary(a, Op.GELU, true, v -> 0.5 * v * (1 + erf(v / Math.sqrt(2))));
+  }
+
+  public static Tensor silu(Tensor a) {
+    return unary(a, Op.SILU, true, v -> v * sigmoid(v));
+  }
+
+  public static Tensor leakyRelu(Tensor a, double slope) {
+    return unary(a, Op.LEAKY_RELU, true, v -> v > 0 ? v : v * slope, slope);
+  }
+
+  public static Tensor elu(Tensor a, double alpha) {
+    return unary(a, Op.ELU, true, v -> v > 0 ? v : alpha * Math.expm1(v), alpha);
+  }
+
+  /** softplus with PyTorch's defaults beta=1, threshold=20 (linear above the threshold). */
+  public static Tensor softplus(Tensor a, double beta, double threshold) {
+    return unary(
+        a,
+        Op.SOFTPLUS,
+        true,
+        v -> v * beta > threshold ? v : Math.log1p(Math.exp(v * beta)) / beta,
+        beta,
+        threshold);
+  }
+
+  /**
+   * erf to double precision: erf(x) = 2/sqrt(pi) exp(-x^2) sum_n 2^n x^(2n+1) / (2n+1)!!, a series
+   * of positive terms (no cancellation); |erf(x)| rounds to 1 beyond 6.
+   */
+  public static double erf(double x) {
+    if (Double.isNaN(x)) return x;
+    double ax = Math.abs(x);
+    if (ax >= 6) return Math.signum(x);
+    double term = ax, sum = ax, x2 = ax * ax;
+    for (int n = 1; n < 200 && term > 1e-17 * sum; n++) {
+      term *= 2 * x2 / (2 * n + 1);
+      sum += term;
+    }
+    double r = 2 / Math.sqrt(Math.PI) * Math.exp(-x2) * sum;
+    return x < 0 ? -r : r;
+  }
+
+  // ------------------------------------------------------------ with a scalar
+
+  static Tensor scalarOp(Tensor a, double s, Op op, boolean saveInput, DoubleUnaryOperator f) {
+    DType dt = Pointwise.resultTypeWithScalar(a, !isIntegral(s));
+    Tensor out = Pointwise.unary(a, dt, f);
+    if (Tape.needsRecord(a)) {
+      Tape.record(
+          op, out, new Tensor[] {a}, saveInput ? new Tensor[] {a} : null, new double[] {s}, null);
+    }
+    return out;
+  }
+
+  static boolean isIntegral(double s) {
+    return s == Math.rint(s) && !Double.isInfinite(s) && Math.abs(s) < 9.007199254740992E15;
+  }
+
+  public static Tensor add(Tensor a, double s) {
+    return scalarOp(a, s, Op.ADD_SCALAR, false, v -> v + s);
+  }
+
+  public static Tensor sub(Tensor a, double s) {
+    return scalarOp(a, s, Op.SUB_SCALAR, false, v -> v - s);
+  }
+
+  public static Tensor rsub(Tensor a, double s) {
+    return scalarOp(a, s, Op.RSUB_SCALAR, false, v -> s - v);
+  }
+
+  public static Tensor mul(Tensor a, double s) {
+    return scalarOp(a, s, Op.MUL_SCALAR, false, v -> v * s);
+  }
+
+  public static Tensor div(Tensor a, double s) {
+    DType dt = floatType(a);
+    Tensor out = Pointwise.unary(a, dt, v -> v / s);
+    if (Tape.needsRecord(a))
+      Tape.record(Op.DIV_SCALAR, out, new Tensor[] {a}, null, new double[] {s}, null);
+    return out;
+  }
+
+  public static Tensor pow(Tensor a, double e) {
+    DType dt = Pointwise.resultTypeWithScalar(a, !isIntegral(e));
+    Tensor out = Pointwise.unary(a, dt, v -> Math.pow(v, e));
+    if (Tape.needsRecord(a))
+      Tape.record(Op.POW_SCALAR, out, new Tensor[] {a}, new Tensor[] {a}, new double[] {e}, null);
+    return out;
+  }
+
+  /** clamp(min, max); either bound may be NaN-free infinity to mean "none". */
+  public static Tensor clamp(Tensor a, double min, double max) {
+    Tensor out =
+        Pointwise.unary(a, a.dtype(), v -> Double.isNaN(v) ? v : Math.min(Math.max(v, min), max));
+    if (Tape.needsRecord(a)) {
+      Tape.record(Op.CLAMP, out, new Tensor[] {a}, new Tensor[] {a}, new double[] {min, max}, null);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ two tensors
+
+  static Tensor binary(
+      Tensor a, Tensor b, Op op, Tensor[] saved, DType dt, DoubleBinaryOperator f, double... sc) {
+    Tensor out = Pointwise.binary(a, b, dt, f);
+    if (Tape.needsRecord(a, b)) Tape.record(op, out, new Tensor[] {a, b}, saved, sc, null);
+    return out;
+  }
+
+  public static Tensor add(Tensor a, Tensor b, double alpha) {
+    return binary(a, b, Op.ADD, null, Pointwise.resultType(a, b), (x, y) -> x + alpha * y, alpha);
+  }
+
+  public static Tensor sub(Tensor a, Tensor b, double alpha) {
+    return binary(a, b, Op.SUB, null, Pointwise.resultType(a, b), (x, y) -> x - alpha * y, alpha);
+  }
+
+  public static Tensor mul(Tensor a, Tensor b) {
+    // Save an input only when the other input needs its gradient (it is that gradient's factor).
+    Tensor[] saved = {a.requiresGrad() ? b : null, b.requiresGrad() ? a : null};
+    return binary(a, b, Op.MUL, saved, Pointwise.resultType(a, b), (x, y) -> x * y);
+  }
+
+  public static Tensor div(Tensor a, Tensor b) {
+    DType dt = Pointwise.resultType(a, b);
+    if (!dt.isFloatingPoint()) dt = DType.FLOAT32;
+    return binary(a, b, Op.DIV, new Tensor[] {a, b}, dt, (x, y) -> x / y);
+  }
+
+  public static Tensor pow(Tensor a, Tensor b) {
+    Tensor out = Pointwise.binary(a, b, Pointwise.resultType(a, b), Math::pow);
+    if (Tape.needsRecord(a, b))
+      Tape.record(Op.POW, out, new Tensor[] {a, b}, new Tensor[] {a, b, out}, null, null);
+    return out;
+  }
+
+  public static Tensor maximum(Tensor a, Tensor b) {
+    return binary(
+        a,
+        b,
+        Op.MAXIMUM,
+        new Tensor[] {a, b},
+        Pointwise.resultType(a, b),
+        (x, y) -> Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.max(x, y));
+  }
+
+  public static Tensor minimum(Tensor a, Tensor b) {
+    return binary(
+        a,
+        b,
+        Op.MINIMUM,
+        new Tensor[] {a, b},
+        Pointwise.resultType(a, b),
+        (x, y) -> Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.min(x, y));
+  }
+
+  public static Tensor where(Tensor cond, Tensor a, Tensor b) {
+    if (cond.dtype() != DType.BOOL) {
+      throw new IllegalArgumentException(
+          "where expected condition to be a boolean tensor, but got a tensor with dtype "
+              + cond.dtype().pyName());
+    }
+    Tensor out =
+        Pointwise.ternary(cond, a, b, Pointwise.resultType(a, b), (c, x, y) -> c != 0 ? x : y);
+    if (Tape.needsRecord(a, b))
+      Tape.record(Op.WHERE, out, new Tensor[] {a, b}, new Tensor[] {cond}, null, null);
+    return out;
+  }
+
+  public static Tensor maskedFill(Tensor a, Tensor mask, double value) {
+    if (mask.dtype() != DType.BOOL) {
+      throw new IllegalArgumentException(
+          "masked_fill_ only supports boolean masks, but got mask with dtype "
+              + mask.dtype().pyName());
+    }
+    Tensor out = Pointwise.binary(a, mask, a.dtype(), (x, m) -> m != 0 ? value : x);
+    if (!Arrays.equals(out.shape(), a.shape())) {
+      throw new IllegalArgumentException(
+          "masked_fill: mask of shape "
+              + Shapes.str(mask.shape())
+              + " does not broadcast to "
+              + Shapes.str(a.shape()));
+    }
+    if (Tape.needsRecord(a))
+      Tape.record(Op.MASKED_FILL, out, new Tensor[] {a}, new Tensor[] {mask}, null, null);
+    return out;
+  }
+
+  // ------------------------------------------------------------ comparisons (no grad)
+
+  public static Tensor compare(Tensor a, Tensor b, DoubleBinaryOperator f) {
+    return Pointwise.binary(a, b, DType.BOOL, f);
+  }
+}

@@ -1,0 +1,328 @@
+package dev.panagrad.ops;
+
+import dev.panagrad.DType;
+import dev.panagrad.Shapes;
+import dev.panagrad.Tensor;
+import dev.panagrad.autograd.Op;
+import dev.panagrad.autograd.Tape;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** Matrix products: mm, mv, dot, bmm, addmm, and matmul/linear composed from them. */
+public final class LinearAlgebra {
+  private LinearAlgebra() {}
+
+  static void checkFloat(String op, Tensor a, Tensor b) {
+    if (a.dtype() != b.dtype()) {
+      throw new IllegalArgumentException(
+          "expected m1 and m2 to have the same dtype, but got: "
+              + a.dtype().pyName()
+              + " != "
+              + b.dtype().pyName()
+              + " (in "
+              + op
+              + ")");
+    }
+    if (!a.dtype().isFloatingPoint()) {
+      throw new IllegalArgumentException(
+          op + " is implemented for float32 and float64 tensors, got " + a.dtype().pyName());
+    }
+  }
+
+  public static Tensor mm(Tensor a, Tensor b) {
+    if (a.dim() != 2)
+      throw new IllegalArgumentException(
+          "self must be a matrix (mm got a " + a.dim() + "-D tensor)");
+    if (b.dim() != 2)
+      throw new IllegalArgumentException(
+          "mat2 must be a matrix (mm got a " + b.dim() + "-D tensor)");
+    long[] sa = a.shape(), sb = b.shape();
+    if (sa[1] != sb[0]) {
+      throw new IllegalArgumentException(
+          "mat1 and mat2 shapes cannot be multiplied ("
+              + sa[0]
+              + "x"
+              + sa[1]
+              + " and "
+              + sb[0]
+              + "x"
+              + sb[1]
+              + ")");
+    }
+    checkFloat("mm", a, b);
+    Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
+    gemm(a, b, out, false);
+    if (Tape.needsRecord(a, b)) {
+      Tape.record(
+          Op.MM,
+          out,
+          new Tensor[] {a, b},
+          new Tensor[] {b.requiresGrad() ? a : null, a.requiresGrad() ? b : null},
+          null,
+          null);
+    }
+    return out;
+  }
+
+  /** out (+)= a @ b for 2-D operands of any strides; out is contiguous. */
+  static void gemm(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+    long m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+    MemorySegment sa = a.segment(), sb = b.segment(), so = out.segment();
+    long[] ta = a.stride(), tb = b.stride();
+    long oa = a.storageOffset(), ob = b.storageOffset(), oo = out.storageOffset();
+    long ldo = out.stride()[0];
+    boolean f32 = a.dtype() == DType.FLOAT32;
+    // i-k-j order: the inner loop is an axpy over a row of b and a row of out, accumulated in
+    // double, so the result does not depend on how k is split.
+    double[] row = new double[(int) n];
+    for (long i = 0; i < m; i++) {
+      java.util.Arrays.fill(row, 0);
+      for (long p = 0; p < k; p++) {
+        long ia = oa + i * ta[0] + p * ta[1];
+        double av =
+            f32
+                ? sa.getAtIndex(ValueLayout.JAVA_FLOAT, ia)
+                : sa.getAtIndex(ValueLayout.JAVA_DOUBLE, ia);
+        if (av == 0) continue;
+        long ib = ob + p * tb[0];
+        long sj = tb[1];
+        if (f32) {
+          for (int j = 0; j < n; j++)
+            row[j] += av * sb.getAtIndex(ValueLayout.JAVA_FLOAT, ib + j * sj);
+        } else {
+          for (int j = 0; j < n; j++)
+            row[j] += av * sb.getAtIndex(ValueLayout.JAVA_DOUBLE, ib + j * sj);
+        }
+      }
+      long io = oo + i * ldo;
+      for (int j = 0; j < n; j++) {
+        if (f32) {
+          float prev = accumulate ? so.getAtIndex(ValueLayout.JAVA_FLOAT, io + j) : 0f;
+          so.setAtIndex(ValueLayout.JAVA_FLOAT, io + j, (float) (prev + row[j]));
+        } else {
+          double prev = accumulate ? so.getAtIndex(ValueLayout.JAVA_DOUBLE, io + j) : 0;
+          so.setAtIndex(ValueLayout.JAVA_DOUBLE, io + j, prev + row[j]);
+        }
+      }
+    }
+  }
+
+  /** bias + a @ b (bias broadcast over rows); records AddmmBackward0. */
+  public static Tensor addmm(Tensor bias, Tensor a, Tensor b) {
+    long[] sa = a.shape(), sb = b.shape();
+    if (sa[1] != sb[0]) {
+      throw new IllegalArgumentException(
+          "mat1 and mat2 shapes cannot be multiplied ("
+              + sa[0]
+              + "x"
+              + sa[1]
+              + " and "
+              + sb[0]
+              + "x"
+              + sb[1]
+              + ")");
+    }
+    checkFloat("addmm", a, b);
+    Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
+    Pointwise.copyInto(out, bias);
+    gemm(a, b, out, true);
+    if (Tape.needsRecord(bias, a, b)) {
+      Tape.record(
+          Op.ADDMM,
+          out,
+          new Tensor[] {bias, a, b},
+          new Tensor[] {b.requiresGrad() ? a : null, a.requiresGrad() ? b : null},
+          null,
+          null);
+    }
+    return out;
+  }
+
+  public static Tensor dot(Tensor a, Tensor b) {
+    if (a.dim() != 1 || b.dim() != 1) {
+      throw new IllegalArgumentException(
+          "1D tensors expected, but got " + a.dim() + "D and " + b.dim() + "D tensors");
+    }
+    if (a.numel() != b.numel()) {
+      throw new IllegalArgumentException(
+          "inconsistent tensor size, expected tensor ["
+              + a.numel()
+              + "] and src ["
+              + b.numel()
+              + "] to have the same number of elements, but got "
+              + a.numel()
+              + " and "
+              + b.numel()
+              + " elements respectively");
+    }
+    checkFloat("dot", a, b);
+    Tensor out = Tensor.empty(a.dtype());
+    Tensor a2 =
+        a.rawView(new long[] {1, a.numel()}, new long[] {0, a.stride()[0]}, a.storageOffset());
+    Tensor b2 =
+        b.rawView(new long[] {b.numel(), 1}, new long[] {b.stride()[0], 0}, b.storageOffset());
+    gemm(a2, b2, out.rawView(new long[] {1, 1}, new long[] {1, 1}, 0), false);
+    if (Tape.needsRecord(a, b))
+      Tape.record(Op.DOT, out, new Tensor[] {a, b}, new Tensor[] {b, a}, null, null);
+    return out;
+  }
+
+  public static Tensor mv(Tensor a, Tensor v) {
+    if (a.dim() != 2 || v.dim() != 1) {
+      throw new IllegalArgumentException(
+          "vector + matrix @ vector expected, got " + a.dim() + ", " + v.dim());
+    }
+    if (a.shape()[1] != v.shape()[0]) {
+      throw new IllegalArgumentException(
+          "size mismatch, got input ("
+              + a.shape()[0]
+              + "), mat ("
+              + a.shape()[0]
+              + "x"
+              + a.shape()[1]
+              + "), vec ("
+              + v.shape()[0]
+              + ")");
+    }
+    checkFloat("mv", a, v);
+    Tensor out = Tensor.empty(a.dtype(), a.shape()[0]);
+    Tensor v2 =
+        v.rawView(new long[] {v.numel(), 1}, new long[] {v.stride()[0], 0}, v.storageOffset());
+    gemm(a, v2, out.rawView(new long[] {a.shape()[0], 1}, new long[] {1, 1}, 0), false);
+    if (Tape.needsRecord(a, v))
+      Tape.record(Op.MV, out, new Tensor[] {a, v}, new Tensor[] {v, a}, null, null);
+    return out;
+  }
+
+  public static Tensor bmm(Tensor a, Tensor b) {
+    if (a.dim() != 3 || b.dim() != 3) {
+      throw new IllegalArgumentException(
+          "batch1 must be a 3D tensor and batch2 must be a 3D tensor");
+    }
+    long[] sa = a.shape(), sb = b.shape();
+    if (sa[0] != sb[0] || sa[2] != sb[1]) {
+      throw new IllegalArgumentException(
+          "Expected size for first two dimensions of batch2 tensor to be: ["
+              + sa[0]
+              + ", "
+              + sa[2]
+              + "] but got: ["
+              + sb[0]
+              + ", "
+              + sb[1]
+              + "].");
+    }
+    checkFloat("bmm", a, b);
+    Tensor out = Tensor.empty(a.dtype(), sa[0], sa[1], sb[2]);
+    for (long i = 0; i < sa[0]; i++) {
+      gemm(
+          a.rawView(
+              new long[] {sa[1], sa[2]},
+              new long[] {a.stride()[1], a.stride()[2]},
+              a.storageOffset() + i * a.stride()[0]),
+          b.rawView(
+              new long[] {sb[1], sb[2]},
+              new long[] {b.stride()[1], b.stride()[2]},
+              b.storageOffset() + i * b.stride()[0]),
+          out.rawView(new long[] {sa[1], sb[2]}, new long[] {sb[2], 1}, i * sa[1] * sb[2]),
+          false);
+    }
+    if (Tape.needsRecord(a, b))
+      Tape.record(
+          Op.BMM,
+          out,
+          new Tensor[] {a, b},
+          new Tensor[] {b.requiresGrad() ? a : null, a.requiresGrad() ? b : null},
+          null,
+          null);
+    return out;
+  }
+
+  /** PyTorch's matmul: dot, mv, mm, or a broadcast batched product, by the operands' ranks. */
+  public static Tensor matmul(Tensor a, Tensor b) {
+    int da = a.dim(), db = b.dim();
+    if (da == 0 || db == 0) {
+      throw new IllegalArgumentException(
+          "both arguments to matmul need to be at least 1D, but they are "
+              + da
+              + "D and "
+              + db
+              + "D");
+    }
+    if (da == 1 && db == 1) return dot(a, b);
+    if (da == 2 && db == 1) return mv(a, b);
+    if (da == 1 && db == 2) {
+      Tensor r = mm(ShapeOps.unsqueeze(a, 0), b);
+      Tensor out = ShapeOps.squeezed(r, 0);
+      return ShapeOps.record(Op.SQUEEZE_MATMUL, r, out, null, null);
+    }
+    if (da == 2 && db == 2) return mm(a, b);
+    if (da >= 3 && (db == 1 || db == 2)) {
+      // Fold the batch into rows: (..., n, k) @ (k, m) as one mm, then view back.
+      long[] sa = a.shape();
+      long k = sa[da - 1];
+      Tensor a2 = ShapeOps.reshape(a, -1, k);
+      Tensor bb = db == 1 ? ShapeOps.unsqueeze(b, 1) : b;
+      Tensor r = mm(a2, bb);
+      long[] outShape = java.util.Arrays.copyOf(sa, db == 1 ? da - 1 : da);
+      if (db == 2) outShape[da - 1] = b.shape()[1];
+      return ShapeOps.unsafeView(r, outShape);
+    }
+    // General batched case: broadcast the batch dims, bmm, view back.
+    long[] sa = a.shape(), sb = b.shape();
+    Tensor a3 = da == 1 ? ShapeOps.unsqueeze(a, 0) : a;
+    Tensor b3 = db == 1 ? ShapeOps.unsqueeze(b, 1) : b;
+    long[] ta = a3.shape(), tb = b3.shape();
+    long n = ta[ta.length - 2],
+        k = ta[ta.length - 1],
+        k2 = tb[tb.length - 2],
+        m = tb[tb.length - 1];
+    if (k != k2) {
+      throw new IllegalArgumentException(
+          "Expected size for first two dimensions of batch2 tensor to be: [?, "
+              + k
+              + "] but got: [?, "
+              + k2
+              + "].");
+    }
+    long[] batchA = java.util.Arrays.copyOf(ta, ta.length - 2),
+        batchB = java.util.Arrays.copyOf(tb, tb.length - 2);
+    long[] batch = Shapes.broadcast(batchA, batchB);
+    long nb = Shapes.numel(batch);
+    Tensor ae = ShapeOps.reshape(ShapeOps.expand(a3, concat(batch, n, k)), nb, n, k);
+    Tensor be = ShapeOps.reshape(ShapeOps.expand(b3, concat(batch, k, m)), nb, k, m);
+    Tensor r = bmm(ae, be);
+    long[] outShape = concat(batch, n, m);
+    if (da == 1) outShape = removeAt(outShape, outShape.length - 2);
+    if (db == 1) outShape = removeAt(outShape, outShape.length - 1);
+    return ShapeOps.unsafeView(r, outShape);
+  }
+
+  private static long[] concat(long[] batch, long x, long y) {
+    long[] out = java.util.Arrays.copyOf(batch, batch.length + 2);
+    out[batch.length] = x;
+    out[batch.length + 1] = y;
+    return out;
+  }
+
+  private static long[] removeAt(long[] a, int i) {
+    long[] out = new long[a.length - 1];
+    for (int j = 0, k = 0; j < a.length; j++) if (j != i) out[k++] = a[j];
+    return out;
+  }
+
+  /** F.linear: x @ w^T + b, as addmm for 2-D x, folded for more dims. */
+  public static Tensor linear(Tensor x, Tensor w, Tensor b) {
+    Tensor wt = ShapeOps.t(w);
+    if (x.dim() == 2 && b != null) return addmm(b, x, wt);
+    if (x.dim() >= 3 && b != null) {
+      long[] sx = x.shape();
+      Tensor r = addmm(b, ShapeOps.reshape(x, -1, sx[sx.length - 1]), wt);
+      long[] outShape = sx.clone();
+      outShape[outShape.length - 1] = w.shape()[0];
+      return ShapeOps.unsafeView(r, outShape);
+    }
+    Tensor r = matmul(x, wt);
+    return b == null ? r : Elementwise.add(r, b, 1);
+  }
+}

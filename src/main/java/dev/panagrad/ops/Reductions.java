@@ -1,0 +1,157 @@
+package dev.panagrad.ops;
+
+import dev.panagrad.DType;
+import dev.panagrad.Elements;
+import dev.panagrad.Shapes;
+import dev.panagrad.StridedLoop;
+import dev.panagrad.Tensor;
+import dev.panagrad.autograd.Op;
+import dev.panagrad.autograd.Tape;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/** Reductions over all elements or over dims, with keepdim. */
+public final class Reductions {
+  private Reductions() {}
+
+  /** Which dims of a rank-{@code r} tensor a dim list names (empty list: all of them). */
+  public static boolean[] dimMask(long[] dims, int r) {
+    boolean[] mask = new boolean[Math.max(r, 0)];
+    if (dims == null || dims.length == 0) {
+      Arrays.fill(mask, true);
+      return mask;
+    }
+    for (long d : dims) {
+      int w = Shapes.wrapDim(d, r);
+      if (r == 0) continue;
+      if (mask[w])
+        throw new IllegalArgumentException(
+            "dim " + w + " appears multiple times in the list of dims");
+      mask[w] = true;
+    }
+    return mask;
+  }
+
+  /** The shape after reducing {@code mask} dims (kept as 1 with keepdim). */
+  public static long[] reducedShape(long[] shape, boolean[] mask, boolean keepdim) {
+    int n = 0;
+    for (int i = 0; i < shape.length; i++) if (!mask[i] || keepdim) n++;
+    long[] out = new long[n];
+    for (int i = 0, j = 0; i < shape.length; i++) {
+      if (!mask[i]) out[j++] = shape[i];
+      else if (keepdim) out[j++] = 1;
+    }
+    return out;
+  }
+
+  /** Interface of an accumulating reduction: start value, step, and finish. */
+  interface Reducer {
+    double init();
+
+    double step(double acc, double x);
+  }
+
+  /**
+   * Reduces {@code a} over {@code mask} into a new tensor of {@code dt}: the input is visited in
+   * row-major order and accumulated in double, so the result is the same on every run.
+   */
+  static Tensor reduce(Tensor a, boolean[] mask, boolean keepdim, DType dt, Reducer r) {
+    long[] shape = a.shape();
+    long[] keptShape = reducedShape(shape, mask, true);
+    long outN = Shapes.numel(keptShape);
+    double[] acc = new double[Math.toIntExact(outN)];
+    Arrays.fill(acc, r.init());
+    long[] accStrides = Shapes.contiguousStrides(keptShape);
+    for (int i = 0; i < shape.length; i++) if (mask[i]) accStrides[i] = 0;
+    MemorySegment s = a.segment();
+    DType ta = a.dtype();
+    StridedLoop.forEach(
+        shape,
+        new long[][] {a.stride(), accStrides},
+        new long[] {a.storageOffset(), 0},
+        (off, inner, n) -> {
+          long x = off[0], o = off[1];
+          for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
+            acc[(int) o] = r.step(acc[(int) o], Elements.get(s, ta, x));
+          }
+        });
+    Tensor out = Tensor.empty(dt, reducedShape(shape, mask, keepdim));
+    MemorySegment so = out.segment();
+    for (int i = 0; i < acc.length; i++) Elements.put(so, dt, i, acc[i]);
+    return out;
+  }
+
+  static final Reducer SUM =
+      new Reducer() {
+        public double init() {
+          return 0;
+        }
+
+        public double step(double acc, double x) {
+          return acc + x;
+        }
+      };
+
+  static DType sumType(Tensor a) {
+    return a.dtype().isFloatingPoint() ? a.dtype() : DType.INT64;
+  }
+
+  public static Tensor sum(Tensor a) {
+    Tensor out = reduce(a, dimMask(null, a.dim()), false, sumType(a), SUM);
+    if (Tape.needsRecord(a)) Tape.record(Op.SUM, out, new Tensor[] {a}, null, null, null);
+    return out;
+  }
+
+  public static Tensor sum(Tensor a, long[] dims, boolean keepdim) {
+    boolean[] mask = dimMask(dims, a.dim());
+    Tensor out = reduce(a, mask, keepdim, sumType(a), SUM);
+    if (Tape.needsRecord(a))
+      Tape.record(Op.SUM_DIM, out, new Tensor[] {a}, null, new double[] {keepdim ? 1 : 0}, mask);
+    return out;
+  }
+
+  static void checkMeanType(Tensor a) {
+    if (!a.dtype().isFloatingPoint()) {
+      throw new IllegalArgumentException(
+          "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: "
+              + (a.dtype() == DType.INT64 ? "Long" : "Bool"));
+    }
+  }
+
+  public static Tensor mean(Tensor a) {
+    checkMeanType(a);
+    long n = a.numel();
+    Tensor out = reduce(a, dimMask(null, a.dim()), false, a.dtype(), SUM);
+    Elements.put(out.segment(), out.dtype(), 0, Elements.get(out.segment(), out.dtype(), 0) / n);
+    if (Tape.needsRecord(a))
+      Tape.record(Op.MEAN, out, new Tensor[] {a}, null, new double[] {n}, null);
+    return out;
+  }
+
+  public static Tensor mean(Tensor a, long[] dims, boolean keepdim) {
+    checkMeanType(a);
+    boolean[] mask = dimMask(dims, a.dim());
+    long count = 1;
+    long[] sh = a.shape();
+    for (int i = 0; i < sh.length; i++) if (mask[i]) count *= sh[i];
+    Tensor s = reduce(a, mask, keepdim, a.dtype(), SUM);
+    long c = count;
+    Tensor out = Pointwise.unary(s, s.dtype(), v -> v / c);
+    if (Tape.needsRecord(a))
+      Tape.record(
+          Op.MEAN_DIM, out, new Tensor[] {a}, null, new double[] {keepdim ? 1 : 0, count}, mask);
+    return out;
+  }
+
+  /**
+   * Expands a reduced gradient back over the reduced dims (the backward of sum/mean over dims):
+   * reinserts the dropped dims as size 1 and expands to {@code shape}.
+   */
+  public static Tensor unreduce(Tensor g, long[] shape, boolean[] mask, boolean keepdim) {
+    Tensor k = g;
+    if (!keepdim && mask != null) {
+      k = g.reshape(reducedShape(shape, mask, true));
+    }
+    return k.expand(shape);
+  }
+}
