@@ -386,16 +386,14 @@ public final class ShapeOps {
                 + Arrays.asList(ts).indexOf(t));
       }
     }
+    boolean record = Tape.needsRecord(ts);
     Tensor[] parts = new Tensor[ts.length];
+    Tensor out;
     try (var ng = GradMode.noGrad()) {
       for (int i = 0; i < ts.length; i++) parts[i] = unsqueeze(ts[i], d);
-      Tensor out = cat(parts, d);
-      if (Tape.needsRecord(ts)) {
-        try (var g = GradMode.enableGrad()) {
-          Tape.record(Op.STACK, out, ts.clone(), null, new double[] {d}, null);
-        }
-      }
-      return out;
+      out = cat(parts, d);
     }
+    if (record) Tape.record(Op.STACK, out, ts.clone(), null, new double[] {d}, null);
+    return out;
   }
 }
