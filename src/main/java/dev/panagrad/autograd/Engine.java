@@ -102,8 +102,8 @@ final class Engine {
               captured[i] = accumulate(captured[i], g);
             }
           }
-        } else if (tape.retained[e] != null) {
-          Tensor t = tape.retained[e];
+        } else if (tape.retainedTensor(e) != null) {
+          Tensor t = tape.retainedTensor(e);
           t.setGradUnchecked(
               t.gradUnchecked() == null ? g.detach().clone() : t.gradUnchecked().add(g));
         }

@@ -56,7 +56,7 @@ public final class Tape {
   DType[] outDtype = new DType[64];
   Tensor[] gradOf = new Tensor[64];
   Object[] hooks = new Object[64];
-  Tensor[] retained = new Tensor[64];
+  Object[] retained = new Object[64]; // weak references: see retain()
 
   int edgeSize;
   int[] edgeEntry = new int[128];
@@ -87,6 +87,14 @@ public final class Tape {
   public int size() {
     drainCollected();
     return size;
+  }
+
+  /**
+   * Lets rows whose tensors the garbage collector has reported release their saved tensors now
+   * rather than at this thread's next recorded op. Returns the rows still in use.
+   */
+  public int releaseCollected() {
+    return size();
   }
 
   /** True when an op on these inputs must be recorded: grad mode is on and one needs a grad. */
@@ -154,7 +162,9 @@ public final class Tape {
     savedCount[e] = ns;
     ensureSaved(savedSize + ns);
     for (int i = 0; i < ns; i++) {
-      saved[savedSize] = sv[i];
+      // An op that saves its own output keeps a history-free alias of it: the row must not
+      // keep alive the handle whose collection is what lets the row die.
+      saved[savedSize] = sv[i] == out ? out.detach() : sv[i];
       savedVersion[savedSize] = sv[i] == null ? 0 : sv[i].storage().version();
       savedSize++;
     }
@@ -236,6 +246,7 @@ public final class Tape {
     state[e] = DEAD;
     gen[e]++;
     freeSaved(e);
+    for (int k = edgeStart[e], end = k + edgeCount[e]; k < end; k++) edgeLeaf[k] = null;
     gradOf[e] = null;
     hooks[e] = null;
     retained[e] = null;
@@ -350,7 +361,14 @@ public final class Tape {
   }
 
   void retain(int e, Tensor t) {
-    retained[e] = t;
+    // Weak, like PyTorch's retain_grad hook: the row must not keep its own handle alive.
+    retained[e] = new java.lang.ref.WeakReference<>(t);
+  }
+
+  @SuppressWarnings("unchecked")
+  Tensor retainedTensor(int e) {
+    Object r = retained[e];
+    return r == null ? null : ((java.lang.ref.WeakReference<Tensor>) r).get();
   }
 
   /**

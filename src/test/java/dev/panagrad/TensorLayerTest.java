@@ -1,0 +1,159 @@
+package dev.panagrad;
+
+import static dev.panagrad.Torch.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.panagrad.memory.MemoryStats;
+import dev.panagrad.memory.Scope;
+import org.junit.jupiter.api.Test;
+
+/** The tensor and memory layer, and the RELIABILITY.md items that touch it. */
+class TensorLayerTest {
+  static <T extends Throwable> void assertMessage(Class<T> type, String part, Runnable r) {
+    T e = assertThrows(type, r::run);
+    assertTrue(e.getMessage().contains(part), () -> "message was: " + e.getMessage());
+  }
+
+  @Test
+  void shapeArithmeticOverflowFailsBeforeAllocating() {
+    long before = MemoryStats.slabCount();
+    assertMessage(
+        IllegalArgumentException.class, "64-bit", () -> zeros(1L << 40, 1L << 40, 1L << 40));
+    assertMessage(IllegalArgumentException.class, "bytes", () -> zeros(1L << 31, 1L << 31));
+    assertEquals(before, MemoryStats.slabCount());
+  }
+
+  @Test
+  void reshapeToAWrongCount() {
+    assertMessage(
+        IllegalArgumentException.class,
+        "shape '[3, 5]' is invalid for input of size 12",
+        () -> zeros(3, 4).reshape(3, 5));
+  }
+
+  @Test
+  void viewOfANonContiguousTensor() {
+    assertMessage(
+        IllegalArgumentException.class,
+        "Use .reshape(...) instead.",
+        () -> zeros(3, 4).t().view(12));
+    // reshape copies instead, with the same values as the contiguous copy
+    Tensor a = arange(12).reshape(3, 4).t();
+    assertArrayEquals(a.contiguous().view(12).toLongArray(), a.reshape(12).toLongArray());
+  }
+
+  @Test
+  void broadcastMismatch() {
+    assertMessage(
+        IllegalArgumentException.class,
+        "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1",
+        () -> zeros(2, 3).add(zeros(2, 4)));
+  }
+
+  @Test
+  void inPlaceResultMayNotBroadcastTheDestination() {
+    assertMessage(
+        IllegalArgumentException.class,
+        "output with shape [3] doesn't match the broadcast shape [2, 3]",
+        () -> zeros(3).add_(zeros(2, 3)));
+  }
+
+  @Test
+  void requiresGradOnIntegerOrBool() {
+    assertMessage(
+        IllegalArgumentException.class,
+        "only Tensors of floating point and complex dtype can require gradients",
+        () -> arange(3).requiresGrad_(true));
+    assertMessage(
+        IllegalArgumentException.class,
+        "only Tensors of floating point and complex dtype can require gradients",
+        () -> tensor(true, false).requiresGrad_(true));
+  }
+
+  @Test
+  void useAfterReleaseNamesTheTensorAndScopeAndNeverSeesNewData() {
+    Tensor stale;
+    try (var s = Scope.open("step")) {
+      stale = ones(4, 4);
+    }
+    Tensor reused;
+    try (var s = Scope.open("next")) {
+      reused = full(new long[] {4, 4}, 7); // same size class: likely the same bytes
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> stale.get(0, 0));
+      assertTrue(e.getMessage().contains("[4, 4]"), e.getMessage());
+      assertTrue(e.getMessage().contains("'step'"), e.getMessage());
+      assertThrows(IllegalStateException.class, stale::toString);
+      assertThrows(IllegalStateException.class, () -> stale.add(1));
+      assertEquals(7, reused.get(3, 3));
+    }
+  }
+
+  @Test
+  void keepMovesATensorOutOfItsScope() {
+    Tensor kept;
+    try (var s = Scope.open()) {
+      kept = s.keep(ones(2).mul(3));
+    }
+    assertArrayEquals(new float[] {3, 3}, kept.toFloatArray());
+  }
+
+  @Test
+  void aScopedLoopStopsAllocatingNativeMemory() {
+    long slabs = 0;
+    for (int step = 0; step < 50; step++) {
+      if (step == 10) slabs = MemoryStats.slabCount();
+      try (var s = Scope.open()) {
+        Tensor w = randn(32, 16).requiresGrad_(true);
+        Tensor loss = randn(8, 32).mm(w).relu().sum();
+        loss.backward();
+      }
+    }
+    assertEquals(slabs, MemoryStats.slabCount(), "no slab allocation after warm-up");
+  }
+
+  @Test
+  void viewsShareStorageAndVersion() {
+    Tensor a = zeros(2, 3);
+    Tensor row = a.select(0, 1);
+    int v = a.storage().version();
+    row.fill_(5);
+    assertEquals(5, a.get(1, 2));
+    assertEquals(0, a.get(0, 2));
+    assertTrue(a.storage().version() > v);
+    Tensor t = a.t();
+    assertArrayEquals(new long[] {3, 2}, t.shape());
+    assertArrayEquals(new long[] {1, 3}, t.stride());
+    assertFalse(t.isContiguous());
+  }
+
+  @Test
+  void stridedAndBroadcastInputsMatchTheirContiguousCopies() {
+    manualSeed(3);
+    Tensor a = randn(4, 5).t(); // [5, 4], transposed
+    Tensor b = randn(4).unsqueeze(0); // broadcast over rows
+    Tensor want = a.contiguous().add(b.expand(5, 4).contiguous());
+    assertArrayEquals(want.toFloatArray(), a.add(b).toFloatArray());
+    Tensor sliced = randn(6, 6).narrow(0, 1, 4).narrow(1, 2, 3);
+    assertArrayEquals(sliced.contiguous().mul(2).toFloatArray(), sliced.mul(2).toFloatArray());
+  }
+
+  @Test
+  void typePromotion() {
+    assertEquals(DType.FLOAT32, arange(3).add(zeros(3)).dtype());
+    assertEquals(DType.FLOAT64, zeros(3).add(zeros(DType.FLOAT64, 3)).dtype());
+    // a 0-d tensor of the same category does not promote a dimensioned one
+    assertEquals(DType.FLOAT32, zeros(3).add(zeros(DType.FLOAT64)).dtype());
+    assertEquals(DType.FLOAT32, arange(3).mul(1.5).dtype());
+    assertEquals(DType.INT64, arange(3).mul(2).dtype());
+  }
+
+  @Test
+  void elementAccessAndItem() {
+    Tensor t = tensor(new float[][] {{1, 2}, {3, 4}});
+    assertEquals(4, t.get(1, 1));
+    assertEquals(3, t.get(-1, 0));
+    assertThrows(IndexOutOfBoundsException.class, () -> t.get(2, 0));
+    assertEquals(10, t.sum().item());
+    assertMessage(IllegalArgumentException.class, "cannot be converted to Scalar", () -> t.item());
+  }
+}
