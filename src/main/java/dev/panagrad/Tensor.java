@@ -50,6 +50,7 @@ public final class Tensor implements HasStorage {
   private Tape.Handle handle;
   private List<UnaryOperator<Tensor>> leafHooks;
   private boolean retainsGrad;
+  private java.lang.ref.WeakReference<Tensor> weakSelf;
 
   private static final Logger LOG = Logger.getLogger("dev.panagrad");
   private static volatile boolean warnedNonLeafGrad;
@@ -122,7 +123,7 @@ public final class Tensor implements HasStorage {
     return shape.clone();
   }
 
-  /** Same as {@link #shape()}, PyTorch's {@code t.size()}. */
+  /** Same as {@link #shape()}, PyTorch's {@code t.size()}; pass it to factories. */
   public long[] size() {
     return shape.clone();
   }
@@ -1000,6 +1001,12 @@ public final class Tensor implements HasStorage {
 
   public void setGradUnchecked(Tensor g) {
     grad = g;
+  }
+
+  /** One weak reference to this tensor, made once and reused (the tape's leaf edges). */
+  public java.lang.ref.WeakReference<Tensor> weakSelf() {
+    if (weakSelf == null) weakSelf = new java.lang.ref.WeakReference<>(this);
+    return weakSelf;
   }
 
   public List<UnaryOperator<Tensor>> leafHooks() {

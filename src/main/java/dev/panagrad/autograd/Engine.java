@@ -114,8 +114,8 @@ final class Engine {
           int p = tape.edgeEntry[k];
           if (p >= 0) {
             tape.gradOf[p] = accumulate(tape.gradOf[p], gi);
-          } else if (tape.edgeLeaf[k] != null) {
-            deliverToLeaf(tape.edgeLeaf[k], gi, inputs, captured);
+          } else if (tape.leafAt(k) != null) {
+            deliverToLeaf(tape.leafAt(k), gi, inputs, captured);
           }
         }
         if (!retainGraph && tape.savedCount[e] > 0) {

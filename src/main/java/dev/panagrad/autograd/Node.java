@@ -57,7 +57,7 @@ public final class Node {
     for (int k = tape.edgeStart[e], end = k + tape.edgeCount[e]; k < end; k++) {
       int p = tape.edgeEntry[k];
       if (p >= 0) out.add(new Edge(new Node(tape, p, tape.gen[p], null), 0));
-      else if (tape.edgeLeaf[k] != null) out.add(new Edge(accumulateGrad(tape.edgeLeaf[k]), 0));
+      else if (tape.leafAt(k) != null) out.add(new Edge(accumulateGrad(tape.leafAt(k)), 0));
       else out.add(new Edge(null, 0));
     }
     return out;

@@ -60,7 +60,12 @@ public final class Tape {
 
   int edgeSize;
   int[] edgeEntry = new int[128];
-  Tensor[] edgeLeaf = new Tensor[128];
+
+  // Leaves are held weakly (one reused WeakReference per leaf): a gradient with history, made by
+  // create_graph or by calling nodes by hand, must not keep its own leaf alive through the tape.
+  @SuppressWarnings("unchecked")
+  java.lang.ref.WeakReference<Tensor>[] edgeLeaf = new java.lang.ref.WeakReference[128];
+
   long[][] edgeShape = new long[128][];
   DType[] edgeDtype = new DType[128];
 
@@ -87,6 +92,18 @@ public final class Tape {
   public int size() {
     drainCollected();
     return size;
+  }
+
+  /** The live rows, one line each (op, references, saved count): for diagnosing leaks. */
+  public String describe() {
+    drainCollected();
+    StringBuilder b = new StringBuilder();
+    for (int e = 0; e < size; e++) {
+      if (state[e] == DEAD) continue;
+      b.append(e).append(' ').append(op[e]).append(" refs=").append(refs[e]);
+      b.append(state[e] == FREED ? " freed" : "").append('\n');
+    }
+    return b.toString();
   }
 
   /**
@@ -150,7 +167,7 @@ public final class Tape {
       edgeDtype[k] = in == null ? null : in.dtype();
       if (in == null || !in.requiresGrad()) continue;
       if (in.isLeaf()) {
-        edgeLeaf[k] = in;
+        edgeLeaf[k] = in.weakSelf();
       } else {
         int p = producerOf(in);
         edgeEntry[k] = p;
@@ -342,6 +359,12 @@ public final class Tape {
   }
 
   // -------------------------------------------------------------- hooks and retained grads
+
+  /** The leaf of edge {@code k}, or null (no leaf there, or it was collected). */
+  Tensor leafAt(int k) {
+    java.lang.ref.WeakReference<Tensor> r = edgeLeaf[k];
+    return r == null ? null : r.get();
+  }
 
   /** Registers a hook on the row that made non-leaf {@code t}. */
   public void hookRow(Tensor t, UnaryOperator<Tensor> hook) {
