@@ -197,6 +197,39 @@ final class BackwardRules {
           one(
               Reductions.unreduce(g, c.inputShape(0), (boolean[]) c.attr(), c.scalar(0) != 0)
                   .div(c.scalar(1)));
+      case AMAX, AMIN, MAX, MIN -> // g shared evenly among the positions equal to y
+          one(
+              dev.panagrad.ops.Extrema.extremeBackward(
+                  g, c.saved(0), c.saved(1), (boolean[]) c.attr(), c.scalar(0) != 0));
+      case NORM ->
+          one(dev.panagrad.ops.Extrema.normBackward(g, c.saved(0), c.saved(1))); // g x / |x|
+      case VAR -> // g 2 (x - mean) / (n - correction)
+          one(
+              dev.panagrad.ops.Extrema.varBackward(
+                  g, c.saved(0), (boolean[]) c.attr(), c.scalar(0) != 0, c.scalar(1)));
+      case LOGSUMEXP -> // g exp(x - y)
+          one(
+              dev.panagrad.ops.Extrema.logsumexpBackward(
+                  g, c.saved(0), c.saved(1), (boolean[]) c.attr(), c.scalar(0) != 0));
+      case SOFTMAX ->
+          one(
+              dev.panagrad.ops.Extrema.softmaxBackward(
+                  g, c.saved(0), (long) c.scalar(0))); // y(g - sum(gy))
+      case LOG_SOFTMAX -> // g - exp(y) sum(g)
+          one(dev.panagrad.ops.Extrema.logSoftmaxBackward(g, c.saved(0), (long) c.scalar(0)));
+      case MSE_LOSS ->
+          dev.panagrad.ops.Losses.mseBackward(c, g); // (2 (a - b) g, -2 (a - b) g), / n for mean
+      case BCE_WITH_LOGITS ->
+          dev.panagrad.ops.Losses.bceWithLogitsBackward(c, g); // ((sigmoid(x) - y) g, -x g)
+      case BCE ->
+          dev.panagrad.ops.Losses.bceBackward(c, g); // (g (x - y) / (x (1 - x)), -g logit(x))
+      case NLL_LOSS ->
+          one(dev.panagrad.ops.Losses.nllBackward(c, g)); // -g / total weight at [i, target_i]
+      case INDEX_SELECT ->
+          one(dev.panagrad.ops.Indexing.indexSelectBackward(c, g)); // index_add of g
+      case GATHER -> one(dev.panagrad.ops.Indexing.gatherBackward(c, g)); // scatter_add of g
+      case EMBEDDING ->
+          one(dev.panagrad.ops.Indexing.embeddingBackward(c, g)); // rows of g added at the indices
       case COPY_SLICES -> { // base: g with the written region zeroed; src: g's region
         CopySlices.Geometry geo = (CopySlices.Geometry) c.attr();
         Tensor gb = c.needsGrad(0) ? g.clone() : null;
