@@ -1,9 +1,9 @@
 package dev.panagrad;
 
 import dev.panagrad.ops.Elementwise;
-import dev.panagrad.ops.Extrema;
 import dev.panagrad.ops.Indexing;
 import dev.panagrad.ops.Losses;
+import dev.panagrad.ops.Softmax;
 
 /** PyTorch's {@code torch.nn.functional}: activations, softmax, losses and embedding. */
 public final class F {
@@ -42,11 +42,11 @@ public final class F {
   }
 
   public static Tensor softmax(Tensor x, long dim) {
-    return Extrema.softmax(x, dim);
+    return Softmax.softmax(x, dim);
   }
 
   public static Tensor logSoftmax(Tensor x, long dim) {
-    return Extrema.logSoftmax(x, dim);
+    return Softmax.logSoftmax(x, dim);
   }
 
   public static Tensor mseLoss(Tensor input, Tensor target) {

@@ -698,11 +698,11 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor softmax(long dim) {
-    return dev.panagrad.ops.Extrema.softmax(this, dim);
+    return dev.panagrad.ops.Softmax.softmax(this, dim);
   }
 
   public Tensor logSoftmax(long dim) {
-    return dev.panagrad.ops.Extrema.logSoftmax(this, dim);
+    return dev.panagrad.ops.Softmax.logSoftmax(this, dim);
   }
 
   public Tensor indexSelect(long dim, Tensor index) {

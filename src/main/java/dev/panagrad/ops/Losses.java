@@ -258,6 +258,6 @@ public final class Losses {
 
   /** cross_entropy = nll_loss(log_softmax(x, 1)) (dim 0 for an unbatched [C] input). */
   public static Tensor crossEntropy(Tensor x, Tensor target, String reduction) {
-    return nllLoss(Extrema.logSoftmax(x, x.dim() == 1 ? 0 : 1), target, reduction);
+    return nllLoss(Softmax.logSoftmax(x, x.dim() == 1 ? 0 : 1), target, reduction);
   }
 }
