@@ -14,6 +14,7 @@ import dev.panagrad.DType;
 import dev.panagrad.F;
 import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
+import dev.panagrad.autograd.Autograd;
 import dev.panagrad.conformance.OpCall;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -255,6 +256,54 @@ class ReduceOpsTest {
         x -> F.embedding(x[0], x[1]),
         longs(new long[] {2, 3}, 0, 4, 4, 1, 0, 2),
         rand(-1, 1, 5, 3));
+  }
+
+  /** The first-order gradient of sum(f(x) * gOut) at {@code data}, as a graph (create_graph). */
+  static Tensor firstGrad(Function<Tensor, Tensor> f, double[] data, long[] shape, Tensor gOut) {
+    Tensor x = Torch.tensor(data, DType.FLOAT64, shape).requiresGrad_(true);
+    return Autograd.grad(
+        new Tensor[] {f.apply(x)}, new Tensor[] {x}, new Tensor[] {gOut}, true, true, false)[0];
+  }
+
+  /** Central differences of the first-order gradient against its own backward (double backward). */
+  static void gradgradcheck(Function<Tensor, Tensor> f, Tensor x0) {
+    long[] shape = x0.shape();
+    double[] base = x0.toDoubleArray();
+    Tensor probe = f.apply(x0.detach());
+    Tensor gOut = rand(-1, 1, probe.shape());
+    Tensor v = rand(-1, 1, shape);
+    Tensor x = Torch.tensor(base, DType.FLOAT64, shape).requiresGrad_(true);
+    Tensor gx =
+        Autograd.grad(
+            new Tensor[] {f.apply(x)}, new Tensor[] {x}, new Tensor[] {gOut}, true, true, false)[0];
+    gx.mul(v).sum().backward();
+    double[] analytic = x.grad().toDoubleArray();
+    double eps = 1e-6;
+    for (int i = 0; i < base.length; i++) {
+      double[] plus = base.clone(), minus = base.clone();
+      plus[i] += eps;
+      minus[i] -= eps;
+      double fp = firstGrad(f, plus, shape, gOut).mul(v).sum().item();
+      double fm = firstGrad(f, minus, shape, gOut).mul(v).sum().item();
+      double numeric = (fp - fm) / (2 * eps);
+      assertTrue(
+          Math.abs(analytic[i] - numeric) <= 1e-5 + 1e-3 * Math.abs(numeric),
+          "[" + i + "]: analytic " + analytic[i] + " numeric " + numeric);
+    }
+  }
+
+  @Test
+  void doubleBackward() {
+    gradgradcheck(x -> x.softmax(1), rand(-2, 2, 2, 3));
+    gradgradcheck(x -> x.logSoftmax(0), rand(-2, 2, 3, 2));
+    gradgradcheck(x -> x.logsumexp(new long[] {1}, false), rand(-2, 2, 2, 3));
+    gradgradcheck(x -> x.var(new long[] {1}, true, true), rand(-2, 2, 2, 3));
+    gradgradcheck(x -> x.norm(), rand(-2, 2, 2, 3));
+    Tensor t = rand(-1, 1, 2, 3);
+    gradgradcheck(x -> F.mseLoss(x, t), rand(-2, 2, 2, 3));
+    Tensor y = rand(0, 1, 2, 3);
+    gradgradcheck(x -> F.binaryCrossEntropyWithLogits(x, y, "sum"), rand(-2, 2, 2, 3));
+    gradgradcheck(x -> F.crossEntropy(x, longs(new long[] {2}, 2, 0)), rand(-2, 2, 2, 3));
   }
 
   // ------------------------------------------------------------ errors and edge cases
