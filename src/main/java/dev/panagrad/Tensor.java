@@ -662,6 +662,58 @@ public final class Tensor implements HasStorage {
     return Reductions.mean(this, new long[] {dim}, false);
   }
 
+  public Tensor amax(long[] dims, boolean keepdim) {
+    return dev.panagrad.ops.Extrema.amax(this, dims, keepdim);
+  }
+
+  public Tensor amin(long[] dims, boolean keepdim) {
+    return dev.panagrad.ops.Extrema.amin(this, dims, keepdim);
+  }
+
+  /** The largest element (NaN if any is NaN). */
+  public Tensor max() {
+    return dev.panagrad.ops.Extrema.max(this);
+  }
+
+  /** The smallest element (NaN if any is NaN). */
+  public Tensor min() {
+    return dev.panagrad.ops.Extrema.min(this);
+  }
+
+  /** The 2-norm of all elements. */
+  public Tensor norm() {
+    return dev.panagrad.ops.Extrema.norm(this);
+  }
+
+  public Tensor var(long[] dims, boolean unbiased, boolean keepdim) {
+    return dev.panagrad.ops.Extrema.var(this, dims, unbiased, keepdim);
+  }
+
+  /** Unbiased variance of all elements. */
+  public Tensor var() {
+    return dev.panagrad.ops.Extrema.var(this, null, true, false);
+  }
+
+  public Tensor logsumexp(long[] dims, boolean keepdim) {
+    return dev.panagrad.ops.Extrema.logsumexp(this, dims, keepdim);
+  }
+
+  public Tensor softmax(long dim) {
+    return dev.panagrad.ops.Softmax.softmax(this, dim);
+  }
+
+  public Tensor logSoftmax(long dim) {
+    return dev.panagrad.ops.Softmax.logSoftmax(this, dim);
+  }
+
+  public Tensor indexSelect(long dim, Tensor index) {
+    return dev.panagrad.ops.Indexing.indexSelect(this, dim, index);
+  }
+
+  public Tensor gather(long dim, Tensor index) {
+    return dev.panagrad.ops.Indexing.gather(this, dim, index);
+  }
+
   // ---------------------------------------------------------------- in place
 
   /**

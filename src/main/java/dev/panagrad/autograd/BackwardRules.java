@@ -197,6 +197,38 @@ final class BackwardRules {
           one(
               Reductions.unreduce(g, c.inputShape(0), (boolean[]) c.attr(), c.scalar(0) != 0)
                   .div(c.scalar(1)));
+      case AMAX, AMIN, MAX, MIN -> // g shared evenly among the positions equal to y
+          one(
+              dev.panagrad.ops.Extrema.extremeBackward(
+                  g, c.saved(0), c.saved(1), (boolean[]) c.attr(), c.scalar(0) != 0));
+      case NORM -> // g x / |x|, 0 where |x| = 0
+          one(dev.panagrad.ops.Extrema.normBackward(g, c.saved(0), c.saved(1)));
+      case VAR -> // g 2 (x - mean) / (n - correction)
+          one(
+              dev.panagrad.ops.Extrema.varBackward(
+                  g, c.saved(0), (boolean[]) c.attr(), c.scalar(0) != 0, c.scalar(1)));
+      case LOGSUMEXP -> // g exp(x - y)
+          one(
+              dev.panagrad.ops.Extrema.logsumexpBackward(
+                  g, c.saved(0), c.saved(1), (boolean[]) c.attr(), c.scalar(0) != 0));
+      case SOFTMAX -> // y (g - sum(g y, dim))
+          one(dev.panagrad.ops.Softmax.softmaxBackward(g, c.saved(0), (long) c.scalar(0)));
+      case LOG_SOFTMAX -> // g - exp(y) sum(g, dim)
+          one(dev.panagrad.ops.Softmax.logSoftmaxBackward(g, c.saved(0), (long) c.scalar(0)));
+      case MSE_LOSS -> // (2 (a - b) g, -2 (a - b) g), / n for mean
+          dev.panagrad.ops.Losses.mseBackward(c, g);
+      case BCE_WITH_LOGITS -> // ((sigmoid(x) - y) g, -x g), / n for mean
+          dev.panagrad.ops.Losses.bceWithLogitsBackward(c, g);
+      case BCE -> // (g (x - y) / max(x (1 - x), 1e-12), -g logit(x)), / n for mean
+          dev.panagrad.ops.Losses.bceBackward(c, g);
+      case NLL_LOSS -> // -g (/ count for mean) at [i, target_i], 0 elsewhere
+          one(dev.panagrad.ops.Losses.nllBackward(c, g));
+      case INDEX_SELECT -> // index_add(zeros, dim, index, g)
+          one(dev.panagrad.ops.Indexing.indexSelectBackward(c, g));
+      case GATHER -> // scatter_add(zeros, dim, index, g)
+          one(dev.panagrad.ops.Indexing.gatherBackward(c, g));
+      case EMBEDDING -> // the rows of g added into zeros at the indices
+          one(dev.panagrad.ops.Indexing.embeddingBackward(c, g));
       case COPY_SLICES -> { // base: g with the written region zeroed; src: g's region
         CopySlices.Geometry geo = (CopySlices.Geometry) c.attr();
         Tensor gb = c.needsGrad(0) ? g.clone() : null;

@@ -123,7 +123,46 @@ final class OpRegistry {
                 ? in[0].mean(longs(a.get("dim")), flag(a, "keepdim", false))
                 : in[0].mean());
     // --- reductions, softmax and losses (more below) ---
+    put("amax", (in, a) -> in[0].amax(longs(a.get("dim")), flag(a, "keepdim", false)));
+    put("amin", (in, a) -> in[0].amin(longs(a.get("dim")), flag(a, "keepdim", false)));
+    put("max", (in, a) -> in[0].max());
+    put("min", (in, a) -> in[0].min());
+    put("norm", (in, a) -> in[0].norm());
+    put(
+        "var",
+        (in, a) ->
+            in[0].var(
+                a.has("dim") ? longs(a.get("dim")) : null,
+                flag(a, "unbiased", true),
+                flag(a, "keepdim", false)));
+    put("logsumexp", (in, a) -> in[0].logsumexp(longs(a.get("dim")), flag(a, "keepdim", false)));
+    put("softmax", (in, a) -> dev.panagrad.F.softmax(in[0], a.get("dim").asLong()));
+    put("log_softmax", (in, a) -> dev.panagrad.F.logSoftmax(in[0], a.get("dim").asLong()));
+    put(
+        "mse_loss",
+        (in, a) -> dev.panagrad.F.mseLoss(in[0], in[1], a.path("reduction").asText("mean")));
+    put(
+        "l1_loss",
+        (in, a) -> dev.panagrad.F.l1Loss(in[0], in[1], a.path("reduction").asText("mean")));
+    put(
+        "binary_cross_entropy_with_logits",
+        (in, a) ->
+            dev.panagrad.F.binaryCrossEntropyWithLogits(
+                in[0], in[1], a.path("reduction").asText("mean")));
+    put(
+        "binary_cross_entropy",
+        (in, a) ->
+            dev.panagrad.F.binaryCrossEntropy(in[0], in[1], a.path("reduction").asText("mean")));
+    put(
+        "nll_loss",
+        (in, a) -> dev.panagrad.F.nllLoss(in[0], in[1], a.path("reduction").asText("mean")));
+    put(
+        "cross_entropy",
+        (in, a) -> dev.panagrad.F.crossEntropy(in[0], in[1], a.path("reduction").asText("mean")));
     // --- indexing ---
+    put("index_select", (in, a) -> in[0].indexSelect(a.get("dim").asLong(), in[1]));
+    put("gather", (in, a) -> in[0].gather(a.get("dim").asLong(), in[1]));
+    put("embedding", (in, a) -> dev.panagrad.F.embedding(in[0], in[1]));
     // --- convolution, pooling, normalization ---
   }
 

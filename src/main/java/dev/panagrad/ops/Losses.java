@@ -1,0 +1,263 @@
+package dev.panagrad.ops;
+
+import dev.panagrad.DType;
+import dev.panagrad.Shapes;
+import dev.panagrad.Tensor;
+import dev.panagrad.Torch;
+import dev.panagrad.autograd.Ctx;
+import dev.panagrad.autograd.Op;
+import dev.panagrad.autograd.Tape;
+import java.util.Arrays;
+
+/**
+ * Loss functions with PyTorch's {@code reduction} ("none", "mean", "sum"). The fused ones record a
+ * single backward node, as PyTorch does; l1_loss and cross_entropy are composites.
+ */
+public final class Losses {
+  private Losses() {}
+
+  /** PyTorch's Reduction enum: None = 0, Mean = 1, Sum = 2. */
+  static final int NONE = 0, MEAN = 1, SUM = 2;
+
+  static int reductionCode(String reduction) {
+    return switch (reduction) {
+      case "none" -> NONE;
+      case "mean" -> MEAN;
+      case "sum" -> SUM;
+      default ->
+          throw new IllegalArgumentException(reduction + " is not a valid value for reduction");
+    };
+  }
+
+  /** Applies the reduction to an unrecorded elementwise loss. */
+  static Tensor reduce(Tensor loss, int red) {
+    return switch (red) {
+      case NONE -> loss;
+      case MEAN -> Reductions.mean(loss);
+      default -> Reductions.sum(loss);
+    };
+  }
+
+  /** The gradient of a reduced loss spread over the elements: g (mean: g / n). */
+  static Tensor spread(Tensor g, int red, long n) {
+    return red == MEAN ? g.div(n) : g;
+  }
+
+  static Tensor sumTo(Tensor g, long[] shape) {
+    long[] gs = g.shape();
+    if (Arrays.equals(gs, shape)) return g;
+    int lead = gs.length - shape.length;
+    long[] dims = new long[gs.length];
+    int n = 0;
+    for (int i = 0; i < gs.length; i++) {
+      if (i < lead || (shape[i - lead] == 1 && gs[i] != 1)) dims[n++] = i;
+    }
+    Tensor r = n == 0 ? g : g.sum(Arrays.copyOf(dims, n), true);
+    return r.reshape(shape);
+  }
+
+  static void sameSize(Tensor input, Tensor target) {
+    if (!Arrays.equals(input.shape(), target.shape())) {
+      throw new IllegalArgumentException(
+          "Target size ("
+              + Shapes.str(target.shape())
+              + ") must be the same as input size ("
+              + Shapes.str(input.shape())
+              + ")");
+    }
+  }
+
+  // ------------------------------------------------------------ mse_loss
+
+  public static Tensor mseLoss(Tensor a, Tensor b, String reduction) {
+    int red = reductionCode(reduction);
+    DType dt = Pointwise.resultType(a, b);
+    Tensor sq =
+        Pointwise.binary(
+            a,
+            b,
+            dt,
+            (x, y) -> {
+              double d = x - y;
+              return d * d;
+            });
+    Tensor out = reduce(sq, red);
+    if (Tape.needsRecord(a, b))
+      Tape.record(
+          Op.MSE_LOSS,
+          out,
+          new Tensor[] {a, b},
+          new Tensor[] {a, b},
+          new double[] {red, sq.numel()},
+          null);
+    return out;
+  }
+
+  /** d mse = (2 (a - b) g, -2 (a - b) g), divided by n for mean. */
+  public static Tensor[] mseBackward(Ctx c, Tensor g) {
+    Tensor a = c.saved(0), b = c.saved(1);
+    Tensor d = a.sub(b).mul(spread(g, (int) c.scalar(0), (long) c.scalar(1))).mul(2);
+    return new Tensor[] {
+      c.needsGrad(0) ? sumTo(d, c.inputShape(0)) : null,
+      c.needsGrad(1) ? sumTo(d.neg(), c.inputShape(1)) : null
+    };
+  }
+
+  /** l1_loss as PyTorch 1.13 builds it: (a - b).abs(), then mean or sum. */
+  public static Tensor l1Loss(Tensor a, Tensor b, String reduction) {
+    Tensor d = a.sub(b).abs();
+    return switch (reductionCode(reduction)) {
+      case NONE -> d;
+      case MEAN -> d.mean();
+      default -> d.sum();
+    };
+  }
+
+  // ------------------------------------------------------------ binary cross entropy
+
+  public static Tensor binaryCrossEntropyWithLogits(Tensor x, Tensor y, String reduction) {
+    sameSize(x, y);
+    int red = reductionCode(reduction);
+    Tensor l =
+        Pointwise.binary(
+            x,
+            y,
+            Pointwise.resultType(x, y),
+            (v, t) -> {
+              double m = Math.max(-v, 0);
+              return (1 - t) * v + m + Math.log(Math.exp(-m) + Math.exp(-v - m));
+            });
+    Tensor out = reduce(l, red);
+    if (Tape.needsRecord(x, y))
+      Tape.record(
+          Op.BCE_WITH_LOGITS,
+          out,
+          new Tensor[] {x, y},
+          new Tensor[] {x, y},
+          new double[] {red, l.numel()},
+          null);
+    return out;
+  }
+
+  /** d bce_with_logits = ((sigmoid(x) - y) g, -x g), divided by n for mean. */
+  public static Tensor[] bceWithLogitsBackward(Ctx c, Tensor g) {
+    Tensor x = c.saved(0), y = c.saved(1);
+    Tensor s = spread(g, (int) c.scalar(0), (long) c.scalar(1));
+    return new Tensor[] {
+      c.needsGrad(0) ? x.sigmoid().sub(y).mul(s) : null, c.needsGrad(1) ? x.neg().mul(s) : null
+    };
+  }
+
+  public static Tensor binaryCrossEntropy(Tensor x, Tensor y, String reduction) {
+    sameSize(x, y);
+    int red = reductionCode(reduction);
+    for (double v : x.detach().toDoubleArray()) {
+      if (!(v >= 0 && v <= 1))
+        throw new IllegalArgumentException("all elements of input should be between 0 and 1");
+    }
+    Tensor l =
+        Pointwise.binary(
+            x,
+            y,
+            Pointwise.resultType(x, y),
+            (v, t) ->
+                -(t * Math.max(Math.log(v), -100) + (1 - t) * Math.max(Math.log1p(-v), -100)));
+    Tensor out = reduce(l, red);
+    if (Tape.needsRecord(x, y))
+      Tape.record(
+          Op.BCE,
+          out,
+          new Tensor[] {x, y},
+          new Tensor[] {x, y},
+          new double[] {red, l.numel()},
+          null);
+    return out;
+  }
+
+  /** d bce = (g (x - y) / max(x (1 - x), 1e-12), -g logit(x)), divided by n for mean. */
+  public static Tensor[] bceBackward(Ctx c, Tensor g) {
+    Tensor x = c.saved(0), y = c.saved(1);
+    Tensor s = spread(g, (int) c.scalar(0), (long) c.scalar(1));
+    Tensor gx = null, gy = null;
+    if (c.needsGrad(0)) gx = x.sub(y).mul(s).div(x.mul(x.rsub(1)).clamp(1e-12));
+    if (c.needsGrad(1)) gy = x.rsub(1).log().sub(x.log()).mul(s);
+    return new Tensor[] {gx, gy};
+  }
+
+  // ------------------------------------------------------------ nll_loss, cross_entropy
+
+  public static Tensor nllLoss(Tensor x, Tensor target, String reduction) {
+    return nllLoss(x, target, reduction, -100);
+  }
+
+  /** nll_loss of log-probabilities {@code x} ([N, C] or [C]) at int64 {@code target}. */
+  public static Tensor nllLoss(Tensor x, Tensor target, String reduction, long ignoreIndex) {
+    int red = reductionCode(reduction);
+    if (x.dim() < 1 || x.dim() > 2) {
+      throw new IllegalArgumentException(
+          "nll_loss: expected input of 1 or 2 dimensions, got " + x.dim());
+    }
+    if (target.dtype() != DType.INT64) {
+      throw new IllegalArgumentException(
+          "expected scalar type Long but found " + target.dtype().pyName());
+    }
+    boolean batched = x.dim() == 2;
+    long n = batched ? x.size(0) : 1;
+    long cls = x.size(batched ? 1 : 0);
+    if (target.numel() != n || target.dim() != (batched ? 1 : 0)) {
+      throw new IllegalArgumentException(
+          "Expected input batch_size ("
+              + n
+              + ") to match target batch_size ("
+              + (target.dim() == 0 ? 1 : target.size(0))
+              + ").");
+    }
+    long[] t = target.toLongArray();
+    double[] v = x.detach().toDoubleArray();
+    double[] each = new double[(int) n];
+    double total = 0, count = 0;
+    for (int i = 0; i < n; i++) {
+      if (t[i] == ignoreIndex) continue;
+      if (t[i] < 0 || t[i] >= cls)
+        throw new IndexOutOfBoundsException("Target " + t[i] + " is out of bounds.");
+      each[i] = -v[(int) (i * cls + t[i])];
+      total += each[i];
+      count++;
+    }
+    Tensor out =
+        switch (red) {
+          case NONE -> Torch.tensor(each, x.dtype(), batched ? new long[] {n} : new long[0]);
+          case MEAN -> Torch.tensor(new double[] {total / count}, x.dtype());
+          default -> Torch.tensor(new double[] {total}, x.dtype());
+        };
+    if (Tape.needsRecord(x))
+      Tape.record(
+          Op.NLL_LOSS,
+          out,
+          new Tensor[] {x},
+          new Tensor[] {target},
+          new double[] {red, count, ignoreIndex},
+          null);
+    return out;
+  }
+
+  /** d nll = -g / (mean: the count of counted targets) at [i, target_i], 0 elsewhere. */
+  public static Tensor nllBackward(Ctx c, Tensor g) {
+    Tensor target = c.saved(0);
+    long[] shape = c.inputShape(0);
+    int red = (int) c.scalar(0);
+    double scale = red == MEAN ? -1 / c.scalar(1) : -1;
+    long ignore = (long) c.scalar(2);
+    long cls = shape[shape.length - 1];
+    long[] t = target.toLongArray();
+    double[] w = new double[Math.toIntExact(Shapes.numel(shape))];
+    for (int i = 0; i < t.length; i++) if (t[i] != ignore) w[(int) (i * cls + t[i])] = scale;
+    Tensor wt = Torch.tensor(w, g.dtype(), shape);
+    return wt.mul(red == NONE && shape.length == 2 ? g.unsqueeze(1) : g);
+  }
+
+  /** cross_entropy = nll_loss(log_softmax(x, 1)) (dim 0 for an unbatched [C] input). */
+  public static Tensor crossEntropy(Tensor x, Tensor target, String reduction) {
+    return nllLoss(Softmax.logSoftmax(x, x.dim() == 1 ? 0 : 1), target, reduction);
+  }
+}
