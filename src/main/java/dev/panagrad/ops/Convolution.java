@@ -71,6 +71,20 @@ public final class Convolution {
     };
   }
 
+  /**
+   * These backward kernels work on raw values and record nothing, so a create_graph backward
+   * through them would silently lose the second-order terms; it fails instead.
+   */
+  static void checkNoDoubleBackward(Ctx c, Tensor g, Tensor... saved) {
+    if (!dev.panagrad.autograd.GradMode.isEnabled()) return;
+    boolean any = g.requiresGrad();
+    for (Tensor t : saved) any |= t != null && t.requiresGrad();
+    if (any) {
+      throw new UnsupportedOperationException(
+          "double backward (create_graph=True) through " + c.op().pyName() + " is not supported");
+    }
+  }
+
   static double[] data(Tensor t) {
     return t.toDoubleArray();
   }
@@ -291,6 +305,7 @@ public final class Convolution {
    */
   public static Tensor[] conv2dBackward(Ctx c, Tensor grad) {
     Tensor x = c.saved(0), wt = c.saved(1);
+    checkNoDoubleBackward(c, grad, x, wt);
     ConvArgs args = (ConvArgs) c.attr();
     Geo g = new Geo(x.shape(), wt.shape(), args);
     double[] gy = data(grad), xv = data(x), wv = data(wt);
@@ -464,6 +479,7 @@ public final class Convolution {
 
   /** MaxPool2DWithIndicesBackward0: each output's gradient goes to its argmax. */
   public static Tensor maxPool2dBackward(Ctx c, Tensor grad) {
+    checkNoDoubleBackward(c, grad);
     PoolArgs a = (PoolArgs) c.attr();
     double[] gy = data(grad);
     double[] gx = new double[(int) Shapes.numel(a.inputShape())];
@@ -500,6 +516,7 @@ public final class Convolution {
 
   /** AvgPool2DBackward0: each output's gradient spread over its window, divided as forward. */
   public static Tensor avgPool2dBackward(Ctx c, Tensor grad) {
+    checkNoDoubleBackward(c, grad);
     PoolArgs a = (PoolArgs) c.attr();
     long[] gs = grad.shape();
     int[] os = {(int) gs[gs.length - 2], (int) gs[gs.length - 1]};

@@ -111,6 +111,7 @@ public final class Normalization {
   public static Tensor[] layerNormBackward(Ctx c, Tensor grad) {
     LayerNormState st = (LayerNormState) c.attr();
     Tensor x = c.saved(0);
+    Convolution.checkNoDoubleBackward(c, grad, x, c.savedCount() > 1 ? c.saved(1) : null);
     double[] xv = x.toDoubleArray(), gv = grad.toDoubleArray();
     double[] wv = st.hasWeight() ? c.saved(1).toDoubleArray() : null;
     int m = st.m(), n = st.n();
@@ -258,6 +259,7 @@ public final class Normalization {
   public static Tensor[] batchNormBackward(Ctx c, Tensor grad) {
     BatchNormState st = (BatchNormState) c.attr();
     Tensor x = c.saved(0);
+    Convolution.checkNoDoubleBackward(c, grad, x, c.savedCount() > 1 ? c.saved(1) : null);
     double[] xv = x.toDoubleArray(), gv = grad.toDoubleArray();
     double[] wv = st.hasWeight() ? c.saved(1).toDoubleArray() : null;
     int nn = st.n(), ch = st.c(), s = st.s();

@@ -317,6 +317,15 @@ class ConvOpsTest {
   }
 
   @Test
+  void createGraphThroughConvFailsLoudly() {
+    Tensor x = Torch.ones(DType.FLOAT64, 1, 1, 3, 3).requiresGrad_(true);
+    Tensor w = Torch.ones(DType.FLOAT64, 1, 1, 2, 2).requiresGrad_(true);
+    Tensor y = Functional.conv2d(x, w);
+    assertThrows(
+        UnsupportedOperationException.class, () -> y.backward(Torch.onesLike(y), false, true));
+  }
+
+  @Test
   void errorsInPyTorchWords() {
     Tensor w = Torch.zeros(4, 3, 3, 3);
     var e =
