@@ -231,6 +231,16 @@ class ConvOpsTest {
     gradcheck(
         in -> Functional.maxPool2d(in[0], new long[] {3, 2}, new long[] {2, 1}, new long[] {1, 1}),
         randn(gen, 2, 2, 6, 5));
+    gradcheck(
+        in ->
+            Functional.maxPool2d(
+                in[0],
+                new long[] {2, 2},
+                new long[] {2, 2},
+                new long[] {1, 0},
+                new long[] {2, 1},
+                true),
+        randn(gen, 1, 2, 7, 6));
   }
 
   @Test
@@ -254,6 +264,10 @@ class ConvOpsTest {
         randn(gen, 2, 3),
         randn(gen, 2, 3));
     gradcheck(in -> Functional.layerNorm(in[0], 4), randn(gen, 3, 4));
+    gradcheck(
+        in -> Functional.layerNorm(in[0], new long[] {4}, in[1], null, 1e-5),
+        randn(gen, 2, 3, 4),
+        randn(gen, 4));
   }
 
   @Test
