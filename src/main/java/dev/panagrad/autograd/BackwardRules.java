@@ -2,6 +2,8 @@ package dev.panagrad.autograd;
 
 import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
+import dev.panagrad.ops.Convolution;
+import dev.panagrad.ops.Normalization;
 import dev.panagrad.ops.Reductions;
 
 /**
@@ -186,6 +188,14 @@ final class BackwardRules {
           out[i] = c.needsGrad(i) ? g.select((long) c.scalar(0), i) : null;
         yield out;
       }
+      // (dx, dW, db) = (col2im(W^T g), g cols^T, sum of g over N, H, W)
+      case CONVOLUTION -> Convolution.conv2dBackward(c, g);
+      case MAX_POOL2D -> one(Convolution.maxPool2dBackward(c, g)); // g to each window's argmax
+      case AVG_POOL2D -> one(Convolution.avgPool2dBackward(c, g)); // g / divisor over each window
+      // dx = rstd/n (n g w - sum(g w) - xh sum(g w xh)), dw = sum g xh, db = sum g, per row
+      case NATIVE_LAYER_NORM -> Normalization.layerNormBackward(c, g);
+      // training: dx = w rstd (g - mean g - xh mean(g xh)); eval: dx = g w rstd; per channel
+      case NATIVE_BATCH_NORM -> Normalization.batchNormBackward(c, g);
       case CLONE -> one(g);
       case COPY_BACKWARDS -> one(sumTo(g, c, 0).to(c.inputDtype(0))); // a copy passes g through
       case TO_COPY -> one(g.to(c.inputDtype(0)));

@@ -62,6 +62,12 @@ public enum Op {
   SELECT("SelectBackward0"),
   CAT("CatBackward0"),
   STACK("StackBackward0"),
+  // Convolution, pooling, normalization.
+  CONVOLUTION("ConvolutionBackward0"),
+  MAX_POOL2D("MaxPool2DWithIndicesBackward0"),
+  AVG_POOL2D("AvgPool2DBackward0"),
+  NATIVE_LAYER_NORM("NativeLayerNormBackward0"),
+  NATIVE_BATCH_NORM("NativeBatchNormBackward0"),
   CLONE("CloneBackward0"),
   TO_COPY("ToCopyBackward0"),
   // Reductions.

@@ -164,6 +164,70 @@ final class OpRegistry {
     put("gather", (in, a) -> in[0].gather(a.get("dim").asLong(), in[1]));
     put("embedding", (in, a) -> dev.panagrad.F.embedding(in[0], in[1]));
     // --- convolution, pooling, normalization ---
+    // An int-or-list size attribute as a list (the default when absent).
+    java.util.function.BiFunction<JsonNode, String, long[]> size =
+        (a, key) -> {
+          JsonNode n = a.get(key);
+          long dflt = key.equals("padding") ? 0 : 1;
+          if (n == null || n.isNull()) return new long[] {dflt};
+          return n.isArray() ? longs(n) : new long[] {n.asLong()};
+        };
+    put(
+        "conv2d",
+        (in, a) ->
+            dev.panagrad.nn.Functional.conv2d(
+                in[0],
+                in[1],
+                in.length > 2 ? in[2] : null,
+                size.apply(a, "stride"),
+                size.apply(a, "padding"),
+                size.apply(a, "dilation"),
+                (long) num(a, "groups", 1)));
+    put(
+        "max_pool2d",
+        (in, a) ->
+            dev.panagrad.nn.Functional.maxPool2d(
+                in[0],
+                size.apply(a, "kernel_size"),
+                a.has("stride") && !a.get("stride").isNull() ? size.apply(a, "stride") : null,
+                size.apply(a, "padding"),
+                size.apply(a, "dilation"),
+                flag(a, "ceil_mode", false)));
+    put(
+        "avg_pool2d",
+        (in, a) ->
+            dev.panagrad.nn.Functional.avgPool2d(
+                in[0],
+                size.apply(a, "kernel_size"),
+                a.has("stride") && !a.get("stride").isNull() ? size.apply(a, "stride") : null,
+                size.apply(a, "padding"),
+                flag(a, "ceil_mode", false),
+                flag(a, "count_include_pad", true),
+                (long) num(a, "divisor_override", 0)));
+    put(
+        "layer_norm",
+        (in, a) ->
+            dev.panagrad.nn.Functional.layerNorm(
+                in[0],
+                size.apply(a, "normalized_shape"),
+                in.length > 1 ? in[1] : null,
+                in.length > 2 ? in[2] : null,
+                num(a, "eps", 1e-5)));
+    put(
+        "batch_norm",
+        (in, a) -> {
+          // Inputs: (input, weight, bias) or (input, running_mean, running_var, weight, bias).
+          boolean stats = in.length == 5;
+          return dev.panagrad.nn.Functional.batchNorm(
+              in[0],
+              stats ? in[1] : null,
+              stats ? in[2] : null,
+              in.length > (stats ? 3 : 1) ? in[stats ? 3 : 1] : null,
+              in.length > (stats ? 4 : 2) ? in[stats ? 4 : 2] : null,
+              flag(a, "training", false),
+              num(a, "momentum", 0.1),
+              num(a, "eps", 1e-5));
+        });
   }
 
   private OpRegistry() {}

@@ -1,0 +1,562 @@
+package dev.panagrad.ops;
+
+import dev.panagrad.DType;
+import dev.panagrad.Shapes;
+import dev.panagrad.Tensor;
+import dev.panagrad.Torch;
+import dev.panagrad.autograd.Ctx;
+import dev.panagrad.autograd.Op;
+import dev.panagrad.autograd.Tape;
+
+/**
+ * 2-D convolution (im2col + GEMM) and 2-D max and average pooling, forward and backward, on NCHW
+ * tensors of float32 or float64. Kernels read their operands into double arrays, accumulate in
+ * double and round once to the output dtype.
+ */
+public final class Convolution {
+  private Convolution() {}
+
+  /** What conv2d's backward needs besides the saved input and weight. */
+  public record ConvArgs(int[] stride, int[] padding, int[] dilation, int groups) {}
+
+  /** What pooling's backward needs: the geometry, and for max pooling the argmax of each output. */
+  public record PoolArgs(
+      long[] inputShape,
+      int[] kernel,
+      int[] stride,
+      int[] padding,
+      int[] dilation,
+      boolean ceilMode,
+      boolean countIncludePad,
+      long divisorOverride,
+      int[] argmax) {}
+
+  // ------------------------------------------------------------------ helpers
+
+  /** An int pair from a one- or two-element size list (PyTorch's _pair). */
+  static int[] pair(String name, long[] v) {
+    if (v == null || (v.length != 1 && v.length != 2)) {
+      throw new IllegalArgumentException(
+          name + " must be a single int or a pair of ints, got " + java.util.Arrays.toString(v));
+    }
+    return new int[] {Math.toIntExact(v[0]), Math.toIntExact(v[v.length - 1])};
+  }
+
+  static void checkFloat(String op, Tensor t) {
+    if (!t.dtype().isFloatingPoint()) {
+      throw new IllegalArgumentException(
+          "\"" + op + "\" not implemented for '" + typeWord(t.dtype()) + "'");
+    }
+  }
+
+  static void checkSameType(Tensor input, Tensor other, String what) {
+    if (other != null && other.dtype() != input.dtype()) {
+      throw new IllegalArgumentException(
+          "Input type ("
+              + typeWord(input.dtype())
+              + ") and "
+              + what
+              + " type ("
+              + typeWord(other.dtype())
+              + ") should be the same");
+    }
+  }
+
+  static String typeWord(DType d) {
+    return switch (d) {
+      case FLOAT32 -> "float";
+      case FLOAT64 -> "double";
+      case INT64 -> "Long";
+      case BOOL -> "Bool";
+    };
+  }
+
+  /**
+   * These backward kernels work on raw values and record nothing, so a create_graph backward
+   * through them would silently lose the second-order terms; it fails instead.
+   */
+  static void checkNoDoubleBackward(Ctx c, Tensor g, Tensor... saved) {
+    if (!dev.panagrad.autograd.GradMode.isEnabled()) return;
+    boolean any = g.requiresGrad();
+    for (Tensor t : saved) any |= t != null && t.requiresGrad();
+    if (any) {
+      throw new UnsupportedOperationException(
+          "double backward (create_graph=True) through " + c.op().pyName() + " is not supported");
+    }
+  }
+
+  static double[] data(Tensor t) {
+    return t.toDoubleArray();
+  }
+
+  // ------------------------------------------------------------------ conv2d
+
+  /**
+   * F.conv2d: input [N, C, H, W] (or unbatched [C, H, W]), weight [O, C / groups, kH, kW], optional
+   * bias [O]; records ConvolutionBackward0.
+   */
+  public static Tensor conv2d(
+      Tensor x, Tensor w, Tensor b, long[] stride, long[] padding, long[] dilation, long groups) {
+    if (x.dim() == 3) {
+      Tensor r = conv2d(x.unsqueeze(0), w, b, stride, padding, dilation, groups);
+      return r.squeeze(0);
+    }
+    if (x.dim() != 4) {
+      throw new IllegalArgumentException(
+          "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
+              + Shapes.str(x.shape()));
+    }
+    int[] s = pair("stride", stride), p = pair("padding", padding), d = pair("dilation", dilation);
+    if (s[0] <= 0 || s[1] <= 0)
+      throw new IllegalArgumentException("non-positive stride is not supported");
+    if (p[0] < 0 || p[1] < 0)
+      throw new IllegalArgumentException("negative padding is not supported");
+    if (d[0] <= 0 || d[1] <= 0) {
+      throw new IllegalArgumentException("dilation should be greater than zero");
+    }
+    if (groups <= 0) throw new IllegalArgumentException("non-positive groups is not supported");
+    long[] xs = x.shape(), ws = w.shape();
+    if (w.dim() != 4) {
+      throw new IllegalArgumentException(
+          "Expected "
+              + w.dim()
+              + "-dimensional input for "
+              + w.dim()
+              + "-dimensional weight "
+              + Shapes.str(ws)
+              + ", but got 4-dimensional input of size "
+              + Shapes.str(xs)
+              + " instead");
+    }
+    if (ws[0] % groups != 0) {
+      throw new IllegalArgumentException(
+          "Given groups="
+              + groups
+              + ", expected weight to be divisible by "
+              + groups
+              + " at dimension 0, but got weight of size "
+              + Shapes.str(ws)
+              + " instead");
+    }
+    if (xs[1] != ws[1] * groups) {
+      throw new IllegalArgumentException(
+          "Given groups="
+              + groups
+              + ", weight of size "
+              + Shapes.str(ws)
+              + ", expected input"
+              + Shapes.str(xs)
+              + " to have "
+              + ws[1] * groups
+              + " channels, but got "
+              + xs[1]
+              + " channels instead");
+    }
+    if (b != null && (b.dim() != 1 || b.shape()[0] != ws[0])) {
+      throw new IllegalArgumentException(
+          "Given weight of size "
+              + Shapes.str(ws)
+              + ", expected bias to be 1-dimensional with "
+              + ws[0]
+              + " elements, but got bias of size "
+              + Shapes.str(b.shape())
+              + " instead");
+    }
+    long ekH = d[0] * (ws[2] - 1) + 1, ekW = d[1] * (ws[3] - 1) + 1;
+    long pH = xs[2] + 2L * p[0], pW = xs[3] + 2L * p[1];
+    if (pH < ekH || pW < ekW) {
+      throw new IllegalArgumentException(
+          "Calculated padded input size per channel: ("
+              + pH
+              + " x "
+              + pW
+              + "). Kernel size: ("
+              + ekH
+              + " x "
+              + ekW
+              + "). Kernel size can't be greater than actual input size");
+    }
+    checkFloat("conv2d", x);
+    checkSameType(x, w, "weight");
+    checkSameType(x, b, "bias");
+    ConvArgs args = new ConvArgs(s, p, d, (int) groups);
+    Geo g = new Geo(xs, ws, args);
+    double[] out = forward(g, data(x), data(w), b == null ? null : data(b));
+    Tensor y = Torch.tensor(out, x.dtype(), g.n, g.o, g.oh, g.ow);
+    if (Tape.needsRecord(x, w, b)) {
+      Tape.record(Op.CONVOLUTION, y, new Tensor[] {x, w, b}, new Tensor[] {x, w}, null, args);
+    }
+    return y;
+  }
+
+  /** The sizes of one conv2d call. */
+  static final class Geo {
+    final int n, c, h, w, o, kh, kw, oh, ow, groups, cg, og, k, p;
+    final ConvArgs a;
+
+    Geo(long[] xs, long[] ws, ConvArgs a) {
+      this.a = a;
+      n = (int) xs[0];
+      c = (int) xs[1];
+      h = (int) xs[2];
+      w = (int) xs[3];
+      o = (int) ws[0];
+      kh = (int) ws[2];
+      kw = (int) ws[3];
+      oh = (h + 2 * a.padding[0] - a.dilation[0] * (kh - 1) - 1) / a.stride[0] + 1;
+      ow = (w + 2 * a.padding[1] - a.dilation[1] * (kw - 1) - 1) / a.stride[1] + 1;
+      groups = a.groups;
+      cg = c / groups;
+      og = o / groups;
+      k = cg * kh * kw;
+      p = oh * ow;
+    }
+  }
+
+  /** Unfolds group {@code gi} of sample {@code ni} of x into cols[k][p] (zero where padded). */
+  static void im2col(Geo g, double[] x, int ni, int gi, double[] cols) {
+    ConvArgs a = g.a;
+    for (int ci = 0; ci < g.cg; ci++) {
+      int plane = ((ni * g.c) + gi * g.cg + ci) * g.h * g.w;
+      for (int ki = 0; ki < g.kh; ki++) {
+        for (int kj = 0; kj < g.kw; kj++) {
+          int row = ((ci * g.kh + ki) * g.kw + kj) * g.p;
+          for (int y = 0; y < g.oh; y++) {
+            int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+            for (int z = 0; z < g.ow; z++) {
+              int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
+              cols[row + y * g.ow + z] =
+                  ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? x[plane + ih * g.w + iw] : 0;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Folds cols[k][p] back into group {@code gi} of sample {@code ni} of gx, adding overlaps. */
+  static void col2im(Geo g, double[] cols, int ni, int gi, double[] gx) {
+    ConvArgs a = g.a;
+    for (int ci = 0; ci < g.cg; ci++) {
+      int plane = ((ni * g.c) + gi * g.cg + ci) * g.h * g.w;
+      for (int ki = 0; ki < g.kh; ki++) {
+        for (int kj = 0; kj < g.kw; kj++) {
+          int row = ((ci * g.kh + ki) * g.kw + kj) * g.p;
+          for (int y = 0; y < g.oh; y++) {
+            int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+            if (ih < 0 || ih >= g.h) continue;
+            for (int z = 0; z < g.ow; z++) {
+              int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
+              if (iw >= 0 && iw < g.w) gx[plane + ih * g.w + iw] += cols[row + y * g.ow + z];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** out[m][n] (+)= sum_k A[m][k] B[k][n], with element (i, j) of A at a[ao + i*ai + j*aj]. */
+  static void gemm(
+      int m,
+      int n,
+      int kk,
+      double[] a,
+      int ao,
+      int ai,
+      int aj,
+      double[] b,
+      int bo,
+      int bi,
+      int bj,
+      double[] out,
+      int oo) {
+    for (int i = 0; i < m; i++) {
+      int row = oo + i * n;
+      for (int p = 0; p < kk; p++) {
+        double av = a[ao + i * ai + p * aj];
+        if (av == 0) continue;
+        int bb = bo + p * bi;
+        for (int j = 0; j < n; j++) out[row + j] += av * b[bb + j * bj];
+      }
+    }
+  }
+
+  static double[] forward(Geo g, double[] x, double[] w, double[] b) {
+    double[] out = new double[g.n * g.o * g.p];
+    double[] cols = new double[g.k * g.p];
+    for (int ni = 0; ni < g.n; ni++) {
+      for (int gi = 0; gi < g.groups; gi++) {
+        im2col(g, x, ni, gi, cols);
+        int oOff = (ni * g.o + gi * g.og) * g.p;
+        if (b != null) {
+          for (int oi = 0; oi < g.og; oi++)
+            java.util.Arrays.fill(out, oOff + oi * g.p, oOff + (oi + 1) * g.p, b[gi * g.og + oi]);
+        }
+        // out[og][p] += W[og][k] cols[k][p]
+        gemm(g.og, g.p, g.k, w, gi * g.og * g.k, g.k, 1, cols, 0, g.p, 1, out, oOff);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * ConvolutionBackward0: grad_input = col2im(W^T g), grad_weight = sum over samples of g cols^T,
+   * grad_bias = g summed over N, H, W.
+   */
+  public static Tensor[] conv2dBackward(Ctx c, Tensor grad) {
+    Tensor x = c.saved(0), wt = c.saved(1);
+    checkNoDoubleBackward(c, grad, x, wt);
+    ConvArgs args = (ConvArgs) c.attr();
+    Geo g = new Geo(x.shape(), wt.shape(), args);
+    double[] gy = data(grad), xv = data(x), wv = data(wt);
+    boolean nx = c.needsGrad(0), nw = c.needsGrad(1), nb = c.needsGrad(2);
+    double[] gx = nx ? new double[g.n * g.c * g.h * g.w] : null;
+    double[] gw = nw ? new double[g.o * g.k] : null;
+    double[] cols = new double[g.k * g.p];
+    for (int ni = 0; ni < g.n; ni++) {
+      for (int gi = 0; gi < g.groups; gi++) {
+        int gOff = (ni * g.o + gi * g.og) * g.p;
+        if (nx) {
+          java.util.Arrays.fill(cols, 0);
+          // cols[k][p] = sum_o W[o][k] g[o][p]  (W^T g)
+          gemm(g.k, g.p, g.og, wv, gi * g.og * g.k, 1, g.k, gy, gOff, g.p, 1, cols, 0);
+          col2im(g, cols, ni, gi, gx);
+        }
+        if (nw) {
+          im2col(g, xv, ni, gi, cols);
+          // gw[o][k] += sum_p g[o][p] cols[k][p]  (g cols^T)
+          gemm(g.og, g.k, g.p, gy, gOff, g.p, 1, cols, 0, 1, g.p, gw, gi * g.og * g.k);
+        }
+      }
+    }
+    Tensor gb = null;
+    if (nb) {
+      double[] sb = new double[g.o];
+      for (int ni = 0; ni < g.n; ni++)
+        for (int oi = 0; oi < g.o; oi++) {
+          int off = (ni * g.o + oi) * g.p;
+          double acc = 0;
+          for (int q = 0; q < g.p; q++) acc += gy[off + q];
+          sb[oi] += acc;
+        }
+      gb = Torch.tensor(sb, grad.dtype(), g.o);
+    }
+    return new Tensor[] {
+      nx ? Torch.tensor(gx, grad.dtype(), x.shape()) : null,
+      nw ? Torch.tensor(gw, grad.dtype(), wt.shape()) : null,
+      gb
+    };
+  }
+
+  // ------------------------------------------------------------------ pooling
+
+  /** PyTorch's pooling_output_shape. */
+  static int pooledSize(int in, int k, int pad, int stride, int dil, boolean ceil) {
+    int num = in + 2 * pad - dil * (k - 1) - 1 + (ceil ? stride - 1 : 0);
+    int out = Math.floorDiv(num, stride) + 1;
+    if (ceil && (long) (out - 1) * stride >= in + pad) out--;
+    return out;
+  }
+
+  /** Checks a pooling call and returns {oh, ow}. */
+  static int[] poolShape(
+      String op, Tensor x, int[] k, int[] s, int[] p, int[] d, boolean ceil, boolean maxPool) {
+    if (x.dim() != 3 && x.dim() != 4) {
+      throw new IllegalArgumentException(
+          "non-empty 3D or 4D (batch mode) tensor expected for input, but got: "
+              + Shapes.str(x.shape()));
+    }
+    checkFloat(op, x);
+    if (k[0] <= 0 || k[1] <= 0) {
+      throw new IllegalArgumentException(
+          "kernel size should be greater than zero, but got kH: " + k[0] + " kW: " + k[1]);
+    }
+    if (s[0] <= 0 || s[1] <= 0) {
+      throw new IllegalArgumentException(
+          "stride should be greater than zero, but got dH: " + s[0] + " dW: " + s[1]);
+    }
+    if (d[0] <= 0 || d[1] <= 0) {
+      throw new IllegalArgumentException(
+          "dilation should be greater than zero, but got dilationH: "
+              + d[0]
+              + " dilationW: "
+              + d[1]);
+    }
+    for (int i = 0; i < 2; i++) {
+      if (p[i] < 0 || p[i] > (maxPool ? (d[i] * (k[i] - 1) + 1) : k[i]) / 2) {
+        throw new IllegalArgumentException(
+            "pad should be at most half of "
+                + (maxPool ? "effective " : "")
+                + "kernel size, but got pad="
+                + p[i]
+                + ", kernel_size="
+                + k[i]
+                + (maxPool ? " and dilation=" + d[i] : ""));
+      }
+    }
+    long[] xs = x.shape();
+    int h = (int) xs[xs.length - 2], w = (int) xs[xs.length - 1];
+    int oh = pooledSize(h, k[0], p[0], s[0], d[0], ceil);
+    int ow = pooledSize(w, k[1], p[1], s[1], d[1], ceil);
+    if (oh < 1 || ow < 1) {
+      long ch = xs[xs.length - 3];
+      throw new IllegalArgumentException(
+          "Given input size: ("
+              + ch
+              + "x"
+              + h
+              + "x"
+              + w
+              + "). Calculated output size: ("
+              + ch
+              + "x"
+              + oh
+              + "x"
+              + ow
+              + "). Output size is too small");
+    }
+    return new int[] {oh, ow};
+  }
+
+  static long[] pooledShape(long[] xs, int oh, int ow) {
+    long[] out = xs.clone();
+    out[out.length - 2] = oh;
+    out[out.length - 1] = ow;
+    return out;
+  }
+
+  /**
+   * F.max_pool2d (stride null or empty: the kernel size); records MaxPool2DWithIndicesBackward0.
+   * The first maximum of a window wins; a NaN wins over numbers (the last NaN, as ATen's kernel).
+   */
+  public static Tensor maxPool2d(
+      Tensor x, long[] kernel, long[] stride, long[] padding, long[] dilation, boolean ceilMode) {
+    int[] k = pair("kernel_size", kernel);
+    int[] s = stride == null || stride.length == 0 ? k.clone() : pair("stride", stride);
+    int[] p = pair("padding", padding), d = pair("dilation", dilation);
+    int[] os = poolShape("max_pool2d", x, k, s, p, d, ceilMode, true);
+    long[] xs = x.shape();
+    int h = (int) xs[xs.length - 2], w = (int) xs[xs.length - 1];
+    int planes = (int) (x.numel() / ((long) h * w));
+    int oh = os[0], ow = os[1];
+    double[] xv = data(x);
+    double[] out = new double[planes * oh * ow];
+    int[] arg = new int[out.length];
+    for (int pl = 0; pl < planes; pl++) {
+      int base = pl * h * w;
+      for (int y = 0; y < oh; y++) {
+        int hs = y * s[0] - p[0];
+        for (int z = 0; z < ow; z++) {
+          int ws = z * s[1] - p[1];
+          double best = Double.NEGATIVE_INFINITY;
+          int bi = -1;
+          for (int i = 0; i < k[0]; i++) {
+            int ih = hs + i * d[0];
+            if (ih < 0 || ih >= h) continue;
+            for (int j = 0; j < k[1]; j++) {
+              int iw = ws + j * d[1];
+              if (iw < 0 || iw >= w) continue;
+              double v = xv[base + ih * w + iw];
+              if (bi < 0 || v > best || Double.isNaN(v)) {
+                best = v;
+                bi = base + ih * w + iw;
+              }
+            }
+          }
+          int oi = (pl * oh + y) * ow + z;
+          out[oi] = best;
+          arg[oi] = bi;
+        }
+      }
+    }
+    Tensor r = Torch.tensor(out, x.dtype(), pooledShape(xs, oh, ow));
+    if (Tape.needsRecord(x)) {
+      PoolArgs a = new PoolArgs(xs, k, s, p, d, ceilMode, true, 0, arg);
+      Tape.record(Op.MAX_POOL2D, r, new Tensor[] {x}, null, null, a);
+    }
+    return r;
+  }
+
+  /** MaxPool2DWithIndicesBackward0: each output's gradient goes to its argmax. */
+  public static Tensor maxPool2dBackward(Ctx c, Tensor grad) {
+    checkNoDoubleBackward(c, grad);
+    PoolArgs a = (PoolArgs) c.attr();
+    double[] gy = data(grad);
+    double[] gx = new double[(int) Shapes.numel(a.inputShape())];
+    for (int i = 0; i < gy.length; i++) if (a.argmax()[i] >= 0) gx[a.argmax()[i]] += gy[i];
+    return Torch.tensor(gx, grad.dtype(), a.inputShape());
+  }
+
+  /**
+   * F.avg_pool2d (stride null or empty: the kernel size; divisorOverride 0: none); records
+   * AvgPool2DBackward0.
+   */
+  public static Tensor avgPool2d(
+      Tensor x,
+      long[] kernel,
+      long[] stride,
+      long[] padding,
+      boolean ceilMode,
+      boolean countIncludePad,
+      long divisorOverride) {
+    int[] k = pair("kernel_size", kernel);
+    int[] s = stride == null || stride.length == 0 ? k.clone() : pair("stride", stride);
+    int[] p = pair("padding", padding), d = {1, 1};
+    if (divisorOverride < 0) throw new IllegalArgumentException("divisor must be not zero");
+    int[] os = poolShape("avg_pool2d", x, k, s, p, d, ceilMode, false);
+    long[] xs = x.shape();
+    PoolArgs a = new PoolArgs(xs, k, s, p, d, ceilMode, countIncludePad, divisorOverride, null);
+    double[] xv = data(x);
+    double[] out = new double[(int) Shapes.numel(pooledShape(xs, os[0], os[1]))];
+    avgWalk(a, os, (oi, ii, div) -> out[oi] += xv[ii] / div);
+    Tensor r = Torch.tensor(out, x.dtype(), pooledShape(xs, os[0], os[1]));
+    if (Tape.needsRecord(x)) Tape.record(Op.AVG_POOL2D, r, new Tensor[] {x}, null, null, a);
+    return r;
+  }
+
+  /** AvgPool2DBackward0: each output's gradient spread over its window, divided as forward. */
+  public static Tensor avgPool2dBackward(Ctx c, Tensor grad) {
+    checkNoDoubleBackward(c, grad);
+    PoolArgs a = (PoolArgs) c.attr();
+    long[] gs = grad.shape();
+    int[] os = {(int) gs[gs.length - 2], (int) gs[gs.length - 1]};
+    double[] gy = data(grad);
+    double[] gx = new double[(int) Shapes.numel(a.inputShape())];
+    avgWalk(a, os, (oi, ii, div) -> gx[ii] += gy[oi] / div);
+    return Torch.tensor(gx, grad.dtype(), a.inputShape());
+  }
+
+  interface AvgVisit {
+    void visit(int outIndex, int inIndex, double divisor);
+  }
+
+  /** Visits every (output, input in its window) pair with the window's divisor, as ATen does. */
+  static void avgWalk(PoolArgs a, int[] os, AvgVisit v) {
+    long[] xs = a.inputShape();
+    int h = (int) xs[xs.length - 2], w = (int) xs[xs.length - 1];
+    int planes = (int) (Shapes.numel(xs) / ((long) h * w));
+    int[] k = a.kernel(), s = a.stride(), p = a.padding();
+    int oh = os[0], ow = os[1];
+    for (int pl = 0; pl < planes; pl++) {
+      for (int y = 0; y < oh; y++) {
+        for (int z = 0; z < ow; z++) {
+          int hs = y * s[0] - p[0], ws = z * s[1] - p[1];
+          int he = Math.min(hs + k[0], h + p[0]), we = Math.min(ws + k[1], w + p[1]);
+          int poolSize = (he - hs) * (we - ws);
+          hs = Math.max(hs, 0);
+          ws = Math.max(ws, 0);
+          he = Math.min(he, h);
+          we = Math.min(we, w);
+          if (hs >= he || ws >= we) continue;
+          double div =
+              a.divisorOverride() > 0
+                  ? a.divisorOverride()
+                  : a.countIncludePad() ? poolSize : (he - hs) * (we - ws);
+          int oi = (pl * oh + y) * ow + z;
+          for (int ih = hs; ih < he; ih++)
+            for (int iw = ws; iw < we; iw++) v.visit(oi, pl * h * w + ih * w + iw, div);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,372 @@
+package dev.panagrad.ops;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.panagrad.DType;
+import dev.panagrad.Tensor;
+import dev.panagrad.Torch;
+import dev.panagrad.nn.Functional;
+import dev.panagrad.random.Generator;
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/** Convolution, pooling and normalization against PyTorch 1.13's values, and by gradcheck. */
+class ConvOpsTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Set<String> OPS =
+      Set.of("conv2d", "max_pool2d", "avg_pool2d", "layer_norm", "batch_norm");
+
+  // ------------------------------------------------------------------ conformance
+
+  /** Calls an op through the conformance registry (package-private, hence reflection). */
+  private static Tensor call(String op, Tensor[] in, JsonNode attrs) throws Exception {
+    Class<?> reg = Class.forName("dev.panagrad.conformance.OpRegistry");
+    var field = reg.getDeclaredField("OPS");
+    field.setAccessible(true);
+    Object fn = ((Map<?, ?>) field.get(null)).get(op);
+    if (fn == null) fail("unsupported: " + op);
+    Class<?> callType = Class.forName("dev.panagrad.conformance.OpRegistry$Call");
+    Method apply = callType.getDeclaredMethod("apply", Tensor[].class, JsonNode.class);
+    apply.setAccessible(true);
+    try {
+      return (Tensor) apply.invoke(fn, in, attrs);
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      if (e.getCause() instanceof Exception x) throw x;
+      throw e;
+    }
+  }
+
+  private static Tensor tensorOf(JsonNode t) {
+    DType dt =
+        switch (t.get("dtype").asText()) {
+          case "float32" -> DType.FLOAT32;
+          case "float64" -> DType.FLOAT64;
+          case "int64" -> DType.INT64;
+          default -> DType.BOOL;
+        };
+    JsonNode shapeNode = t.get("shape");
+    long[] shape = new long[shapeNode.size()];
+    for (int i = 0; i < shape.length; i++) shape[i] = shapeNode.get(i).asLong();
+    return Torch.tensor(doubles(t.get("data")), dt, shape);
+  }
+
+  private static double[] doubles(JsonNode data) {
+    List<Double> out = new ArrayList<>();
+    flatten(data, out);
+    double[] r = new double[out.size()];
+    for (int i = 0; i < r.length; i++) r[i] = out.get(i);
+    return r;
+  }
+
+  private static void flatten(JsonNode n, List<Double> out) {
+    if (n.isArray()) {
+      for (JsonNode c : n) flatten(c, out);
+    } else if (n.isTextual()) {
+      out.add(
+          switch (n.asText()) {
+            case "nan" -> Double.NaN;
+            case "inf" -> Double.POSITIVE_INFINITY;
+            default -> Double.NEGATIVE_INFINITY;
+          });
+    } else {
+      out.add(n.asDouble());
+    }
+  }
+
+  private static void assertClose(
+      String what, double[] expected, double[] actual, double rtol, double atol) {
+    assertEquals(expected.length, actual.length, what + ": element count");
+    for (int i = 0; i < expected.length; i++) {
+      double e = expected[i], a = actual[i];
+      if (Double.isNaN(e) && Double.isNaN(a)) continue;
+      if (e == a) continue;
+      if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
+        fail(what + ": element " + i + " expected " + e + " but was " + a);
+      }
+    }
+  }
+
+  @TestFactory
+  Stream<DynamicTest> conformance() throws IOException {
+    Path file = Path.of("..", "shared", "conformance", "ops.jsonl");
+    List<DynamicTest> tests = new ArrayList<>();
+    for (String line : Files.readAllLines(file)) {
+      if (line.isBlank()) continue;
+      JsonNode c = JSON.readTree(line);
+      if (!OPS.contains(c.get("op").asText())) continue;
+      tests.add(DynamicTest.dynamicTest(c.get("id").asText(), () -> runCase(c)));
+    }
+    assertFalse(tests.isEmpty(), "no cases for these ops in " + file);
+    return tests.stream();
+  }
+
+  private static void runCase(JsonNode c) throws Exception {
+    JsonNode ins = c.get("inputs");
+    Tensor[] in = new Tensor[ins.size()];
+    for (int i = 0; i < in.length; i++) {
+      in[i] = tensorOf(ins.get(i));
+      if (ins.get(i).path("requires_grad").asBoolean(false)) in[i].requiresGrad_(true);
+    }
+    double rtol = c.get("tol").get("rtol").asDouble(), atol = c.get("tol").get("atol").asDouble();
+    Tensor out = call(c.get("op").asText(), in, c.get("attrs"));
+    Tensor expected = tensorOf(c.get("output"));
+    assertArrayEquals(expected.shape(), out.shape(), "output shape");
+    assertEquals(expected.dtype(), out.dtype(), "output dtype");
+    assertClose("output", expected.toDoubleArray(), out.toDoubleArray(), rtol, atol);
+    assertNotNull(out.gradFn(), "grad_fn");
+    assertEquals(c.get("grad_fn").asText(), out.gradFn().name());
+    out.backward(tensorOf(c.get("grad_output")));
+    JsonNode grads = c.get("grads");
+    for (int i = 0; i < in.length; i++) {
+      JsonNode g = grads.get(i);
+      if (g == null || g.isNull()) {
+        assertNull(in[i].grad(), "grad of input " + i);
+        continue;
+      }
+      Tensor eg = tensorOf(g);
+      assertNotNull(in[i].grad(), "grad of input " + i);
+      assertArrayEquals(eg.shape(), in[i].grad().shape(), "grad shape of input " + i);
+      assertClose(
+          "grad of input " + i, eg.toDoubleArray(), in[i].grad().toDoubleArray(), rtol, atol);
+    }
+  }
+
+  // ------------------------------------------------------------------ gradcheck
+
+  private static Tensor randn(Generator gen, long... shape) {
+    return Torch.randn(DType.FLOAT64, gen, shape);
+  }
+
+  /**
+   * Central differences (eps 1e-6) of sum(f(inputs) * g) against backward's grads, for every input,
+   * within atol 1e-5 + rtol 1e-3.
+   */
+  private static void gradcheck(Function<Tensor[], Tensor> f, Tensor... inputs) {
+    Generator gen = new Generator(7);
+    Tensor[] leaves = new Tensor[inputs.length];
+    for (int i = 0; i < inputs.length; i++)
+      leaves[i] = inputs[i].clone().detach().requiresGrad_(true);
+    Tensor out = f.apply(leaves);
+    Tensor g = randn(gen, out.shape());
+    out.backward(g);
+    double[] gv = g.toDoubleArray();
+    double eps = 1e-6;
+    for (int i = 0; i < inputs.length; i++) {
+      double[] analytic = leaves[i].grad().toDoubleArray();
+      Tensor x = inputs[i].clone().detach();
+      Tensor[] args = inputs.clone();
+      args[i] = x;
+      for (int k = 0; k < x.numel(); k++) {
+        long[] idx = unravel(k, x.shape());
+        double v = x.get(idx);
+        x.set(v + eps, idx);
+        double plus = dotWith(f.apply(args), gv);
+        x.set(v - eps, idx);
+        double minus = dotWith(f.apply(args), gv);
+        x.set(v, idx);
+        double numeric = (plus - minus) / (2 * eps);
+        double a = analytic[k];
+        if (!(Math.abs(a - numeric) <= 1e-5 + 1e-3 * Math.abs(numeric))) {
+          fail("input " + i + " element " + k + ": analytic " + a + ", numeric " + numeric);
+        }
+      }
+    }
+  }
+
+  private static double dotWith(Tensor y, double[] g) {
+    double[] v = y.toDoubleArray();
+    double s = 0;
+    for (int i = 0; i < v.length; i++) s += v[i] * g[i];
+    return s;
+  }
+
+  private static long[] unravel(long k, long[] shape) {
+    long[] idx = new long[shape.length];
+    for (int d = shape.length - 1; d >= 0; d--) {
+      idx[d] = k % shape[d];
+      k /= shape[d];
+    }
+    return idx;
+  }
+
+  @Test
+  void conv2dGradcheck() {
+    Generator gen = new Generator(1);
+    gradcheck(
+        in -> Functional.conv2d(in[0], in[1], in[2], new long[] {2, 1}, new long[] {1, 2}),
+        randn(gen, 2, 3, 5, 6),
+        randn(gen, 4, 3, 3, 2),
+        randn(gen, 4));
+    gradcheck(
+        in ->
+            Functional.conv2d(
+                in[0], in[1], null, new long[] {1}, new long[] {1}, new long[] {2}, 2),
+        randn(gen, 1, 4, 6, 5),
+        randn(gen, 6, 2, 2, 2));
+  }
+
+  @Test
+  void maxPool2dGradcheck() {
+    Generator gen = new Generator(2);
+    gradcheck(
+        in -> Functional.maxPool2d(in[0], new long[] {3, 2}, new long[] {2, 1}, new long[] {1, 1}),
+        randn(gen, 2, 2, 6, 5));
+    gradcheck(
+        in ->
+            Functional.maxPool2d(
+                in[0],
+                new long[] {2, 2},
+                new long[] {2, 2},
+                new long[] {1, 0},
+                new long[] {2, 1},
+                true),
+        randn(gen, 1, 2, 7, 6));
+  }
+
+  @Test
+  void avgPool2dGradcheck() {
+    Generator gen = new Generator(3);
+    gradcheck(
+        in -> Functional.avgPool2d(in[0], new long[] {3, 3}, new long[] {2, 2}, new long[] {1, 1}),
+        randn(gen, 2, 2, 7, 6));
+    gradcheck(
+        in ->
+            Functional.avgPool2d(in[0], new long[] {3, 2}, null, new long[] {1, 1}, true, false, 0),
+        randn(gen, 1, 2, 7, 5));
+  }
+
+  @Test
+  void layerNormGradcheck() {
+    Generator gen = new Generator(4);
+    gradcheck(
+        in -> Functional.layerNorm(in[0], new long[] {2, 3}, in[1], in[2], 1e-5),
+        randn(gen, 3, 2, 3),
+        randn(gen, 2, 3),
+        randn(gen, 2, 3));
+    gradcheck(in -> Functional.layerNorm(in[0], 4), randn(gen, 3, 4));
+    gradcheck(
+        in -> Functional.layerNorm(in[0], new long[] {4}, in[1], null, 1e-5),
+        randn(gen, 2, 3, 4),
+        randn(gen, 4));
+  }
+
+  @Test
+  void batchNormGradcheck() {
+    Generator gen = new Generator(5);
+    gradcheck(
+        in -> Functional.batchNorm(in[0], null, null, in[1], in[2], true),
+        randn(gen, 3, 2, 2, 3),
+        randn(gen, 2),
+        randn(gen, 2));
+    gradcheck(
+        in -> Functional.batchNorm(in[0], null, null, in[1], in[2], true),
+        randn(gen, 5, 3),
+        randn(gen, 3),
+        randn(gen, 3));
+  }
+
+  // ------------------------------------------------------------------ behaviour
+
+  @Test
+  void batchNormUpdatesRunningStatsWithUnbiasedVariance() {
+    Tensor x = Torch.tensor(new double[] {1, 2, 3, 5, -1, 4}, DType.FLOAT64, 3, 2);
+    Tensor rm = Torch.zeros(DType.FLOAT64, 2), rv = Torch.ones(DType.FLOAT64, 2);
+    Functional.batchNorm(x, rm, rv, null, null, true);
+    // channel 0: 1, 3, -1 -> mean 1, unbiased var 4; channel 1: 2, 5, 4 -> mean 11/3, var 7/3
+    assertClose("running_mean", new double[] {0.1, 0.1 * 11 / 3}, rm.toDoubleArray(), 1e-12, 0);
+    assertClose(
+        "running_var", new double[] {0.9 + 0.4, 0.9 + 0.1 * 7 / 3}, rv.toDoubleArray(), 1e-12, 0);
+    Tensor y = Functional.batchNorm(x, rm, rv, null, null, false);
+    assertEquals((1 - 0.1) / Math.sqrt(1.3 + 1e-5), y.get(0, 0), 1e-12);
+  }
+
+  @Test
+  void maxPoolTiesGoToTheFirstMaximum() {
+    Tensor x = Torch.tensor(new double[] {1, 3, 3, 2}, DType.FLOAT64, 1, 1, 2, 2);
+    x.requiresGrad_(true);
+    Tensor y = Functional.maxPool2d(x, 2);
+    assertEquals("MaxPool2DWithIndicesBackward0", y.gradFn().name());
+    y.backward(Torch.ones(DType.FLOAT64, 1, 1, 1, 1));
+    assertArrayEquals(new double[] {0, 1, 0, 0}, x.grad().toDoubleArray());
+  }
+
+  @Test
+  void avgPoolCountsPaddingByDefault() {
+    Tensor x = Torch.ones(DType.FLOAT64, 1, 1, 2, 2);
+    Tensor y = Functional.avgPool2d(x, new long[] {2}, new long[] {2}, new long[] {1});
+    assertArrayEquals(new double[] {0.25, 0.25, 0.25, 0.25}, y.toDoubleArray());
+    Tensor z =
+        Functional.avgPool2d(x, new long[] {2}, new long[] {2}, new long[] {1}, false, false, 0);
+    assertArrayEquals(new double[] {1, 1, 1, 1}, z.toDoubleArray());
+  }
+
+  @Test
+  void unbatchedConvSqueezes() {
+    Tensor x = Torch.ones(DType.FLOAT32, 3, 4, 4).requiresGrad_(true);
+    Tensor w = Torch.ones(DType.FLOAT32, 2, 3, 3, 3);
+    Tensor y = Functional.conv2d(x, w);
+    assertArrayEquals(new long[] {2, 2, 2}, y.shape());
+    assertEquals(27.0, y.get(0, 0, 0));
+    assertEquals("SqueezeBackward1", y.gradFn().name());
+  }
+
+  @Test
+  void createGraphThroughConvFailsLoudly() {
+    Tensor x = Torch.ones(DType.FLOAT64, 1, 1, 3, 3).requiresGrad_(true);
+    Tensor w = Torch.ones(DType.FLOAT64, 1, 1, 2, 2).requiresGrad_(true);
+    Tensor y = Functional.conv2d(x, w);
+    assertThrows(
+        UnsupportedOperationException.class, () -> y.backward(Torch.onesLike(y), false, true));
+  }
+
+  @Test
+  void errorsInPyTorchWords() {
+    Tensor w = Torch.zeros(4, 3, 3, 3);
+    var e =
+        assertThrows(
+            IllegalArgumentException.class, () -> Functional.conv2d(Torch.zeros(2, 5, 8, 9), w));
+    assertEquals(
+        "Given groups=1, weight of size [4, 3, 3, 3], expected input[2, 5, 8, 9] to have 3"
+            + " channels, but got 5 channels instead",
+        e.getMessage());
+    e =
+        assertThrows(
+            IllegalArgumentException.class, () -> Functional.conv2d(Torch.zeros(1, 3, 2, 2), w));
+    assertEquals(
+        "Calculated padded input size per channel: (2 x 2). Kernel size: (3 x 3). Kernel size"
+            + " can't be greater than actual input size",
+        e.getMessage());
+    e =
+        assertThrows(
+            IllegalArgumentException.class, () -> Functional.layerNorm(Torch.zeros(4, 2, 6), 5));
+    assertEquals(
+        "Given normalized_shape=[5], expected input with shape [*, 5], but got input of size[4, 2,"
+            + " 6]",
+        e.getMessage());
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> Functional.batchNorm(Torch.zeros(1, 3), null, null, null, null, true));
+    assertTrue(e.getMessage().startsWith("Expected more than 1 value per channel when training"));
+  }
+}
