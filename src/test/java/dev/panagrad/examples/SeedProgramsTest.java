@@ -49,6 +49,8 @@ class SeedProgramsTest {
 
   static Stream<Object[]> exactSeeds() {
     return Stream.of(
+        new Object[] {"seed000", (Consumer<String[]>) Seed000::main},
+        new Object[] {"seed001", (Consumer<String[]>) Seed001::main},
         new Object[] {"seed002", (Consumer<String[]>) Seed002::main},
         new Object[] {"seed003", (Consumer<String[]>) Seed003::main});
   }
