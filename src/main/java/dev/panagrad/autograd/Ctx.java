@@ -42,6 +42,13 @@ public final class Ctx {
               + " instead. Hint: the in-place op must be replaced by an out-of-place one, or the"
               + " tensor cloned before it is modified.");
     }
+    if (tape.savedIsOutput[k] && GradMode.isEnabled()) {
+      // A saved output was stored without history (Tape.append); for a differentiable
+      // backward (create_graph) it gets its grad_fn back: this row.
+      Tensor h = t.detach();
+      h.setHistory(tape, e, tape.gen[e]);
+      return h;
+    }
     return t;
   }
 

@@ -72,6 +72,7 @@ public final class Tape {
   int savedSize;
   Tensor[] saved = new Tensor[128];
   int[] savedVersion = new int[128];
+  boolean[] savedIsOutput = new boolean[128];
 
   int scalarSize;
   double[] scalars = new double[128];
@@ -182,6 +183,7 @@ public final class Tape {
       // An op that saves its own output keeps a history-free alias of it: the row must not
       // keep alive the handle whose collection is what lets the row die.
       saved[savedSize] = sv[i] == out ? out.detach() : sv[i];
+      savedIsOutput[savedSize] = sv[i] == out;
       savedVersion[savedSize] = sv[i] == null ? 0 : sv[i].storage().version();
       savedSize++;
     }
@@ -356,6 +358,7 @@ public final class Tape {
     int c = Math.max(n, saved.length * 2);
     saved = Arrays.copyOf(saved, c);
     savedVersion = Arrays.copyOf(savedVersion, c);
+    savedIsOutput = Arrays.copyOf(savedIsOutput, c);
   }
 
   // -------------------------------------------------------------- hooks and retained grads
