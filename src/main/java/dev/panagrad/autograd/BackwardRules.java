@@ -22,8 +22,14 @@ final class BackwardRules {
     if (detectAnomaly) {
       for (int i = 0; i < grads.length; i++) {
         if (grads[i] != null && Torch.isnan(grads[i]).any()) {
+          Object where = c.tape.origin[c.e];
           throw new IllegalStateException(
-              "Function '" + c.op().pyName() + "' returned nan values in its " + i + "th output.");
+              "Function '"
+                  + c.op().pyName()
+                  + "' returned nan values in its "
+                  + i
+                  + "th output."
+                  + (where == null ? "" : " The op was called at " + where + "."));
         }
       }
     }

@@ -88,40 +88,46 @@ final class Engine {
           if (p >= 0) tape.visit[p] = stamp;
         }
       }
-      for (int e = top; e >= 0; e--) {
-        if (tape.visit[e] != stamp) continue;
-        Tensor g = tape.gradOf[e];
-        tape.gradOf[e] = null;
-        if (g == null) continue;
-        if (tape.state[e] == Tape.FREED) throw secondBackward();
-        g = runHooks(tape.hooks[e], g);
-        if (inputs != null) {
-          for (int i = 0; i < inputs.length; i++) {
-            Tensor in = inputs[i];
-            if (!in.isLeaf() && in.historyTape() == tape && in.historyEntry() == e) {
-              captured[i] = accumulate(captured[i], g);
+      try {
+        for (int e = top; e >= 0; e--) {
+          if (tape.visit[e] != stamp) continue;
+          Tensor g = tape.gradOf[e];
+          tape.gradOf[e] = null;
+          if (g == null) continue;
+          if (tape.state[e] == Tape.FREED) throw secondBackward();
+          g = runHooks(tape.hooks[e], g);
+          if (inputs != null) {
+            for (int i = 0; i < inputs.length; i++) {
+              Tensor in = inputs[i];
+              if (!in.isLeaf() && in.historyTape() == tape && in.historyEntry() == e) {
+                captured[i] = accumulate(captured[i], g);
+              }
+            }
+          } else if (tape.retainedTensor(e) != null) {
+            Tensor t = tape.retainedTensor(e);
+            t.setGradUnchecked(
+                t.gradUnchecked() == null ? g.detach().clone() : t.gradUnchecked().add(g));
+          }
+          Tensor[] grads = BackwardRules.apply(new Ctx(tape, e), g);
+          for (int i = 0, k = tape.edgeStart[e]; i < grads.length; i++, k++) {
+            Tensor gi = grads[i];
+            if (gi == null) continue;
+            int p = tape.edgeEntry[k];
+            if (p >= 0) {
+              tape.gradOf[p] = accumulate(tape.gradOf[p], gi);
+            } else if (tape.leafAt(k) != null) {
+              deliverToLeaf(tape.leafAt(k), gi, inputs, captured);
             }
           }
-        } else if (tape.retainedTensor(e) != null) {
-          Tensor t = tape.retainedTensor(e);
-          t.setGradUnchecked(
-              t.gradUnchecked() == null ? g.detach().clone() : t.gradUnchecked().add(g));
-        }
-        Tensor[] grads = BackwardRules.apply(new Ctx(tape, e), g);
-        for (int i = 0, k = tape.edgeStart[e]; i < grads.length; i++, k++) {
-          Tensor gi = grads[i];
-          if (gi == null) continue;
-          int p = tape.edgeEntry[k];
-          if (p >= 0) {
-            tape.gradOf[p] = accumulate(tape.gradOf[p], gi);
-          } else if (tape.leafAt(k) != null) {
-            deliverToLeaf(tape.leafAt(k), gi, inputs, captured);
+          if (!retainGraph && tape.savedCount[e] > 0) {
+            tape.freeSaved(e);
+            tape.state[e] = Tape.FREED;
           }
         }
-        if (!retainGraph && tape.savedCount[e] > 0) {
-          tape.freeSaved(e);
-          tape.state[e] = Tape.FREED;
-        }
+      } finally {
+        // After an exception mid-backward (a custom Function that throws, a NaN in anomaly
+        // mode) no partial gradient may stay behind for the next backward.
+        for (int e = top; e >= 0; e--) if (tape.visit[e] == stamp) tape.gradOf[e] = null;
       }
     }
     if (captured != null) {

@@ -57,6 +57,7 @@ public final class Tape {
   Tensor[] gradOf = new Tensor[64];
   Object[] hooks = new Object[64];
   Object[] retained = new Object[64]; // weak references: see retain()
+  Object[] origin = new Object[64]; // where the op was called, in anomaly mode only
 
   int edgeSize;
   int[] edgeEntry = new int[128];
@@ -157,6 +158,7 @@ public final class Tape {
     gradOf[e] = null;
     hooks[e] = null;
     retained[e] = null;
+    origin[e] = BackwardRules.detectAnomaly ? callSite() : null;
     edgeStart[e] = edgeSize;
     edgeCount[e] = inputs.length;
     ensureEdges(edgeSize + inputs.length);
@@ -196,6 +198,25 @@ public final class Tape {
     for (int i = 0; i < nc; i++) scalars[scalarSize++] = sc[i];
     size = e + 1;
     attachHandle(out, e);
+  }
+
+  private static final StackWalker WALKER =
+      StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+
+  /** The first frame outside the library's own code (its examples count as user code). */
+  private static String callSite() {
+    java.security.CodeSource lib = Tape.class.getProtectionDomain().getCodeSource();
+    return WALKER.walk(
+        frames ->
+            frames
+                .filter(
+                    f ->
+                        !java.util.Objects.equals(
+                                f.getDeclaringClass().getProtectionDomain().getCodeSource(), lib)
+                            || f.getClassName().startsWith("dev.panagrad.examples."))
+                .findFirst()
+                .map(f -> f.toStackTraceElement().toString())
+                .orElse("unknown"));
   }
 
   /** The row that made non-leaf {@code t}, checking it is still alive and on this tape. */
@@ -342,6 +363,7 @@ public final class Tape {
     gradOf = Arrays.copyOf(gradOf, c);
     hooks = Arrays.copyOf(hooks, c);
     retained = Arrays.copyOf(retained, c);
+    origin = Arrays.copyOf(origin, c);
   }
 
   private void ensureEdges(int n) {

@@ -1,0 +1,179 @@
+package dev.panagrad.autograd;
+
+import static dev.panagrad.Torch.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.panagrad.Tensor;
+import dev.panagrad.memory.Scope;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Test;
+
+/** PyTorch's autograd semantics beyond single ops, and RELIABILITY.md items 10-13. */
+class AutogradSemanticsTest {
+  /** d(x^2)/dx = 2x, written as a custom Function. */
+  static final class Square extends Function {
+    @Override
+    public Tensor forward(FunctionCtx ctx, Tensor... in) {
+      ctx.saveForBackward(in[0]);
+      return in[0].mul(in[0]);
+    }
+
+    @Override
+    public Tensor[] backward(FunctionCtx ctx, Tensor g) {
+      return new Tensor[] {g.mul(ctx.savedTensors()[0]).mul(2)};
+    }
+  }
+
+  static final class Broken extends Function {
+    @Override
+    public Tensor forward(FunctionCtx ctx, Tensor... in) {
+      return in[0].mul(2);
+    }
+
+    @Override
+    public Tensor[] backward(FunctionCtx ctx, Tensor g) {
+      throw new ArithmeticException("backward failed on purpose");
+    }
+  }
+
+  @Test
+  void customFunction() {
+    Tensor x = tensor(1f, 2f, 3f).requiresGrad_(true);
+    Tensor y = new Square().apply(x);
+    assertEquals("SquareBackward", y.gradFn().name());
+    assertArrayEquals(new float[] {1, 4, 9}, y.toFloatArray());
+    y.sum().backward();
+    assertArrayEquals(new float[] {2, 4, 6}, x.grad().toFloatArray()); // 2x
+  }
+
+  @Test
+  void anExceptionInBackwardReachesTheCallerAndTheNextStepRuns() {
+    Tensor w = tensor(1f, 2f).requiresGrad_(true);
+    try (var step = Scope.open()) {
+      Tensor loss = new Broken().apply(w.mul(3)).sum();
+      assertThrows(ArithmeticException.class, loss::backward);
+    }
+    try (var step = Scope.open()) {
+      w.mul(3).sum().backward(); // d(3w)/dw = 3, nothing left over from the failed step
+    }
+    assertArrayEquals(new float[] {3, 3}, w.grad().toFloatArray());
+  }
+
+  @Test
+  void anomalyModeNamesTheOpThatMadeANaN() {
+    Autograd.setDetectAnomaly(true);
+    try {
+      Tensor x = tensor(0f).requiresGrad_(true);
+      Tensor y = x.div(x).sum(); // 0/0; DivBackward0's second output is -g x / x^2 = NaN
+      IllegalStateException e = assertThrows(IllegalStateException.class, y::backward);
+      assertTrue(
+          e.getMessage().contains("Function 'DivBackward0' returned nan values in its"),
+          e.getMessage());
+      assertTrue(e.getMessage().contains("AutogradSemanticsTest.java"), e.getMessage());
+    } finally {
+      Autograd.setDetectAnomaly(false);
+    }
+  }
+
+  @Test
+  void gradLeavesDotGradAlone() {
+    Tensor x = tensor(1f, 2f).requiresGrad_(true);
+    Tensor y = x.mul(x).sum();
+    Tensor[] g = Autograd.grad(y, x);
+    assertArrayEquals(new float[] {2, 4}, g[0].toFloatArray());
+    assertNull(x.grad());
+  }
+
+  @Test
+  void hooksSeeAndReplaceGradients() {
+    Tensor x = tensor(1f, 2f).requiresGrad_(true);
+    x.registerHook(g -> g.mul(10)); // leaf hook: scales what accumulates
+    Tensor h = x.mul(2);
+    float[][] seen = new float[1][];
+    h.registerHook(
+        g -> {
+          seen[0] = g.toFloatArray();
+          return null; // observe only
+        });
+    h.sum().backward();
+    assertArrayEquals(new float[] {1, 1}, seen[0]);
+    assertArrayEquals(new float[] {20, 20}, x.grad().toFloatArray());
+  }
+
+  @Test
+  void gradModes() {
+    Tensor x = ones(2).requiresGrad_(true);
+    try (var ng = noGrad()) {
+      assertFalse(x.mul(2).requiresGrad());
+      try (var eg = enableGrad()) {
+        assertTrue(x.mul(2).requiresGrad());
+      }
+      assertFalse(isGradEnabled() && x.mul(2).requiresGrad());
+    }
+    assertTrue(x.mul(2).requiresGrad());
+  }
+
+  @Test
+  void detachSharesStorage() {
+    Tensor x = ones(3).requiresGrad_(true);
+    Tensor d = x.detach();
+    assertFalse(d.requiresGrad());
+    d.set(5, 1);
+    assertEquals(5, x.get(1));
+    x.setGrad(ones(3));
+    x.setGrad(null);
+    assertNull(x.grad());
+  }
+
+  @Test
+  void emptyTensorsBroadcastSumAndBackward() {
+    Tensor a = zeros(4, 0).requiresGrad_(true);
+    Tensor b = zeros(4, 1).requiresGrad_(true);
+    Tensor s = a.add(b).sum();
+    assertEquals(0, s.item());
+    s.backward();
+    assertArrayEquals(new long[] {4, 0}, a.grad().shape());
+    assertArrayEquals(new float[] {0, 0, 0, 0}, b.grad().toFloatArray());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> zeros(0).max());
+    assertTrue(e.getMessage().contains("Expected reduction dim to be specified"), e.getMessage());
+  }
+
+  @Test
+  void aGraphDiesWithItsScope() {
+    Tensor x = ones(2).requiresGrad_(true);
+    Tensor kept;
+    try (var s = Scope.open("step")) {
+      kept = s.keep(x.mul(x).sum());
+    }
+    assertEquals(2, kept.item()); // the value survives
+    IllegalStateException e = assertThrows(IllegalStateException.class, kept::backward);
+    assertTrue(e.getMessage().contains("released"), e.getMessage());
+  }
+
+  @Test
+  void historyBelongsToItsThread() throws Exception {
+    Tensor x = ones(2).requiresGrad_(true);
+    Tensor y = x.mul(2);
+    CompletableFuture<Void> other = CompletableFuture.runAsync(() -> y.mul(3).sum().backward());
+    ExecutionException e = assertThrows(ExecutionException.class, other::get);
+    assertInstanceOf(IllegalStateException.class, e.getCause());
+    assertTrue(e.getCause().getMessage().contains("detach()"), e.getCause().getMessage());
+    // detached, the value crosses threads freely
+    Tensor d = y.detach();
+    assertEquals(4.0, CompletableFuture.supplyAsync(() -> d.sum().item()).get());
+  }
+
+  @Test
+  void tapeRowsAreReusedStepAfterStep() {
+    Tensor w = randn(4, 3).requiresGrad_(true);
+    int rows = -1;
+    for (int step = 0; step < 20; step++) {
+      try (var s = Scope.open()) {
+        randn(2, 4).mm(w).relu().sum().backward();
+      }
+      if (step == 1) rows = Tape.current().size();
+    }
+    assertEquals(rows, Tape.current().size());
+  }
+}
