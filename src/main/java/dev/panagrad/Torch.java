@@ -344,4 +344,152 @@ public final class Torch {
   public static Tensor mean(Tensor t) {
     return t.mean();
   }
+
+  public static Tensor neg(Tensor t) {
+    return t.neg();
+  }
+
+  public static Tensor sqrt(Tensor t) {
+    return t.sqrt();
+  }
+
+  public static Tensor abs(Tensor t) {
+    return t.abs();
+  }
+
+  public static Tensor sin(Tensor t) {
+    return t.sin();
+  }
+
+  public static Tensor cos(Tensor t) {
+    return t.cos();
+  }
+
+  public static Tensor reciprocal(Tensor t) {
+    return t.reciprocal();
+  }
+
+  public static Tensor pow(Tensor t, double exponent) {
+    return t.pow(exponent);
+  }
+
+  public static Tensor pow(Tensor t, Tensor exponent) {
+    return t.pow(exponent);
+  }
+
+  public static Tensor clamp(Tensor t, double min, double max) {
+    return t.clamp(min, max);
+  }
+
+  public static Tensor maximum(Tensor a, Tensor b) {
+    return a.maximum(b);
+  }
+
+  public static Tensor minimum(Tensor a, Tensor b) {
+    return a.minimum(b);
+  }
+
+  public static Tensor maskedFill(Tensor t, Tensor mask, double value) {
+    return t.maskedFill(mask, value);
+  }
+
+  public static Tensor bmm(Tensor a, Tensor b) {
+    return a.bmm(b);
+  }
+
+  public static Tensor mv(Tensor a, Tensor v) {
+    return a.mv(v);
+  }
+
+  public static Tensor dot(Tensor a, Tensor b) {
+    return a.dot(b);
+  }
+
+  public static Tensor t(Tensor a) {
+    return a.t();
+  }
+
+  public static Tensor transpose(Tensor a, long dim0, long dim1) {
+    return a.transpose(dim0, dim1);
+  }
+
+  public static Tensor permute(Tensor a, long... dims) {
+    return a.permute(dims);
+  }
+
+  public static Tensor reshape(Tensor a, long... shape) {
+    return a.reshape(shape);
+  }
+
+  public static Tensor squeeze(Tensor a) {
+    return a.squeeze();
+  }
+
+  public static Tensor squeeze(Tensor a, long dim) {
+    return a.squeeze(dim);
+  }
+
+  public static Tensor flatten(Tensor a, long startDim, long endDim) {
+    return a.flatten(startDim, endDim);
+  }
+
+  public static Tensor narrow(Tensor a, long dim, long start, long length) {
+    return a.narrow(dim, start, length);
+  }
+
+  public static Tensor select(Tensor a, long dim, long index) {
+    return a.select(dim, index);
+  }
+
+  public static Tensor indexSelect(Tensor a, long dim, Tensor index) {
+    return a.indexSelect(dim, index);
+  }
+
+  public static Tensor gather(Tensor a, long dim, Tensor index) {
+    return a.gather(dim, index);
+  }
+
+  public static Tensor sum(Tensor t, long[] dims, boolean keepdim) {
+    return t.sum(dims, keepdim);
+  }
+
+  public static Tensor mean(Tensor t, long[] dims, boolean keepdim) {
+    return t.mean(dims, keepdim);
+  }
+
+  public static Tensor amax(Tensor t, long[] dims, boolean keepdim) {
+    return t.amax(dims, keepdim);
+  }
+
+  public static Tensor amin(Tensor t, long[] dims, boolean keepdim) {
+    return t.amin(dims, keepdim);
+  }
+
+  public static Tensor max(Tensor t) {
+    return t.max();
+  }
+
+  public static Tensor min(Tensor t) {
+    return t.min();
+  }
+
+  public static Tensor norm(Tensor t) {
+    return t.norm();
+  }
+
+  public static Tensor var(Tensor t, long[] dims, boolean unbiased, boolean keepdim) {
+    return t.var(dims, unbiased, keepdim);
+  }
+
+  public static Tensor logsumexp(Tensor t, long[] dims, boolean keepdim) {
+    return t.logsumexp(dims, keepdim);
+  }
+
+  public static Tensor softmax(Tensor t, long dim) {
+    return t.softmax(dim);
+  }
+
+  public static Tensor logSoftmax(Tensor t, long dim) {
+    return t.logSoftmax(dim);
+  }
 }

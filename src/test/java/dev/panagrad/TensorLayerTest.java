@@ -156,4 +156,19 @@ class TensorLayerTest {
     assertEquals(10, t.sum().item());
     assertMessage(IllegalArgumentException.class, "cannot be converted to Scalar", () -> t.item());
   }
+
+  @Test
+  void sumsAreAccurate() {
+    // 2^25 float32 ones: a float accumulator would stop at 2^24 = 16777216
+    assertEquals(33554432.0, ones(1L << 25).sum().item());
+    // 0.1 ten million times: the exact float64 sum of the stored value, to the last digits
+    double want =
+        new java.math.BigDecimal(0.1)
+            .multiply(java.math.BigDecimal.valueOf(10_000_000))
+            .doubleValue();
+    assertEquals(
+        want, full(DType.FLOAT64, new long[] {10_000_000}, 0.1).sum().item(), Math.ulp(want));
+    // var of values far from zero (two-pass): var([1e8+1, 1e8+2, 1e8+3]) = 1
+    assertEquals(1.0, tensor(1e8 + 1, 1e8 + 2, 1e8 + 3).var().item());
+  }
 }

@@ -34,6 +34,16 @@ public final class Autograd {
         outputs, gradOutputs, retainGraph || createGraph, createGraph, inputs, allowUnused);
   }
 
+  /** {@code torch.autograd.grad(outputs, inputs, grad_outputs, retain_graph, allow_unused)}. */
+  public static Tensor[] grad(
+      Tensor[] outputs,
+      Tensor[] inputs,
+      Tensor[] gradOutputs,
+      boolean retainGraph,
+      boolean allowUnused) {
+    return grad(outputs, inputs, gradOutputs, retainGraph, false, allowUnused);
+  }
+
   public static Tensor[] grad(Tensor output, Tensor... inputs) {
     return grad(new Tensor[] {output}, inputs, null, false, false, false);
   }

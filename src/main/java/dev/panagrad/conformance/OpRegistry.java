@@ -175,7 +175,7 @@ final class OpRegistry {
     put(
         "conv2d",
         (in, a) ->
-            dev.panagrad.nn.Functional.conv2d(
+            dev.panagrad.F.conv2d(
                 in[0],
                 in[1],
                 in.length > 2 ? in[2] : null,
@@ -186,7 +186,7 @@ final class OpRegistry {
     put(
         "max_pool2d",
         (in, a) ->
-            dev.panagrad.nn.Functional.maxPool2d(
+            dev.panagrad.F.maxPool2d(
                 in[0],
                 size.apply(a, "kernel_size"),
                 a.has("stride") && !a.get("stride").isNull() ? size.apply(a, "stride") : null,
@@ -196,7 +196,7 @@ final class OpRegistry {
     put(
         "avg_pool2d",
         (in, a) ->
-            dev.panagrad.nn.Functional.avgPool2d(
+            dev.panagrad.F.avgPool2d(
                 in[0],
                 size.apply(a, "kernel_size"),
                 a.has("stride") && !a.get("stride").isNull() ? size.apply(a, "stride") : null,
@@ -207,7 +207,7 @@ final class OpRegistry {
     put(
         "layer_norm",
         (in, a) ->
-            dev.panagrad.nn.Functional.layerNorm(
+            dev.panagrad.F.layerNorm(
                 in[0],
                 size.apply(a, "normalized_shape"),
                 in.length > 1 ? in[1] : null,
@@ -218,7 +218,7 @@ final class OpRegistry {
         (in, a) -> {
           // Inputs: (input, weight, bias) or (input, running_mean, running_var, weight, bias).
           boolean stats = in.length == 5;
-          return dev.panagrad.nn.Functional.batchNorm(
+          return dev.panagrad.F.batchNorm(
               in[0],
               stats ? in[1] : null,
               stats ? in[2] : null,

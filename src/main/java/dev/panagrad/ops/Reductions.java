@@ -65,16 +65,38 @@ public final class Reductions {
     for (int i = 0; i < shape.length; i++) if (mask[i]) accStrides[i] = 0;
     MemorySegment s = a.segment();
     DType ta = a.dtype();
-    StridedLoop.forEach(
-        shape,
-        new long[][] {a.stride(), accStrides},
-        new long[] {a.storageOffset(), 0},
-        (off, inner, n) -> {
-          long x = off[0], o = off[1];
-          for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
-            acc[(int) o] = r.step(acc[(int) o], Elements.get(s, ta, x));
-          }
-        });
+    if (r == SUM) {
+      // Neumaier-compensated summation in double: float32 sums are exact far beyond 2^24
+      // elements, float64 sums lose no more than a few ulps, and the order is fixed.
+      double[] comp = new double[acc.length];
+      StridedLoop.forEach(
+          shape,
+          new long[][] {a.stride(), accStrides},
+          new long[] {a.storageOffset(), 0},
+          (off, inner, n) -> {
+            long x = off[0], o = off[1];
+            for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
+              int k = (int) o;
+              double v = Elements.get(s, ta, x), t = acc[k] + v;
+              comp[k] += Math.abs(acc[k]) >= Math.abs(v) ? (acc[k] - t) + v : (v - t) + acc[k];
+              acc[k] = t;
+            }
+          });
+      for (int i = 0; i < acc.length; i++) {
+        if (Double.isFinite(comp[i])) acc[i] += comp[i];
+      }
+    } else {
+      StridedLoop.forEach(
+          shape,
+          new long[][] {a.stride(), accStrides},
+          new long[] {a.storageOffset(), 0},
+          (off, inner, n) -> {
+            long x = off[0], o = off[1];
+            for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
+              acc[(int) o] = r.step(acc[(int) o], Elements.get(s, ta, x));
+            }
+          });
+    }
     Tensor out = Tensor.empty(dt, reducedShape(shape, mask, keepdim));
     MemorySegment so = out.segment();
     for (int i = 0; i < acc.length; i++) Elements.put(so, dt, i, acc[i]);

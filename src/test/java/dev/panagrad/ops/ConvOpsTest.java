@@ -12,9 +12,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.panagrad.DType;
+import dev.panagrad.F;
 import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
-import dev.panagrad.nn.Functional;
 import dev.panagrad.random.Generator;
 import java.io.IOException;
 import java.lang.reflect.Method;
@@ -213,14 +213,12 @@ class ConvOpsTest {
   void conv2dGradcheck() {
     Generator gen = new Generator(1);
     gradcheck(
-        in -> Functional.conv2d(in[0], in[1], in[2], new long[] {2, 1}, new long[] {1, 2}),
+        in -> F.conv2d(in[0], in[1], in[2], new long[] {2, 1}, new long[] {1, 2}),
         randn(gen, 2, 3, 5, 6),
         randn(gen, 4, 3, 3, 2),
         randn(gen, 4));
     gradcheck(
-        in ->
-            Functional.conv2d(
-                in[0], in[1], null, new long[] {1}, new long[] {1}, new long[] {2}, 2),
+        in -> F.conv2d(in[0], in[1], null, new long[] {1}, new long[] {1}, new long[] {2}, 2),
         randn(gen, 1, 4, 6, 5),
         randn(gen, 6, 2, 2, 2));
   }
@@ -229,11 +227,11 @@ class ConvOpsTest {
   void maxPool2dGradcheck() {
     Generator gen = new Generator(2);
     gradcheck(
-        in -> Functional.maxPool2d(in[0], new long[] {3, 2}, new long[] {2, 1}, new long[] {1, 1}),
+        in -> F.maxPool2d(in[0], new long[] {3, 2}, new long[] {2, 1}, new long[] {1, 1}),
         randn(gen, 2, 2, 6, 5));
     gradcheck(
         in ->
-            Functional.maxPool2d(
+            F.maxPool2d(
                 in[0],
                 new long[] {2, 2},
                 new long[] {2, 2},
@@ -247,11 +245,10 @@ class ConvOpsTest {
   void avgPool2dGradcheck() {
     Generator gen = new Generator(3);
     gradcheck(
-        in -> Functional.avgPool2d(in[0], new long[] {3, 3}, new long[] {2, 2}, new long[] {1, 1}),
+        in -> F.avgPool2d(in[0], new long[] {3, 3}, new long[] {2, 2}, new long[] {1, 1}),
         randn(gen, 2, 2, 7, 6));
     gradcheck(
-        in ->
-            Functional.avgPool2d(in[0], new long[] {3, 2}, null, new long[] {1, 1}, true, false, 0),
+        in -> F.avgPool2d(in[0], new long[] {3, 2}, null, new long[] {1, 1}, true, false, 0),
         randn(gen, 1, 2, 7, 5));
   }
 
@@ -259,13 +256,13 @@ class ConvOpsTest {
   void layerNormGradcheck() {
     Generator gen = new Generator(4);
     gradcheck(
-        in -> Functional.layerNorm(in[0], new long[] {2, 3}, in[1], in[2], 1e-5),
+        in -> F.layerNorm(in[0], new long[] {2, 3}, in[1], in[2], 1e-5),
         randn(gen, 3, 2, 3),
         randn(gen, 2, 3),
         randn(gen, 2, 3));
-    gradcheck(in -> Functional.layerNorm(in[0], 4), randn(gen, 3, 4));
+    gradcheck(in -> F.layerNorm(in[0], 4), randn(gen, 3, 4));
     gradcheck(
-        in -> Functional.layerNorm(in[0], new long[] {4}, in[1], null, 1e-5),
+        in -> F.layerNorm(in[0], new long[] {4}, in[1], null, 1e-5),
         randn(gen, 2, 3, 4),
         randn(gen, 4));
   }
@@ -274,12 +271,12 @@ class ConvOpsTest {
   void batchNormGradcheck() {
     Generator gen = new Generator(5);
     gradcheck(
-        in -> Functional.batchNorm(in[0], null, null, in[1], in[2], true),
+        in -> F.batchNorm(in[0], null, null, in[1], in[2], true),
         randn(gen, 3, 2, 2, 3),
         randn(gen, 2),
         randn(gen, 2));
     gradcheck(
-        in -> Functional.batchNorm(in[0], null, null, in[1], in[2], true),
+        in -> F.batchNorm(in[0], null, null, in[1], in[2], true),
         randn(gen, 5, 3),
         randn(gen, 3),
         randn(gen, 3));
@@ -291,12 +288,12 @@ class ConvOpsTest {
   void batchNormUpdatesRunningStatsWithUnbiasedVariance() {
     Tensor x = Torch.tensor(new double[] {1, 2, 3, 5, -1, 4}, DType.FLOAT64, 3, 2);
     Tensor rm = Torch.zeros(DType.FLOAT64, 2), rv = Torch.ones(DType.FLOAT64, 2);
-    Functional.batchNorm(x, rm, rv, null, null, true);
+    F.batchNorm(x, rm, rv, null, null, true);
     // channel 0: 1, 3, -1 -> mean 1, unbiased var 4; channel 1: 2, 5, 4 -> mean 11/3, var 7/3
     assertClose("running_mean", new double[] {0.1, 0.1 * 11 / 3}, rm.toDoubleArray(), 1e-12, 0);
     assertClose(
         "running_var", new double[] {0.9 + 0.4, 0.9 + 0.1 * 7 / 3}, rv.toDoubleArray(), 1e-12, 0);
-    Tensor y = Functional.batchNorm(x, rm, rv, null, null, false);
+    Tensor y = F.batchNorm(x, rm, rv, null, null, false);
     assertEquals((1 - 0.1) / Math.sqrt(1.3 + 1e-5), y.get(0, 0), 1e-12);
   }
 
@@ -304,7 +301,7 @@ class ConvOpsTest {
   void maxPoolTiesGoToTheFirstMaximum() {
     Tensor x = Torch.tensor(new double[] {1, 3, 3, 2}, DType.FLOAT64, 1, 1, 2, 2);
     x.requiresGrad_(true);
-    Tensor y = Functional.maxPool2d(x, 2);
+    Tensor y = F.maxPool2d(x, 2);
     assertEquals("MaxPool2DWithIndicesBackward0", y.gradFn().name());
     y.backward(Torch.ones(DType.FLOAT64, 1, 1, 1, 1));
     assertArrayEquals(new double[] {0, 1, 0, 0}, x.grad().toDoubleArray());
@@ -313,10 +310,9 @@ class ConvOpsTest {
   @Test
   void avgPoolCountsPaddingByDefault() {
     Tensor x = Torch.ones(DType.FLOAT64, 1, 1, 2, 2);
-    Tensor y = Functional.avgPool2d(x, new long[] {2}, new long[] {2}, new long[] {1});
+    Tensor y = F.avgPool2d(x, new long[] {2}, new long[] {2}, new long[] {1});
     assertArrayEquals(new double[] {0.25, 0.25, 0.25, 0.25}, y.toDoubleArray());
-    Tensor z =
-        Functional.avgPool2d(x, new long[] {2}, new long[] {2}, new long[] {1}, false, false, 0);
+    Tensor z = F.avgPool2d(x, new long[] {2}, new long[] {2}, new long[] {1}, false, false, 0);
     assertArrayEquals(new double[] {1, 1, 1, 1}, z.toDoubleArray());
   }
 
@@ -324,7 +320,7 @@ class ConvOpsTest {
   void unbatchedConvSqueezes() {
     Tensor x = Torch.ones(DType.FLOAT32, 3, 4, 4).requiresGrad_(true);
     Tensor w = Torch.ones(DType.FLOAT32, 2, 3, 3, 3);
-    Tensor y = Functional.conv2d(x, w);
+    Tensor y = F.conv2d(x, w);
     assertArrayEquals(new long[] {2, 2, 2}, y.shape());
     assertEquals(27.0, y.get(0, 0, 0));
     assertEquals("SqueezeBackward1", y.gradFn().name());
@@ -334,7 +330,7 @@ class ConvOpsTest {
   void createGraphThroughConvFailsLoudly() {
     Tensor x = Torch.ones(DType.FLOAT64, 1, 1, 3, 3).requiresGrad_(true);
     Tensor w = Torch.ones(DType.FLOAT64, 1, 1, 2, 2).requiresGrad_(true);
-    Tensor y = Functional.conv2d(x, w);
+    Tensor y = F.conv2d(x, w);
     assertThrows(
         UnsupportedOperationException.class, () -> y.backward(Torch.onesLike(y), false, true));
   }
@@ -343,22 +339,17 @@ class ConvOpsTest {
   void errorsInPyTorchWords() {
     Tensor w = Torch.zeros(4, 3, 3, 3);
     var e =
-        assertThrows(
-            IllegalArgumentException.class, () -> Functional.conv2d(Torch.zeros(2, 5, 8, 9), w));
+        assertThrows(IllegalArgumentException.class, () -> F.conv2d(Torch.zeros(2, 5, 8, 9), w));
     assertEquals(
         "Given groups=1, weight of size [4, 3, 3, 3], expected input[2, 5, 8, 9] to have 3"
             + " channels, but got 5 channels instead",
         e.getMessage());
-    e =
-        assertThrows(
-            IllegalArgumentException.class, () -> Functional.conv2d(Torch.zeros(1, 3, 2, 2), w));
+    e = assertThrows(IllegalArgumentException.class, () -> F.conv2d(Torch.zeros(1, 3, 2, 2), w));
     assertEquals(
         "Calculated padded input size per channel: (2 x 2). Kernel size: (3 x 3). Kernel size"
             + " can't be greater than actual input size",
         e.getMessage());
-    e =
-        assertThrows(
-            IllegalArgumentException.class, () -> Functional.layerNorm(Torch.zeros(4, 2, 6), 5));
+    e = assertThrows(IllegalArgumentException.class, () -> F.layerNorm(Torch.zeros(4, 2, 6), 5));
     assertEquals(
         "Given normalized_shape=[5], expected input with shape [*, 5], but got input of size[4, 2,"
             + " 6]",
@@ -366,7 +357,7 @@ class ConvOpsTest {
     e =
         assertThrows(
             IllegalArgumentException.class,
-            () -> Functional.batchNorm(Torch.zeros(1, 3), null, null, null, null, true));
+            () -> F.batchNorm(Torch.zeros(1, 3), null, null, null, null, true));
     assertTrue(e.getMessage().startsWith("Expected more than 1 value per channel when training"));
   }
 }
