@@ -1,0 +1,191 @@
+package dev.panagrad.kernels;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The Vector API kernels against the scalar ones (the oracle), at every vector width, over awkward
+ * sizes and boundary values. Runs where the Vector API module is loaded.
+ */
+class KernelParityTest {
+  static final int[] SIZES = {0, 1, 7, 15, 16, 17, 31, 33, 63, 65, 127, 129, 1023, 1025, 4097};
+  static final int[] BITS = {128, 256, 512};
+  static final float[] SPECIAL = {
+    Float.NaN,
+    Float.POSITIVE_INFINITY,
+    Float.NEGATIVE_INFINITY,
+    -0f,
+    0f,
+    Float.MIN_VALUE,
+    -Float.MIN_VALUE,
+    1e-40f
+  };
+  static final Kernels SCALAR = new ScalarKernels();
+
+  static boolean vectorModule() {
+    return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+  }
+
+  static Kernels vector(int bits) throws Exception {
+    return (Kernels)
+        Class.forName("dev.panagrad.kernels.vector.VectorKernels")
+            .getDeclaredConstructor(int.class)
+            .newInstance(bits);
+  }
+
+  /** Random values with the special ones sprinkled in, at element offset 3 (unaligned). */
+  static MemorySegment floats(Arena arena, int n, long seed, boolean positive) {
+    MemorySegment s = arena.allocate((n + 3L) * 4, 64);
+    SplittableRandom r = new SplittableRandom(seed);
+    for (int i = 0; i < n; i++) {
+      float v = (float) (r.nextDouble() * 8 - 4);
+      if (positive) v = Math.abs(v) + 0.01f;
+      if (i % 13 == 5) v = SPECIAL[(i / 13) % SPECIAL.length];
+      s.setAtIndex(ValueLayout.JAVA_FLOAT, i + 3, v);
+    }
+    return s;
+  }
+
+  static MemorySegment doubles(Arena arena, int n, long seed) {
+    MemorySegment s = arena.allocate((n + 3L) * 8, 64);
+    SplittableRandom r = new SplittableRandom(seed);
+    for (int i = 0; i < n; i++) {
+      double v = r.nextDouble() * 8 - 4;
+      if (i % 13 == 5) v = SPECIAL[(i / 13) % SPECIAL.length];
+      s.setAtIndex(ValueLayout.JAVA_DOUBLE, i + 3, v);
+    }
+    return s;
+  }
+
+  static boolean same(float want, float got, boolean exact) {
+    if (Float.isNaN(want)) return Float.isNaN(got);
+    if (exact) return Float.floatToIntBits(want) == Float.floatToIntBits(got);
+    return want == got || Math.abs(want - got) <= 4 * Math.ulp(want) + 1e-37f;
+  }
+
+  @TestFactory
+  Stream<DynamicTest> floatOpsMatchTheScalarKernels() throws Exception {
+    assumeTrue(vectorModule(), "the Vector API module is not loaded in this run");
+    List<DynamicTest> tests = new ArrayList<>();
+    for (int bits : BITS) {
+      Kernels v = vector(bits);
+      for (int n : SIZES) {
+        for (BinaryOp op : BinaryOp.values()) {
+          for (int[] strides : new int[][] {{1, 1}, {1, 0}, {0, 1}}) {
+            tests.add(
+                DynamicTest.dynamicTest(
+                    bits + " " + op + " n=" + n + " strides=" + strides[0] + "," + strides[1],
+                    () -> {
+                      try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment a = floats(arena, n, 1, false),
+                            b = floats(arena, n, 2, false);
+                        MemorySegment want = arena.allocate(n * 4L + 4),
+                            got = arena.allocate(n * 4L + 4);
+                        SCALAR.binaryF(op, a, 3, strides[0], b, 3, strides[1], want, 0, n, 0.5f);
+                        v.binaryF(op, a, 3, strides[0], b, 3, strides[1], got, 0, n, 0.5f);
+                        for (int i = 0; i < n; i++) {
+                          float w = want.getAtIndex(ValueLayout.JAVA_FLOAT, i),
+                              g = got.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                          assertTrue(
+                              same(w, g, true), "index " + i + ": scalar " + w + ", vector " + g);
+                        }
+                      }
+                    }));
+          }
+        }
+        for (UnaryOp op : UnaryOp.values()) {
+          tests.add(
+              DynamicTest.dynamicTest(
+                  bits + " " + op + " n=" + n,
+                  () -> {
+                    try (Arena arena = Arena.ofConfined()) {
+                      boolean positive = op == UnaryOp.LOG || op == UnaryOp.SQRT;
+                      MemorySegment a = floats(arena, n, 3, positive);
+                      MemorySegment want = arena.allocate(n * 4L + 4),
+                          got = arena.allocate(n * 4L + 4);
+                      SCALAR.unaryF(op, a, 3, want, 0, n, -0.5f, 0.75f);
+                      v.unaryF(op, a, 3, got, 0, n, -0.5f, 0.75f);
+                      for (int i = 0; i < n; i++) {
+                        float w = want.getAtIndex(ValueLayout.JAVA_FLOAT, i),
+                            g = got.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        assertTrue(
+                            same(w, g, op.exact()),
+                            op + " index " + i + ": scalar " + w + ", vector " + g);
+                      }
+                    }
+                  }));
+        }
+        tests.add(
+            DynamicTest.dynamicTest(
+                bits + " sumF/sumD n=" + n,
+                () -> {
+                  try (Arena arena = Arena.ofConfined()) {
+                    SplittableRandom r = new SplittableRandom(n);
+                    MemorySegment a = arena.allocate((n + 3L) * 4),
+                        d = arena.allocate((n + 3L) * 8);
+                    for (int i = 0; i < n; i++) {
+                      double x = r.nextDouble() - 0.5;
+                      a.setAtIndex(ValueLayout.JAVA_FLOAT, i + 3, (float) x);
+                      d.setAtIndex(ValueLayout.JAVA_DOUBLE, i + 3, x);
+                    }
+                    assertEquals(SCALAR.sumF(a, 3, n), v.sumF(a, 3, n), 1e-5 * Math.max(1, n));
+                    assertEquals(SCALAR.sumD(d, 3, n), v.sumD(d, 3, n), 1e-12 * Math.max(1, n));
+                    // the same call twice gives the same bits: the order is fixed
+                    assertEquals(v.sumF(a, 3, n), v.sumF(a, 3, n));
+                  }
+                }));
+      }
+    }
+    return tests.stream();
+  }
+
+  @Test
+  void doubleOpsMatchTheScalarKernels() throws Exception {
+    assumeTrue(vectorModule(), "the Vector API module is not loaded in this run");
+    for (int bits : BITS) {
+      Kernels v = vector(bits);
+      for (int n : SIZES) {
+        try (Arena arena = Arena.ofConfined()) {
+          MemorySegment a = doubles(arena, n, 4), b = doubles(arena, n, 5);
+          MemorySegment want = arena.allocate(n * 8L + 8), got = arena.allocate(n * 8L + 8);
+          for (BinaryOp op : BinaryOp.values()) {
+            SCALAR.binaryD(op, a, 3, 1, b, 3, 1, want, 0, n, 0.5);
+            v.binaryD(op, a, 3, 1, b, 3, 1, got, 0, n, 0.5);
+            assertEquals(-1L, want.mismatch(got), bits + " " + op + " n=" + n);
+          }
+          for (UnaryOp op : UnaryOp.values()) {
+            if (!op.exact()) continue;
+            SCALAR.unaryD(op, a, 3, want, 0, n, -0.5, 0.75);
+            v.unaryD(op, a, 3, got, 0, n, -0.5, 0.75);
+            for (int i = 0; i < n; i++) {
+              double w = want.getAtIndex(ValueLayout.JAVA_DOUBLE, i),
+                  g = got.getAtIndex(ValueLayout.JAVA_DOUBLE, i);
+              assertTrue(
+                  Double.isNaN(w)
+                      ? Double.isNaN(g)
+                      : Double.doubleToLongBits(w) == Double.doubleToLongBits(g),
+                  bits + " " + op + " n=" + n + " index " + i + ": " + w + " vs " + g);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void theProviderSaysWhichKernelsRun() {
+    String name = KernelProvider.get().name();
+    assertEquals(vectorModule() ? "vector" : "scalar", name.startsWith("vector") ? "vector" : name);
+  }
+}
