@@ -5,6 +5,8 @@ import dev.panagrad.Shapes;
 import dev.panagrad.Tensor;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
+import dev.panagrad.kernels.BinaryOp;
+import dev.panagrad.kernels.UnaryOp;
 import java.util.Arrays;
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
@@ -26,37 +28,46 @@ public final class Elementwise {
     return out;
   }
 
+  /** A kernel-backed unary op (see Pointwise): saves its input or its output for backward. */
+  static Tensor unaryK(Tensor a, Op op, boolean saveInput, UnaryOp k) {
+    Tensor out = Pointwise.unary(a, floatType(a), k, 0, 0);
+    if (Tape.needsRecord(a)) {
+      Tape.record(op, out, new Tensor[] {a}, new Tensor[] {saveInput ? a : out}, null, null);
+    }
+    return out;
+  }
+
   public static Tensor neg(Tensor a) {
-    Tensor out = Pointwise.unary(a, a.dtype(), v -> -v);
+    Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.NEG, 0, 0);
     if (Tape.needsRecord(a)) Tape.record(Op.NEG, out, new Tensor[] {a}, null, null, null);
     return out;
   }
 
   public static Tensor exp(Tensor a) {
-    return unary(a, Op.EXP, false, Math::exp);
+    return unaryK(a, Op.EXP, false, UnaryOp.EXP);
   }
 
   public static Tensor log(Tensor a) {
-    return unary(a, Op.LOG, true, Math::log);
+    return unaryK(a, Op.LOG, true, UnaryOp.LOG);
   }
 
   public static Tensor sqrt(Tensor a) {
-    return unary(a, Op.SQRT, false, Math::sqrt);
+    return unaryK(a, Op.SQRT, false, UnaryOp.SQRT);
   }
 
   public static Tensor abs(Tensor a) {
-    Tensor out = Pointwise.unary(a, a.dtype(), Math::abs);
+    Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.ABS, 0, 0);
     if (Tape.needsRecord(a))
       Tape.record(Op.ABS, out, new Tensor[] {a}, new Tensor[] {a}, null, null);
     return out;
   }
 
   public static Tensor tanh(Tensor a) {
-    return unary(a, Op.TANH, false, Math::tanh);
+    return unaryK(a, Op.TANH, false, UnaryOp.TANH);
   }
 
   public static Tensor sigmoid(Tensor a) {
-    return unary(a, Op.SIGMOID, false, Elementwise::sigmoid);
+    return unaryK(a, Op.SIGMOID, false, UnaryOp.SIGMOID);
   }
 
   static double sigmoid(double x) {
@@ -64,7 +75,7 @@ public final class Elementwise {
   }
 
   public static Tensor relu(Tensor a) {
-    Tensor out = Pointwise.unary(a, a.dtype(), v -> v > 0 || Double.isNaN(v) ? v : 0);
+    Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.RELU, 0, 0);
     if (Tape.needsRecord(a))
       Tape.record(Op.RELU, out, new Tensor[] {a}, new Tensor[] {out}, null, null);
     return out;
@@ -128,9 +139,9 @@ public final class Elementwise {
 
   // ------------------------------------------------------------ with a scalar
 
-  static Tensor scalarOp(Tensor a, double s, Op op, boolean saveInput, DoubleUnaryOperator f) {
+  static Tensor scalarOp(Tensor a, double s, Op op, boolean saveInput, UnaryOp k) {
     DType dt = Pointwise.resultTypeWithScalar(a, !isIntegral(s));
-    Tensor out = Pointwise.unary(a, dt, f);
+    Tensor out = Pointwise.unary(a, dt, k, s, 0);
     if (Tape.needsRecord(a)) {
       Tape.record(
           op, out, new Tensor[] {a}, saveInput ? new Tensor[] {a} : null, new double[] {s}, null);
@@ -143,24 +154,24 @@ public final class Elementwise {
   }
 
   public static Tensor add(Tensor a, double s) {
-    return scalarOp(a, s, Op.ADD_SCALAR, false, v -> v + s);
+    return scalarOp(a, s, Op.ADD_SCALAR, false, UnaryOp.ADD_SCALAR);
   }
 
   public static Tensor sub(Tensor a, double s) {
-    return scalarOp(a, s, Op.SUB_SCALAR, false, v -> v - s);
+    return scalarOp(a, -s, Op.SUB_SCALAR, false, UnaryOp.ADD_SCALAR);
   }
 
   public static Tensor rsub(Tensor a, double s) {
-    return scalarOp(a, s, Op.RSUB_SCALAR, false, v -> s - v);
+    return scalarOp(a, s, Op.RSUB_SCALAR, false, UnaryOp.RSUB_SCALAR);
   }
 
   public static Tensor mul(Tensor a, double s) {
-    return scalarOp(a, s, Op.MUL_SCALAR, false, v -> v * s);
+    return scalarOp(a, s, Op.MUL_SCALAR, false, UnaryOp.MUL_SCALAR);
   }
 
   public static Tensor div(Tensor a, double s) {
     DType dt = floatType(a);
-    Tensor out = Pointwise.unary(a, dt, v -> v / s);
+    Tensor out = Pointwise.unary(a, dt, UnaryOp.DIV_SCALAR, s, 0);
     if (Tape.needsRecord(a))
       Tape.record(Op.DIV_SCALAR, out, new Tensor[] {a}, null, new double[] {s}, null);
     return out;
@@ -168,7 +179,10 @@ public final class Elementwise {
 
   public static Tensor pow(Tensor a, double e) {
     DType dt = Pointwise.resultTypeWithScalar(a, !isIntegral(e));
-    Tensor out = Pointwise.unary(a, dt, v -> Math.pow(v, e));
+    Tensor out =
+        e == 2
+            ? Pointwise.unary(a, dt, UnaryOp.SQUARE, 0, 0)
+            : Pointwise.unary(a, dt, v -> Math.pow(v, e));
     if (Tape.needsRecord(a))
       Tape.record(Op.POW_SCALAR, out, new Tensor[] {a}, new Tensor[] {a}, new double[] {e}, null);
     return out;
@@ -176,8 +190,7 @@ public final class Elementwise {
 
   /** clamp(min, max); either bound may be NaN-free infinity to mean "none". */
   public static Tensor clamp(Tensor a, double min, double max) {
-    Tensor out =
-        Pointwise.unary(a, a.dtype(), v -> Double.isNaN(v) ? v : Math.min(Math.max(v, min), max));
+    Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.CLAMP, min, max);
     if (Tape.needsRecord(a)) {
       Tape.record(Op.CLAMP, out, new Tensor[] {a}, new Tensor[] {a}, new double[] {min, max}, null);
     }
@@ -187,30 +200,30 @@ public final class Elementwise {
   // ------------------------------------------------------------ two tensors
 
   static Tensor binary(
-      Tensor a, Tensor b, Op op, Tensor[] saved, DType dt, DoubleBinaryOperator f, double... sc) {
-    Tensor out = Pointwise.binary(a, b, dt, f);
+      Tensor a, Tensor b, Op op, Tensor[] saved, DType dt, BinaryOp k, double... sc) {
+    Tensor out = Pointwise.binary(a, b, dt, k, sc.length > 0 ? sc[0] : 1);
     if (Tape.needsRecord(a, b)) Tape.record(op, out, new Tensor[] {a, b}, saved, sc, null);
     return out;
   }
 
   public static Tensor add(Tensor a, Tensor b, double alpha) {
-    return binary(a, b, Op.ADD, null, Pointwise.resultType(a, b), (x, y) -> x + alpha * y, alpha);
+    return binary(a, b, Op.ADD, null, Pointwise.resultType(a, b), BinaryOp.ADD, alpha);
   }
 
   public static Tensor sub(Tensor a, Tensor b, double alpha) {
-    return binary(a, b, Op.SUB, null, Pointwise.resultType(a, b), (x, y) -> x - alpha * y, alpha);
+    return binary(a, b, Op.SUB, null, Pointwise.resultType(a, b), BinaryOp.SUB, alpha);
   }
 
   public static Tensor mul(Tensor a, Tensor b) {
     // Save an input only when the other input needs its gradient (it is that gradient's factor).
     Tensor[] saved = {a.requiresGrad() ? b : null, b.requiresGrad() ? a : null};
-    return binary(a, b, Op.MUL, saved, Pointwise.resultType(a, b), (x, y) -> x * y);
+    return binary(a, b, Op.MUL, saved, Pointwise.resultType(a, b), BinaryOp.MUL);
   }
 
   public static Tensor div(Tensor a, Tensor b) {
     DType dt = Pointwise.resultType(a, b);
     if (!dt.isFloatingPoint()) dt = DType.FLOAT32;
-    return binary(a, b, Op.DIV, new Tensor[] {a, b}, dt, (x, y) -> x / y);
+    return binary(a, b, Op.DIV, new Tensor[] {a, b}, dt, BinaryOp.DIV);
   }
 
   public static Tensor pow(Tensor a, Tensor b) {
@@ -221,23 +234,11 @@ public final class Elementwise {
   }
 
   public static Tensor maximum(Tensor a, Tensor b) {
-    return binary(
-        a,
-        b,
-        Op.MAXIMUM,
-        new Tensor[] {a, b},
-        Pointwise.resultType(a, b),
-        (x, y) -> Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.max(x, y));
+    return binary(a, b, Op.MAXIMUM, new Tensor[] {a, b}, Pointwise.resultType(a, b), BinaryOp.MAX);
   }
 
   public static Tensor minimum(Tensor a, Tensor b) {
-    return binary(
-        a,
-        b,
-        Op.MINIMUM,
-        new Tensor[] {a, b},
-        Pointwise.resultType(a, b),
-        (x, y) -> Double.isNaN(x) || Double.isNaN(y) ? Double.NaN : Math.min(x, y));
+    return binary(a, b, Op.MINIMUM, new Tensor[] {a, b}, Pointwise.resultType(a, b), BinaryOp.MIN);
   }
 
   public static Tensor where(Tensor cond, Tensor a, Tensor b) {

@@ -5,7 +5,12 @@ import dev.panagrad.Elements;
 import dev.panagrad.Shapes;
 import dev.panagrad.StridedLoop;
 import dev.panagrad.Tensor;
+import dev.panagrad.kernels.BinaryOp;
+import dev.panagrad.kernels.KernelProvider;
+import dev.panagrad.kernels.Kernels;
+import dev.panagrad.kernels.UnaryOp;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 
@@ -134,6 +139,125 @@ public final class Pointwise {
   /** Copies {@code src} (broadcast, converted) into {@code dst}. */
   public static void copyInto(Tensor dst, Tensor src) {
     Shapes.broadcast(dst.shape(), src.shape()); // message if they do not broadcast
-    unaryInto(dst, src, v -> v);
+    if (dst.dtype() == DType.INT64 && src.dtype() == DType.INT64) {
+      copyLongs(dst, src);
+    } else {
+      unaryInto(dst, src, UnaryOp.COPY, 0, 0);
+    }
+  }
+
+  /** int64 copies go through longs: doubles would round values above 2^53. */
+  private static void copyLongs(Tensor dst, Tensor src) {
+    long[] shape = dst.shape();
+    MemorySegment so = dst.segment(), sa = src.segment();
+    StridedLoop.forEach(
+        shape,
+        new long[][] {dst.stride(), Shapes.broadcastStrides(src.shape(), src.stride(), shape)},
+        new long[] {dst.storageOffset(), src.storageOffset()},
+        (off, inner, n) -> {
+          long o = off[0], x = off[1];
+          for (long i = 0; i < n; i++, o += inner[0], x += inner[1]) {
+            so.setAtIndex(ValueLayout.JAVA_LONG, o, sa.getAtIndex(ValueLayout.JAVA_LONG, x));
+          }
+        });
+  }
+
+  // ------------------------------------------------------------ kernel-backed maps
+  //
+  // Each run of float32 (or float64) elements goes to the kernels when all operands share that
+  // dtype and step by one (a broadcast operand may step by zero in binary ops); other runs take
+  // a per-element loop with the same arithmetic (float ops for float32, double for the rest),
+  // so strided and contiguous inputs give identical results.
+
+  private static final Kernels K = KernelProvider.get();
+
+  public static Tensor unary(Tensor a, DType outType, UnaryOp op, double p, double q) {
+    Tensor out = Tensor.empty(outType, a.shape());
+    unaryInto(out, a, op, p, q);
+    return out;
+  }
+
+  /** out[i] = op(a[i]); {@code a} broadcasts to out's shape. */
+  public static void unaryInto(Tensor out, Tensor a, UnaryOp op, double p, double q) {
+    long[] shape = out.shape();
+    MemorySegment so = out.segment(), sa = a.segment();
+    DType to = out.dtype(), ta = a.dtype();
+    boolean f32 = to == DType.FLOAT32 && ta == DType.FLOAT32;
+    boolean f64 = to == DType.FLOAT64 && ta == DType.FLOAT64;
+    float fp = (float) p, fq = (float) q;
+    long[][] strides = {out.stride(), Shapes.broadcastStrides(a.shape(), a.stride(), shape)};
+    StridedLoop.forEach(
+        shape,
+        strides,
+        new long[] {out.storageOffset(), a.storageOffset()},
+        (off, inner, n) -> {
+          long o = off[0], x = off[1];
+          boolean run = inner[0] == 1 && inner[1] == 1;
+          if (f32 && run) {
+            K.unaryF(op, sa, x, so, o, n, fp, fq);
+          } else if (f64 && run) {
+            K.unaryD(op, sa, x, so, o, n, p, q);
+          } else if (f32) {
+            for (long i = 0; i < n; i++, o += inner[0], x += inner[1]) {
+              so.setAtIndex(
+                  ValueLayout.JAVA_FLOAT,
+                  o,
+                  op.apply(sa.getAtIndex(ValueLayout.JAVA_FLOAT, x), fp, fq));
+            }
+          } else {
+            for (long i = 0; i < n; i++, o += inner[0], x += inner[1]) {
+              Elements.put(so, to, o, op.apply(Elements.get(sa, ta, x), p, q));
+            }
+          }
+        });
+  }
+
+  public static Tensor binary(Tensor a, Tensor b, DType outType, BinaryOp op, double p) {
+    Tensor out = Tensor.empty(outType, Shapes.broadcast(a.shape(), b.shape()));
+    binaryInto(out, a, b, op, p);
+    return out;
+  }
+
+  /** out[i] = a[i] (op) b[i]; a and b broadcast to out's shape. */
+  public static void binaryInto(Tensor out, Tensor a, Tensor b, BinaryOp op, double p) {
+    long[] shape = out.shape();
+    MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment();
+    DType to = out.dtype(), ta = a.dtype(), tb = b.dtype();
+    boolean f32 = to == DType.FLOAT32 && ta == DType.FLOAT32 && tb == DType.FLOAT32;
+    boolean f64 = to == DType.FLOAT64 && ta == DType.FLOAT64 && tb == DType.FLOAT64;
+    float fp = (float) p;
+    long[][] strides = {
+      out.stride(),
+      Shapes.broadcastStrides(a.shape(), a.stride(), shape),
+      Shapes.broadcastStrides(b.shape(), b.stride(), shape)
+    };
+    StridedLoop.forEach(
+        shape,
+        strides,
+        new long[] {out.storageOffset(), a.storageOffset(), b.storageOffset()},
+        (off, inner, n) -> {
+          long o = off[0], x = off[1], y = off[2];
+          boolean run = inner[0] == 1 && (inner[1] | 1) == 1 && (inner[2] | 1) == 1;
+          if (f32 && run) {
+            K.binaryF(op, sa, x, inner[1], sb, y, inner[2], so, o, n, fp);
+          } else if (f64 && run) {
+            K.binaryD(op, sa, x, inner[1], sb, y, inner[2], so, o, n, p);
+          } else if (f32) {
+            for (long i = 0; i < n; i++, o += inner[0], x += inner[1], y += inner[2]) {
+              so.setAtIndex(
+                  ValueLayout.JAVA_FLOAT,
+                  o,
+                  op.apply(
+                      sa.getAtIndex(ValueLayout.JAVA_FLOAT, x),
+                      sb.getAtIndex(ValueLayout.JAVA_FLOAT, y),
+                      fp));
+            }
+          } else {
+            for (long i = 0; i < n; i++, o += inner[0], x += inner[1], y += inner[2]) {
+              Elements.put(
+                  so, to, o, op.apply(Elements.get(sa, ta, x), Elements.get(sb, tb, y), p));
+            }
+          }
+        });
   }
 }
