@@ -29,13 +29,16 @@ public final class LinearAlgebra {
     }
   }
 
-  public static Tensor mm(Tensor a, Tensor b) {
-    if (a.dim() != 2)
+  /** The checks of mm and addmm, in PyTorch's words: two matrices that can be multiplied. */
+  static void checkMatrices(String op, Tensor a, Tensor b) {
+    if (a.dim() != 2) {
       throw new IllegalArgumentException(
-          "self must be a matrix (mm got a " + a.dim() + "-D tensor)");
-    if (b.dim() != 2)
+          "self must be a matrix (" + op + " got a " + a.dim() + "-D tensor)");
+    }
+    if (b.dim() != 2) {
       throw new IllegalArgumentException(
-          "mat2 must be a matrix (mm got a " + b.dim() + "-D tensor)");
+          "mat2 must be a matrix (" + op + " got a " + b.dim() + "-D tensor)");
+    }
     long[] sa = a.shape(), sb = b.shape();
     if (sa[1] != sb[0]) {
       throw new IllegalArgumentException(
@@ -49,7 +52,12 @@ public final class LinearAlgebra {
               + sb[1]
               + ")");
     }
-    checkFloat("mm", a, b);
+    checkFloat(op, a, b);
+  }
+
+  public static Tensor mm(Tensor a, Tensor b) {
+    checkMatrices("mm", a, b);
+    long[] sa = a.shape(), sb = b.shape();
     Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
     gemm(a, b, out, false);
     if (Tape.needsRecord(a, b)) {
@@ -109,20 +117,8 @@ public final class LinearAlgebra {
 
   /** bias + a @ b (bias broadcast over rows); records AddmmBackward0. */
   public static Tensor addmm(Tensor bias, Tensor a, Tensor b) {
+    checkMatrices("addmm", a, b);
     long[] sa = a.shape(), sb = b.shape();
-    if (sa[1] != sb[0]) {
-      throw new IllegalArgumentException(
-          "mat1 and mat2 shapes cannot be multiplied ("
-              + sa[0]
-              + "x"
-              + sa[1]
-              + " and "
-              + sb[0]
-              + "x"
-              + sb[1]
-              + ")");
-    }
-    checkFloat("addmm", a, b);
     Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
     Pointwise.copyInto(out, bias);
     gemm(a, b, out, true);
