@@ -1,0 +1,67 @@
+package dev.panagrad.bench;
+
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/** W1, W2, W3 and W7: one training step each, as a user writes it. */
+// Average time per step: the figure PyTorch users compare (time per iteration).
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+// Warm-up long enough for C2 to compile the kernels and for the pool to hold every size class.
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+// One fork with the library's flags and a fixed, pre-touched heap, so GC noise stays low.
+@Fork(
+    value = 1,
+    jvmArgsAppend = {
+      "--add-modules=jdk.incubator.vector",
+      "--enable-native-access=ALL-UNNAMED",
+      "-Xms2g",
+      "-Xmx2g",
+      "-XX:+AlwaysPreTouch",
+      "-Dpanagrad.quiet=true"
+    })
+@State(Scope.Thread)
+public class TrainingStepBench {
+  Workloads.W1 w1;
+  Workloads.W2 w2;
+  Workloads.W3 w3;
+  Workloads.W7 w7;
+
+  @Setup
+  public void setUp() {
+    w1 = new Workloads.W1();
+    w2 = new Workloads.W2();
+    w3 = new Workloads.W3();
+    w7 = new Workloads.W7();
+  }
+
+  @Benchmark
+  public double w1TwoLayerNet() {
+    return w1.step();
+  }
+
+  @Benchmark
+  public double w2Mlp() {
+    return w2.step();
+  }
+
+  @Benchmark
+  public double w3TinyOps() {
+    return w3.step();
+  }
+
+  @Benchmark
+  public double w7Cnn() {
+    return w7.step();
+  }
+}
