@@ -124,7 +124,8 @@ public final class LinearAlgebra {
     }
     checkFloat("addmm", a, b);
     Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
-    Pointwise.copyInto(out, bias);
+    // PyTorch expands the bias to the product's shape first (expand_size), with expand's message.
+    Pointwise.copyInto(out, ShapeOps.expand(bias.detach(), sa[0], sb[1]));
     gemm(a, b, out, true);
     if (Tape.needsRecord(bias, a, b)) {
       Tape.record(
