@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -436,6 +437,9 @@ class OpInfoTest {
         x -> Functional.avgPool2d(x[0], s(3, 2), null, s(1, 1), true, false, 0));
   }
 
+  /** Rows whose op needs strides it can view: a Fortran-order input must be refused. */
+  static final Set<String> VIEW_ONLY = Set.of("view_infer");
+
   /** Every op name of the conformance registry with a differentiable float input. */
   static final Set<String> REGISTRY_OPS =
       Set.of(
@@ -534,7 +538,10 @@ class OpInfoTest {
               op.name(),
               Stream.of(
                   DynamicTest.dynamicTest("gradcheck", () -> gradcheck(op, seed)),
-                  DynamicTest.dynamicTest("noncontiguous", () -> noncontiguous(op, seed)),
+                  DynamicTest.dynamicTest(
+                      "noncontiguousStrided", () -> noncontiguous(op, seed, false)),
+                  DynamicTest.dynamicTest(
+                      "noncontiguousTransposed", () -> noncontiguous(op, seed, true)),
                   DynamicTest.dynamicTest("retainedGraphTwice", () -> twice(op, seed)),
                   DynamicTest.dynamicTest("zeroUpstream", () -> zeroUpstream(op, seed)),
                   DynamicTest.dynamicTest("float32", () -> float32(op, seed)))));
@@ -576,17 +583,30 @@ class OpInfoTest {
   }
 
   /**
-   * A copy of {@code x} with non-contiguous strides and a storage offset: every stride doubled, in
-   * a NaN-filled buffer, so a kernel that ignores strides or the offset reads NaN or wrong values.
+   * A copy of {@code x} with the same values, non-contiguous strides and a storage offset, in a
+   * NaN-filled buffer, so a kernel that ignores strides or the offset reads NaN or wrong values.
+   * Fortran order reverses the memory order of the dims (a transposed copy transposed back) and
+   * needs two dims of size above one; otherwise, and for the strided layout, every contiguous
+   * stride is doubled (a slice {@code [..., ::2]} of a bigger tensor).
    */
-  static Tensor noncontiguousCopy(Tensor x) {
+  static Tensor noncontiguousCopy(Tensor x, boolean fortran) {
     long[] shape = x.shape();
     long n = x.numel();
+    int big = 0;
+    for (long d : shape) if (d > 1) big++;
     long[] strides = new long[shape.length];
-    long st = 2;
-    for (int d = shape.length - 1; d >= 0; d--) {
-      strides[d] = st;
-      st *= shape[d];
+    if (fortran && big >= 2) {
+      long st = 1;
+      for (int d = 0; d < shape.length; d++) {
+        strides[d] = st;
+        st *= shape[d];
+      }
+    } else {
+      long st = 2;
+      for (int d = shape.length - 1; d >= 0; d--) {
+        strides[d] = st;
+        st *= shape[d];
+      }
     }
     double fill = x.dtype().isFloatingPoint() ? Double.NaN : 1;
     Tensor buf = Torch.full(x.dtype(), s(2 * n + 3), fill);
@@ -596,6 +616,7 @@ class OpInfoTest {
     }
     Tensor out = v.detach();
     assertTrue(out.storageOffset() == 3 && (n <= 1 || !out.isContiguous()));
+    assertArrayEquals(x.toDoubleArray(), out.toDoubleArray());
     return out;
   }
 
@@ -610,13 +631,23 @@ class OpInfoTest {
     }
   }
 
-  static void noncontiguous(OpInfo op, long seed) {
+  /**
+   * Every input (and the upstream gradient) as a non-contiguous copy gives the forward values and
+   * gradients of the contiguous inputs.
+   */
+  static void noncontiguous(OpInfo op, long seed, boolean fortran) {
     Tensor[] in = op.inputs(seed);
     int[] diff = op.diffOf(in);
     Tensor[] nc = new Tensor[in.length];
-    for (int k = 0; k < in.length; k++) nc[k] = noncontiguousCopy(in[k]);
+    for (int k = 0; k < in.length; k++) nc[k] = noncontiguousCopy(in[k], fortran);
     leaves(in, diff);
     leaves(nc, diff);
+    if (fortran && VIEW_ONLY.contains(op.name())) {
+      // view cannot merge dims laid out in reverse order; PyTorch refuses too.
+      var e = assertThrows(IllegalArgumentException.class, () -> op.fn().apply(nc));
+      assertTrue(e.getMessage().startsWith("view size is not compatible with input tensor's size"));
+      return;
+    }
     Tensor out = op.fn().apply(in), ncOut = op.fn().apply(nc);
     assertClose("forward", out, ncOut, 1e-12, 1e-12);
     Tensor gOut = gradOutput(out, seed);
@@ -624,7 +655,12 @@ class OpInfoTest {
         Autograd.grad(new Tensor[] {out}, pick(in, diff), new Tensor[] {gOut}, false, false, false);
     Tensor[] ncg =
         Autograd.grad(
-            new Tensor[] {ncOut}, pick(nc, diff), new Tensor[] {gOut}, false, false, false);
+            new Tensor[] {ncOut},
+            pick(nc, diff),
+            new Tensor[] {noncontiguousCopy(gOut, fortran)},
+            false,
+            false,
+            false);
     for (int i = 0; i < diff.length; i++) {
       assertClose("grad of input " + diff[i], g[i], ncg[i], 1e-12, 1e-12);
     }
