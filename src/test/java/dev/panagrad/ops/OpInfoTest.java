@@ -396,6 +396,43 @@ class OpInfoTest {
         g -> in(randn(g, 5, 3), longs(s(5), 0, 2, 1, 2, 0)),
         x -> F.crossEntropy(x[0], x[1], "sum"));
 
+    // Edge shapes: empty tensors, size-one dims, 0-d.
+    op("sum_empty", g -> in(randn(g, 0, 3)), x -> x[0].sum());
+    op("sum_dim_empty", g -> in(randn(g, 0, 3)), x -> x[0].sum(0));
+    op("add_empty_broadcast", g -> in(randn(g, 0, 3), randn(g, 3)), x -> x[0].add(x[1]));
+    op("matmul_2_2_empty_inner", g -> in(randn(g, 2, 0), randn(g, 0, 3)), x -> x[0].matmul(x[1]));
+    op("cat_with_empty", g -> in(randn(g, 2, 0), randn(g, 2, 3)), x -> Torch.cat(x, 1));
+    op("sum_0d", g -> in(randn(g)), x -> x[0].sum());
+    op("mean_all_dims", g -> in(randn(g, 2, 3)), x -> x[0].mean(s(-1, 0), false));
+    op("softmax_size_one_dim", g -> in(randn(g, 3, 1)), x -> F.softmax(x[0], 1));
+    op("amax_size_one_dims", g -> in(randn(g, 1, 4, 1)), x -> x[0].amax(s(0, 1), false));
+    op("expand_0d", g -> in(randn(g)), x -> x[0].expand(2, 3));
+    op("mul_size_one_both", g -> in(randn(g, 1, 3), randn(g, 4, 1)), x -> x[0].mul(x[1]));
+    op("matmul_1_4_broadcast", g -> in(randn(g, 3), randn(g, 2, 1, 3, 2)), x -> x[0].matmul(x[1]));
+    op("matmul_4_1", g -> in(randn(g, 2, 2, 3, 4), randn(g, 4)), x -> x[0].matmul(x[1]));
+    op(
+        "linear_4d_bias",
+        g -> in(randn(g, 2, 1, 3, 4), randn(g, 5, 4), randn(g, 5)),
+        x -> LinearAlgebra.linear(x[0], x[1], x[2]));
+    op(
+        "index_select_0d_index",
+        g -> in(randn(g, 3, 4), longs(s(), 2)),
+        x -> x[0].indexSelect(1, x[1]));
+    op("embedding_0d_index", g -> in(longs(s(), 3), randn(g, 5, 2)), x -> F.embedding(x[0], x[1]));
+    op("cross_entropy_1d", g -> in(randn(g, 4), longs(s(), 3)), x -> F.crossEntropy(x[0], x[1]));
+    op(
+        "layer_norm_1d",
+        g -> in(randn(g, 5), randn(g, 5), randn(g, 5)),
+        x -> Functional.layerNorm(x[0], s(5), x[1], x[2], 1e-5));
+    op(
+        "max_pool2d_unbatched",
+        g -> in(randn(g, 2, 5, 5)),
+        x -> Functional.maxPool2d(x[0], s(2, 2), s(1, 2), s(0, 1)));
+    op(
+        "avg_pool2d_unbatched",
+        g -> in(randn(g, 2, 5, 4)),
+        x -> Functional.avgPool2d(x[0], s(2), s(1), s(1)));
+
     // Normalization, convolution, pooling.
     op(
         "layer_norm",
@@ -599,13 +636,13 @@ class OpInfoTest {
       long st = 1;
       for (int d = 0; d < shape.length; d++) {
         strides[d] = st;
-        st *= shape[d];
+        st *= Math.max(shape[d], 1);
       }
     } else {
       long st = 2;
       for (int d = shape.length - 1; d >= 0; d--) {
         strides[d] = st;
-        st *= shape[d];
+        st *= Math.max(shape[d], 1);
       }
     }
     double fill = x.dtype().isFloatingPoint() ? Double.NaN : 1;
