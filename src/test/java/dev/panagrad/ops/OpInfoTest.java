@@ -1007,6 +1007,16 @@ class OpInfoTest {
         ARG,
         "gather(): Expected dtype int64 for index");
     error(
+        "mm_dtypes",
+        () -> Torch.zeros(DType.FLOAT64, 2, 3).mm(z(3, 4)),
+        ARG,
+        "expected m1 and m2 to have the same dtype, but got: double != float");
+    error(
+        "matmul_int64",
+        () -> z(2, 3).matmul(ints(3, 4)),
+        ARG,
+        "expected m1 and m2 to have the same dtype, but got: float != long int");
+    error(
         "mean_int64",
         () -> ints(3).mean(),
         ARG,
