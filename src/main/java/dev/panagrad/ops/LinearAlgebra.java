@@ -16,9 +16,9 @@ public final class LinearAlgebra {
     if (a.dtype() != b.dtype()) {
       throw new IllegalArgumentException(
           "expected m1 and m2 to have the same dtype, but got: "
-              + a.dtype().pyName()
+              + Pointwise.typeMetaName(a.dtype())
               + " != "
-              + b.dtype().pyName()
+              + Pointwise.typeMetaName(b.dtype())
               + " (in "
               + op
               + ")");
