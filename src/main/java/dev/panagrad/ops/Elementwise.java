@@ -245,7 +245,7 @@ public final class Elementwise {
     if (cond.dtype() != DType.BOOL) {
       throw new IllegalArgumentException(
           "where expected condition to be a boolean tensor, but got a tensor with dtype "
-              + cond.dtype().pyName());
+              + Pointwise.scalarTypeName(cond.dtype()));
     }
     Tensor out =
         Pointwise.ternary(cond, a, b, Pointwise.resultType(a, b), (c, x, y) -> c != 0 ? x : y);
@@ -258,7 +258,7 @@ public final class Elementwise {
     if (mask.dtype() != DType.BOOL) {
       throw new IllegalArgumentException(
           "masked_fill_ only supports boolean masks, but got mask with dtype "
-              + mask.dtype().pyName());
+              + Pointwise.typeMetaName(mask.dtype()));
     }
     Tensor out = Pointwise.binary(a, mask, a.dtype(), (x, m) -> m != 0 ? value : x);
     if (!Arrays.equals(out.shape(), a.shape())) {

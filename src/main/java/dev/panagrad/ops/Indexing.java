@@ -146,7 +146,13 @@ public final class Indexing {
 
   /** torch.nn.functional.embedding: rows of {@code weight} [V, D] at int64 {@code input}. */
   public static Tensor embedding(Tensor input, Tensor weight) {
-    checkIndexType(input, "embedding");
+    if (input.dtype() != DType.INT64) {
+      throw new IllegalArgumentException(
+          "Expected tensor for argument #1 'indices' to have one of the following scalar types:"
+              + " Long, Int; but got torch."
+              + Pointwise.scalarTypeName(input.dtype())
+              + "Tensor instead (while checking arguments for embedding)");
+    }
     if (weight.dim() != 2) throw new IllegalArgumentException("'weight' must be 2-D");
     long[] idx = input.toLongArray();
     long rows = weight.size(0), cols = weight.size(1);

@@ -16,9 +16,9 @@ public final class LinearAlgebra {
     if (a.dtype() != b.dtype()) {
       throw new IllegalArgumentException(
           "expected m1 and m2 to have the same dtype, but got: "
-              + a.dtype().pyName()
+              + Pointwise.typeMetaName(a.dtype())
               + " != "
-              + b.dtype().pyName()
+              + Pointwise.typeMetaName(b.dtype())
               + " (in "
               + op
               + ")");
@@ -120,7 +120,8 @@ public final class LinearAlgebra {
     checkMatrices("addmm", a, b);
     long[] sa = a.shape(), sb = b.shape();
     Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
-    Pointwise.copyInto(out, bias);
+    // PyTorch expands the bias to the product's shape first (expand_size), with expand's message.
+    Pointwise.copyInto(out, ShapeOps.expand(bias.detach(), sa[0], sb[1]));
     gemm(a, b, out, true);
     if (Tape.needsRecord(bias, a, b)) {
       Tape.record(

@@ -199,7 +199,7 @@ public final class Losses {
     }
     if (target.dtype() != DType.INT64) {
       throw new IllegalArgumentException(
-          "expected scalar type Long but found " + target.dtype().pyName());
+          "expected scalar type Long but found " + Pointwise.scalarTypeName(target.dtype()));
     }
     boolean batched = x.dim() == 2;
     long n = batched ? x.size(0) : 1;

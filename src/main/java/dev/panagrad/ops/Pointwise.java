@@ -42,6 +42,26 @@ public final class Pointwise {
     return a.dtype();
   }
 
+  /** c10's ScalarType name, as PyTorch prints {@code tensor.scalar_type()} in messages: Float. */
+  static String scalarTypeName(DType d) {
+    return switch (d) {
+      case FLOAT32 -> "Float";
+      case FLOAT64 -> "Double";
+      case INT64 -> "Long";
+      case BOOL -> "Bool";
+    };
+  }
+
+  /** caffe2's TypeMeta name, as PyTorch prints {@code tensor.dtype()} in C++ messages: float. */
+  static String typeMetaName(DType d) {
+    return switch (d) {
+      case FLOAT32 -> "float";
+      case FLOAT64 -> "double";
+      case INT64 -> "long int";
+      case BOOL -> "bool";
+    };
+  }
+
   static int category(DType d) {
     return switch (d) {
       case BOOL -> 0;
