@@ -174,6 +174,7 @@ public final class Tensor implements HasStorage {
 
   /** True when writing to this tensor could write one memory location twice (an expand). */
   boolean hasInternalOverlap() {
+    for (long d : shape) if (d == 0) return false; // nothing to write, nothing to overlap
     for (int i = 0; i < shape.length; i++) if (strides[i] == 0 && shape[i] > 1) return true;
     return false;
   }

@@ -14,7 +14,6 @@ import dev.panagrad.F;
 import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
 import dev.panagrad.autograd.Autograd;
-import dev.panagrad.nn.Functional;
 import dev.panagrad.random.Generator;
 import dev.panagrad.testing.Gradcheck;
 import java.util.ArrayList;
@@ -423,55 +422,55 @@ class OpInfoTest {
     op(
         "layer_norm_1d",
         g -> in(randn(g, 5), randn(g, 5), randn(g, 5)),
-        x -> Functional.layerNorm(x[0], s(5), x[1], x[2], 1e-5));
+        x -> F.layerNorm(x[0], s(5), x[1], x[2], 1e-5));
     op(
         "max_pool2d_unbatched",
         g -> in(randn(g, 2, 5, 5)),
-        x -> Functional.maxPool2d(x[0], s(2, 2), s(1, 2), s(0, 1)));
+        x -> F.maxPool2d(x[0], s(2, 2), s(1, 2), s(0, 1)));
     op(
         "avg_pool2d_unbatched",
         g -> in(randn(g, 2, 5, 4)),
-        x -> Functional.avgPool2d(x[0], s(2), s(1), s(1)));
+        x -> F.avgPool2d(x[0], s(2), s(1), s(1)));
 
     // Normalization, convolution, pooling.
     op(
         "layer_norm",
         g -> in(randn(g, 3, 2, 3), randn(g, 2, 3), randn(g, 2, 3)),
-        x -> Functional.layerNorm(x[0], s(2, 3), x[1], x[2], 1e-5));
-    op("layer_norm_plain", g -> in(randn(g, 3, 4)), x -> Functional.layerNorm(x[0], 4));
+        x -> F.layerNorm(x[0], s(2, 3), x[1], x[2], 1e-5));
+    op("layer_norm_plain", g -> in(randn(g, 3, 4)), x -> F.layerNorm(x[0], 4));
     op(
         "batch_norm",
         g -> in(randn(g, 3, 2, 2, 3), randn(g, 2), randn(g, 2)),
-        x -> Functional.batchNorm(x[0], null, null, x[1], x[2], true));
+        x -> F.batchNorm(x[0], null, null, x[1], x[2], true));
     op(
         "batch_norm_2d_input",
         g -> in(randn(g, 5, 3)),
-        x -> Functional.batchNorm(x[0], null, null, null, null, true));
+        x -> F.batchNorm(x[0], null, null, null, null, true));
     op(
         "conv2d",
         g -> in(randn(g, 2, 3, 5, 6), randn(g, 4, 3, 3, 2), randn(g, 4)),
-        x -> Functional.conv2d(x[0], x[1], x[2], s(2, 1), s(1, 2)));
+        x -> F.conv2d(x[0], x[1], x[2], s(2, 1), s(1, 2)));
     op(
         "conv2d_groups_dilation",
         g -> in(randn(g, 1, 4, 6, 5), randn(g, 6, 2, 2, 2)),
-        x -> Functional.conv2d(x[0], x[1], null, s(1), s(1), s(2), 2));
+        x -> F.conv2d(x[0], x[1], null, s(1), s(1), s(2), 2));
     op(
         "conv2d_unbatched",
         g -> in(randn(g, 2, 4, 4), randn(g, 3, 2, 2, 2)),
-        x -> Functional.conv2d(x[0], x[1]));
+        x -> F.conv2d(x[0], x[1]));
     op(
         "max_pool2d",
         g -> in(randn(g, 2, 2, 6, 5)),
-        x -> Functional.maxPool2d(x[0], s(3, 2), s(2, 1), s(1, 1)));
-    op("max_pool2d_default", g -> in(randn(g, 1, 2, 4, 4)), x -> Functional.maxPool2d(x[0], 2));
+        x -> F.maxPool2d(x[0], s(3, 2), s(2, 1), s(1, 1)));
+    op("max_pool2d_default", g -> in(randn(g, 1, 2, 4, 4)), x -> F.maxPool2d(x[0], 2));
     op(
         "avg_pool2d",
         g -> in(randn(g, 2, 2, 7, 6)),
-        x -> Functional.avgPool2d(x[0], s(3, 3), s(2, 2), s(1, 1)));
+        x -> F.avgPool2d(x[0], s(3, 3), s(2, 2), s(1, 1)));
     op(
         "avg_pool2d_no_pad_count",
         g -> in(randn(g, 1, 2, 7, 5)),
-        x -> Functional.avgPool2d(x[0], s(3, 2), null, s(1, 1), true, false, 0));
+        x -> F.avgPool2d(x[0], s(3, 2), null, s(1, 1), true, false, 0));
   }
 
   /** Rows whose op needs strides it can view: a Fortran-order input must be refused. */
@@ -901,39 +900,39 @@ class OpInfoTest {
         "permute(): duplicate dims are not allowed.");
     error(
         "conv2d_rank",
-        () -> Functional.conv2d(z(2, 3), z(4, 3, 3, 3)),
+        () -> F.conv2d(z(2, 3), z(4, 3, 3, 3)),
         ARG,
         "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [2, 3]");
     error(
         "conv2d_channels",
-        () -> Functional.conv2d(z(2, 5, 8, 9), z(4, 3, 3, 3)),
+        () -> F.conv2d(z(2, 5, 8, 9), z(4, 3, 3, 3)),
         ARG,
         "Given groups=1, weight of size [4, 3, 3, 3], expected input[2, 5, 8, 9] to have 3"
             + " channels, but got 5 channels instead");
     error(
         "max_pool2d_rank",
-        () -> Functional.maxPool2d(z(4, 4), 2),
+        () -> F.maxPool2d(z(4, 4), 2),
         ARG,
         "non-empty 3D or 4D (batch mode) tensor expected for input");
     error(
         "avg_pool2d_rank",
-        () -> Functional.avgPool2d(z(4, 4), 2),
+        () -> F.avgPool2d(z(4, 4), 2),
         ARG,
         "non-empty 3D or 4D (batch mode) tensor expected for input");
     error(
         "layer_norm_shape",
-        () -> Functional.layerNorm(z(4, 2, 6), 5),
+        () -> F.layerNorm(z(4, 2, 6), 5),
         ARG,
         "Given normalized_shape=[5], expected input with shape [*, 5], but got input of size[4, 2,"
             + " 6]");
     error(
         "batch_norm_weight",
-        () -> Functional.batchNorm(z(4, 3), null, null, z(2), null, true),
+        () -> F.batchNorm(z(4, 3), null, null, z(2), null, true),
         ARG,
         "weight should contain 3 elements not 2");
     error(
         "batch_norm_single_value",
-        () -> Functional.batchNorm(z(1, 3), null, null, null, null, true),
+        () -> F.batchNorm(z(1, 3), null, null, null, null, true),
         ARG,
         "Expected more than 1 value per channel when training, got input size torch.Size([1, 3])");
     error(
