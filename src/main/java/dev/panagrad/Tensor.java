@@ -1022,6 +1022,16 @@ public final class Tensor implements HasStorage {
 
   // Accessors for the autograd engine (dev.panagrad.autograd); not for user code.
 
+  /** The shape array itself, never modified after construction: the tape records it as is. */
+  public long[] shapeArray() {
+    return shape;
+  }
+
+  /** Lets the next non-leaf {@code .grad()} access log PyTorch's warning again (tests). */
+  static void resetNonLeafGradWarning() {
+    warnedNonLeafGrad = false;
+  }
+
   public Tape historyTape() {
     return tape;
   }

@@ -153,7 +153,7 @@ public final class Tape {
     state[e] = LIVE;
     refs[e] = 0;
     attr[e] = at;
-    outShape[e] = out.shape();
+    outShape[e] = out.shapeArray();
     outDtype[e] = out.dtype();
     gradOf[e] = null;
     hooks[e] = null;
@@ -166,7 +166,7 @@ public final class Tape {
       int k = edgeSize++;
       edgeEntry[k] = -1;
       edgeLeaf[k] = null;
-      edgeShape[k] = in == null ? null : in.shape();
+      edgeShape[k] = in == null ? null : in.shapeArray();
       edgeDtype[k] = in == null ? null : in.dtype();
       if (in == null || !in.requiresGrad()) continue;
       if (in.isLeaf()) {
