@@ -11,8 +11,6 @@ import java.lang.foreign.SymbolLookup;
 import java.net.URI;
 import java.net.URL;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -473,6 +471,11 @@ public final class BlasLibrary {
    * @throws IllegalStateException when the jar is not on the class path or this is not Linux x86-64
    */
   public static Path extractBundledOpenBlas() {
+    return extractBundledOpenBlas(cacheRoot());
+  }
+
+  /** {@link #extractBundledOpenBlas()} into {@code root} instead of the cache folder. */
+  static Path extractBundledOpenBlas(Path root) {
     String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
     String arch = System.getProperty("os.arch", "");
     if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64")))
@@ -482,7 +485,6 @@ public final class BlasLibrary {
     if (version == null)
       throw new IllegalStateException(
           "org.bytedeco:openblas with classifier linux-x86_64 is not on the class path");
-    Path root = cacheRoot();
     Path dir = root.resolve("openblas-" + version);
     Path done = dir.resolve(".complete");
     if (Files.isRegularFile(done)) return dir;
@@ -501,10 +503,14 @@ public final class BlasLibrary {
         Files.writeString(tmp.resolve(".complete"), version + "\n");
         try {
           Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-        } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-          // Another JVM moved its copy into place first; use that one.
-        } catch (AtomicMoveNotSupportedException e) {
-          throw new IOException("cannot rename " + tmp + " to " + dir + " atomically", e);
+        } catch (IOException e) {
+          // Another JVM (or thread) moved its complete copy into place first: use that one. Linux
+          // reports the lost race as "Directory not empty", not always as a specific exception.
+          if (!Files.isRegularFile(done)) {
+            if (e instanceof AtomicMoveNotSupportedException)
+              throw new IOException("cannot rename " + tmp + " to " + dir + " atomically", e);
+            throw e;
+          }
         }
       } finally {
         deleteTree(tmp);
