@@ -348,7 +348,8 @@ public final class BlasLibrary {
     for (String name : SYSTEM_NAMES) {
       try {
         SymbolLookup lookup = SymbolLookup.libraryLookup(name, Arena.global());
-        return opened(Source.SYSTEM, null, lookup, name + " through the dynamic loader");
+        return opened(
+            Source.SYSTEM, mappedPath("libopenblas"), lookup, name + " through the dynamic loader");
       } catch (IllegalArgumentException e) {
         tried.add(name);
       }
@@ -371,6 +372,21 @@ public final class BlasLibrary {
             + " by name and in "
             + String.join(", ", SYSTEM_FOLDERS)
             + ")");
+  }
+
+  /** The file of a library the dynamic loader mapped, from /proc/self/maps (Linux), or null. */
+  private static Path mappedPath(String namePart) {
+    try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
+      return lines
+          .map(l -> l.indexOf('/') < 0 ? "" : l.substring(l.indexOf('/')))
+          .filter(f -> Path.of(f).getFileName() != null)
+          .filter(f -> Path.of(f).getFileName().toString().startsWith(namePart))
+          .map(Path::of)
+          .findFirst()
+          .orElse(null);
+    } catch (IOException | UncheckedIOException | SecurityException e) {
+      return null;
+    }
   }
 
   private static BlasLibrary loadMaven() throws NotLoaded {
