@@ -240,7 +240,7 @@ public final class BlasLibrary {
     if (l.source == Source.JAVA) {
       sb.append("  - BLAS: none (Java GEMM; ").append(l.detail).append(")\n");
     } else {
-      sb.append("  - BLAS: ").append(firstLine(l.config)).append('\n');
+      sb.append("  - BLAS: ").append(l.openblas ? shortName(l.config) : l.config).append('\n');
       sb.append("  - BLAS source: ").append(l.source.key()).append(" (").append(l.detail);
       sb.append(")\n");
       sb.append("  - BLAS library: ").append(l.path != null ? l.path : "(by name)").append('\n');
@@ -251,6 +251,12 @@ public final class BlasLibrary {
         .append(Gemm.NATIVE_MIN_MACS)
         .append(" multiply-adds (smaller products run in Java)\n");
     return sb.toString();
+  }
+
+  /** "OpenBLAS 0.3.30" from "OpenBLAS 0.3.30 DYNAMIC_ARCH ...". */
+  private static String shortName(String config) {
+    String[] words = firstLine(config).split("\\s+");
+    return words.length >= 2 ? words[0] + " " + words[1] : firstLine(config);
   }
 
   private static String firstLine(String s) {

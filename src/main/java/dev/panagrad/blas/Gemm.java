@@ -39,7 +39,8 @@ public final class Gemm {
   /**
    * Products up to this many multiply-adds (a few microseconds of work) use a downcall linked with
    * {@code Linker.Option.critical(false)}, which skips the thread-state transition; larger ones use
-   * the ordinary downcall so the garbage collector is never held up by a long call.
+   * the ordinary downcall so the garbage collector is never held up by a long call. (OpenBLAS runs
+   * products this small on the calling thread: it starts its own threads only above 4 * 65536.)
    */
   static final long CRITICAL_MAX_MACS = 1L << 16;
 
