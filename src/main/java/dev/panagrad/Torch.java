@@ -492,4 +492,24 @@ public final class Torch {
   public static Tensor logSoftmax(Tensor t, long dim) {
     return t.logSoftmax(dim);
   }
+
+  // ------------------------------------------------------------ configuration
+
+  /**
+   * What the library runs on, like {@code torch.__config__.show()}: the Java version, the BLAS
+   * chosen (with {@code openblas_get_config()}), where it was loaded from, and the thread count.
+   */
+  public static String config() {
+    return dev.panagrad.blas.BlasLibrary.describe();
+  }
+
+  /** Sets the number of threads matrix products use (OpenBLAS's thread count). */
+  public static void setNumThreads(int n) {
+    dev.panagrad.blas.BlasLibrary.setNumThreads(n);
+  }
+
+  /** The number of threads matrix products use; by default the number of processors. */
+  public static int getNumThreads() {
+    return dev.panagrad.blas.BlasLibrary.getNumThreads();
+  }
 }

@@ -5,6 +5,8 @@ import dev.panagrad.Shapes;
 import dev.panagrad.Tensor;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
+import dev.panagrad.blas.Gemm;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -72,9 +74,14 @@ public final class LinearAlgebra {
     return out;
   }
 
-  /** out (+)= a @ b for 2-D operands of any strides; out is contiguous. */
+  /**
+   * out (+)= a @ b for 2-D operands of any strides; out is contiguous. Products of at least {@link
+   * Gemm#NATIVE_MIN_MACS} multiply-adds go to the native BLAS when one is loaded; the rest, and
+   * every product when none is, run in the Java loop below.
+   */
   static void gemm(Tensor a, Tensor b, Tensor out, boolean accumulate) {
     long m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+    if (Gemm.nativeFor(m * n * k) && nativeGemm(a, b, out, accumulate, m, n, k)) return;
     MemorySegment sa = a.segment(), sb = b.segment(), so = out.segment();
     long[] ta = a.stride(), tb = b.stride();
     long oa = a.storageOffset(), ob = b.storageOffset(), oo = out.storageOffset();
@@ -113,6 +120,111 @@ public final class LinearAlgebra {
         }
       }
     }
+  }
+
+  /**
+   * The native path of {@link #gemm}: an operand with a unit stride goes to BLAS as it is stored,
+   * transposed or not, through its transpose flag; any other operand is copied to a contiguous
+   * buffer first. Returns false (nothing done) when out's layout or a size does not suit BLAS.
+   */
+  private static boolean nativeGemm(
+      Tensor a, Tensor b, Tensor out, boolean accumulate, long m, long n, long k) {
+    long[] lo = blasLayout(m, n, out.stride());
+    if (lo == null || lo[0] != 0 || !fitsInt(m, n, k, lo[1])) return false;
+    long[] la = blasLayout(m, k, a.stride()), lb = blasLayout(k, n, b.stride());
+    boolean f32 = a.dtype() == DType.FLOAT32;
+    int size = f32 ? 4 : 8;
+    try (Arena arena = la == null || lb == null ? Arena.ofConfined() : null) {
+      MemorySegment sa = a.segment(), sb = b.segment();
+      long oa = a.storageOffset(), ob = b.storageOffset();
+      if (la == null) {
+        sa = contiguousCopy(arena, a, m, k, size);
+        oa = 0;
+        la = new long[] {0, Math.max(1, k)};
+      }
+      if (lb == null) {
+        sb = contiguousCopy(arena, b, k, n, size);
+        ob = 0;
+        lb = new long[] {0, Math.max(1, n)};
+      }
+      if (!fitsInt(la[1], lb[1], 0, 0)) return false;
+      MemorySegment so = out.segment();
+      if (f32) {
+        Gemm.sgemm(
+            la[0] != 0,
+            lb[0] != 0,
+            (int) m,
+            (int) n,
+            (int) k,
+            1f,
+            sa,
+            oa,
+            (int) la[1],
+            sb,
+            ob,
+            (int) lb[1],
+            accumulate ? 1f : 0f,
+            so,
+            out.storageOffset(),
+            (int) lo[1]);
+      } else {
+        Gemm.dgemm(
+            la[0] != 0,
+            lb[0] != 0,
+            (int) m,
+            (int) n,
+            (int) k,
+            1,
+            sa,
+            oa,
+            (int) la[1],
+            sb,
+            ob,
+            (int) lb[1],
+            accumulate ? 1 : 0,
+            so,
+            out.storageOffset(),
+            (int) lo[1]);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * How BLAS can read a rows x cols matrix with these strides: {0, ld} row-major, {1, ld} stored
+   * transposed, or null when neither stride is 1. A stride along a dimension of size 1 is never
+   * used, so it does not count.
+   */
+  private static long[] blasLayout(long rows, long cols, long[] st) {
+    if ((cols == 1 || st[1] == 1) && (rows == 1 || st[0] >= Math.max(1, cols)))
+      return new long[] {0, rows == 1 ? Math.max(1, cols) : st[0]};
+    if ((rows == 1 || st[0] == 1) && (cols == 1 || st[1] >= Math.max(1, rows)))
+      return new long[] {1, cols == 1 ? Math.max(1, rows) : st[1]};
+    return null;
+  }
+
+  private static boolean fitsInt(long... vs) {
+    for (long v : vs) if (v > Integer.MAX_VALUE) return false;
+    return true;
+  }
+
+  private static MemorySegment contiguousCopy(
+      Arena arena, Tensor t, long rows, long cols, int size) {
+    MemorySegment src = t.segment(), dst = arena.allocate(Math.max(1, rows * cols) * size, 64);
+    long off = t.storageOffset(), s0 = t.stride()[0], s1 = t.stride()[1];
+    for (long i = 0; i < rows; i++) {
+      for (long j = 0; j < cols; j++) {
+        long from = off + i * s0 + j * s1;
+        if (size == 4) {
+          dst.setAtIndex(
+              ValueLayout.JAVA_FLOAT, i * cols + j, src.getAtIndex(ValueLayout.JAVA_FLOAT, from));
+        } else {
+          dst.setAtIndex(
+              ValueLayout.JAVA_DOUBLE, i * cols + j, src.getAtIndex(ValueLayout.JAVA_DOUBLE, from));
+        }
+      }
+    }
+    return dst;
   }
 
   /** bias + a @ b (bias broadcast over rows); records AddmmBackward0. */
