@@ -814,7 +814,7 @@ public final class Tensor implements HasStorage {
 
   public Tensor fill_(double value) {
     checkInplace("fill_");
-    Pointwise.unaryInto(this, this, v -> value);
+    Pointwise.unaryInto(this, this, dev.panagrad.kernels.UnaryOp.FILL, value, 0);
     storage.bumpVersion();
     if (GradMode.isEnabled() && requiresGrad() && !isLeaf()) {
       try (var ng = GradMode.noGrad()) {

@@ -23,7 +23,9 @@ public enum UnaryOp {
   /** min(max(x, p), q), NaN kept */
   CLAMP,
   /** x * x */
-  SQUARE;
+  SQUARE,
+  /** p, whatever x is (fill_) */
+  FILL;
 
   /** True when every implementation must give bit-identical results (no transcendental). */
   public boolean exact() {
@@ -50,6 +52,7 @@ public enum UnaryOp {
       case DIV_SCALAR -> x / p;
       case CLAMP -> Double.isNaN(x) ? x : Math.min(Math.max(x, p), q);
       case SQUARE -> x * x;
+      case FILL -> p;
     };
   }
 
@@ -70,6 +73,7 @@ public enum UnaryOp {
       case DIV_SCALAR -> x / p;
       case CLAMP -> Float.isNaN(x) ? x : Math.min(Math.max(x, p), q);
       case SQUARE -> x * x;
+      case FILL -> p;
     };
   }
 }

@@ -179,10 +179,13 @@ public final class Elementwise {
 
   public static Tensor pow(Tensor a, double e) {
     DType dt = Pointwise.resultTypeWithScalar(a, !isIntegral(e));
+    // x^2 and x^1 are exact as a product and a copy: the kernels run them.
     Tensor out =
         e == 2
             ? Pointwise.unary(a, dt, UnaryOp.SQUARE, 0, 0)
-            : Pointwise.unary(a, dt, v -> Math.pow(v, e));
+            : e == 1
+                ? Pointwise.unary(a, dt, UnaryOp.COPY, 0, 0)
+                : Pointwise.unary(a, dt, v -> Math.pow(v, e));
     if (Tape.needsRecord(a))
       Tape.record(Op.POW_SCALAR, out, new Tensor[] {a}, new Tensor[] {a}, new double[] {e}, null);
     return out;

@@ -150,6 +150,7 @@ public final class VectorKernels implements Kernels {
       case DIV_SCALAR -> x.div(p);
       case CLAMP -> x.max(p).min(q);
       case SQUARE -> x.mul(x);
+      case FILL -> FloatVector.broadcast(x.species(), p);
     };
   }
 
@@ -172,6 +173,7 @@ public final class VectorKernels implements Kernels {
       case DIV_SCALAR -> x.div(p);
       case CLAMP -> x.max(p).min(q);
       case SQUARE -> x.mul(x);
+      case FILL -> DoubleVector.broadcast(x.species(), p);
     };
   }
 
