@@ -503,9 +503,14 @@ public final class Torch {
     return dev.panagrad.blas.BlasLibrary.describe();
   }
 
-  /** Sets the number of threads matrix products use (OpenBLAS's thread count). */
+  /**
+   * Sets the number of threads ops use: the intra-op pool of elementwise kernels and OpenBLAS's
+   * threads. The two never run at once (an op is either a kernel loop or a matrix product), so n
+   * threads in all never oversubscribe n cores.
+   */
   public static void setNumThreads(int n) {
     dev.panagrad.blas.BlasLibrary.setNumThreads(n);
+    dev.panagrad.kernels.Parallel.setThreads(n);
   }
 
   /** The number of threads matrix products use; by default the number of processors. */

@@ -8,6 +8,7 @@ import dev.panagrad.Tensor;
 import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
+import dev.panagrad.kernels.Parallel;
 import dev.panagrad.kernels.UnaryOp;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -214,9 +215,12 @@ public final class Pointwise {
           long o = off[0], x = off[1];
           boolean run = inner[0] == 1 && inner[1] == 1;
           if (f32 && run) {
-            K.unaryF(op, sa, x, so, o, n, fp, fq);
+            long x0 = x, o0 = o;
+            Parallel.forRange(
+                n, (lo, hi) -> K.unaryF(op, sa, x0 + lo, so, o0 + lo, hi - lo, fp, fq));
           } else if (f64 && run) {
-            K.unaryD(op, sa, x, so, o, n, p, q);
+            long x0 = x, o0 = o;
+            Parallel.forRange(n, (lo, hi) -> K.unaryD(op, sa, x0 + lo, so, o0 + lo, hi - lo, p, q));
           } else if (f32) {
             for (long i = 0; i < n; i++, o += inner[0], x += inner[1]) {
               so.setAtIndex(
@@ -258,10 +262,19 @@ public final class Pointwise {
         (off, inner, n) -> {
           long o = off[0], x = off[1], y = off[2];
           boolean run = inner[0] == 1 && (inner[1] | 1) == 1 && (inner[2] | 1) == 1;
+          long ia = inner[1], ib = inner[2], x0 = x, y0 = y, o0 = o;
           if (f32 && run) {
-            K.binaryF(op, sa, x, inner[1], sb, y, inner[2], so, o, n, fp);
+            Parallel.forRange(
+                n,
+                (lo, hi) ->
+                    K.binaryF(
+                        op, sa, x0 + lo * ia, ia, sb, y0 + lo * ib, ib, so, o0 + lo, hi - lo, fp));
           } else if (f64 && run) {
-            K.binaryD(op, sa, x, inner[1], sb, y, inner[2], so, o, n, p);
+            Parallel.forRange(
+                n,
+                (lo, hi) ->
+                    K.binaryD(
+                        op, sa, x0 + lo * ia, ia, sb, y0 + lo * ib, ib, so, o0 + lo, hi - lo, p));
           } else if (f32) {
             for (long i = 0; i < n; i++, o += inner[0], x += inner[1], y += inner[2]) {
               so.setAtIndex(
