@@ -9,6 +9,7 @@ import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /** The PNG of a run: the loss per step and per epoch beside the accuracy per epoch. */
@@ -47,6 +48,11 @@ final class Curves {
             .build();
     acc.addSeries("train", ex, column(epochs, 2)).setMarker(SeriesMarkers.CIRCLE);
     acc.addSeries("test", ex, column(epochs, 3)).setMarker(SeriesMarkers.DIAMOND);
+    for (XYChart c : List.of(loss, acc)) {
+      c.getStyler().setXAxisDecimalPattern("0.#");
+      c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+    }
+    acc.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
     List<Chart> charts = new ArrayList<>(List.of(loss, acc));
     String base = png.toString().replaceFirst("\\.png$", "");
     BitmapEncoder.saveBitmap(charts, 1, 2, base, BitmapEncoder.BitmapFormat.PNG);
