@@ -217,8 +217,10 @@ public final class Train implements Callable<Integer> {
       double lossSum = 0;
       long correct = 0, seen = 0;
       try (ProgressBar pb = progressBar(epoch, nEpochs, nTrain)) {
-        for (Tensor[] batch : loader) {
-          try (var step = Scope.open()) {
+        var batches = loader.iterator();
+        while (batches.hasNext()) {
+          try (var step = Scope.open()) { // the batch, the graph and the temporaries die here
+            Tensor[] batch = batches.next();
             opt.zeroGrad();
             Tensor logits = net.forward(batch[0]);
             Tensor loss = F.crossEntropy(logits, batch[1]);
@@ -240,8 +242,6 @@ public final class Train implements Callable<Integer> {
                 String.format(Locale.ROOT, " loss %.4f, %.0f samples/s", l, seen / secs));
           }
         }
-      } finally {
-        // releases the batches' memory between epochs; nothing else is held
       }
       double epochSeconds = (System.nanoTime() - t0) / 1e9;
       trainSeconds += epochSeconds;

@@ -16,6 +16,9 @@ import java.util.NoSuchElementException;
  * with it; with a generator, it shuffles with {@code randperm} of that generator. So after {@code
  * manualSeed(s)} the batches are PyTorch's batches.
  *
+ * <p>A batch belongs to the scope open when {@code next()} makes it: call {@code next()} inside a
+ * training step's {@code Scope} to release each batch with its step.
+ *
  * {@snippet :
  * var loader = new DataLoader(new TensorDataset(x, y), 64, true);
  * for (Tensor[] batch : loader) {

@@ -15,8 +15,10 @@ import java.util.Map;
  *
  * {@snippet :
  * var opt = new Adam(model.parameters(), 1e-3);
- * for (var batch : loader) {
+ * var batches = loader.iterator();
+ * while (batches.hasNext()) {
  *   try (var step = Scope.open()) {
+ *     Tensor[] batch = batches.next();   // made inside the scope: released with the step
  *     opt.zeroGrad();
  *     lossFn.forward(model.forward(batch[0]), batch[1]).backward();
  *     opt.step();
