@@ -69,7 +69,16 @@ public final class Conformance {
         out.add(runCase(JSON.readTree(line), name + ":" + lineNo));
       }
     } else {
-      out.add(runCase(JSON.readTree(file.toFile()), name));
+      JsonNode c = JSON.readTree(file.toFile());
+      if (c.has("tensors") && c.has("model")) {
+        try {
+          out.add(TrainingConformance.linearInit(c, file, "linear_init " + name));
+        } catch (IOException | RuntimeException e) {
+          out.add(new Result("linear_init " + name, false, e.toString()));
+        }
+      } else {
+        out.add(runCase(c, name));
+      }
     }
     return out;
   }
@@ -81,10 +90,9 @@ public final class Conformance {
       if (c.has("calls")) return rng(c, "rng seed " + c.get("seed").asLong());
       if (c.has("repr")) return repr(c, "repr " + id);
       if (c.has("op")) return op(c, id);
-      if (c.has("losses"))
-        return new Result("training " + where, false, "unsupported: training runs (nn/optim)");
-      return new Result(where, false, "unsupported: nn.Linear init and safetensors");
-    } catch (RuntimeException e) {
+      if (c.has("losses")) return TrainingConformance.training(c, "training " + where);
+      return new Result(where, false, "unsupported case");
+    } catch (IOException | RuntimeException e) {
       return new Result(id, false, e.getClass().getSimpleName() + ": " + e.getMessage());
     }
   }
