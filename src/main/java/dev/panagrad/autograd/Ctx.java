@@ -42,7 +42,7 @@ public final class Ctx {
               + " instead. Hint: the in-place op must be replaced by an out-of-place one, or the"
               + " tensor cloned before it is modified.");
     }
-    if (tape.savedIsOutput[k] && GradMode.isEnabled()) {
+    if (tape.savedIsOutput[k] && GradMode.isEnabled() && t.isLeaf()) {
       // A saved output was stored without history (Tape.append); for a differentiable
       // backward (create_graph) it gets its grad_fn back: this row.
       Tensor h = t.detach();

@@ -182,9 +182,10 @@ public final class Tape {
     savedCount[e] = ns;
     ensureSaved(savedSize + ns);
     for (int i = 0; i < ns; i++) {
-      // An op that saves its own output keeps a history-free alias of it: the row must not
-      // keep alive the handle whose collection is what lets the row die.
-      saved[savedSize] = sv[i] == out ? out.detach() : sv[i];
+      // Outside scopes, an op that saves its own output keeps a history-free alias of it: the
+      // row must not keep alive the handle whose collection is what lets the row die. Inside a
+      // scope the row dies with the scope, so the output itself is kept (no allocation).
+      saved[savedSize] = sv[i] == out && Scope.current() == null ? out.detach() : sv[i];
       savedIsOutput[savedSize] = sv[i] == out;
       savedVersion[savedSize] = sv[i] == null ? 0 : sv[i].storage().version();
       savedSize++;
@@ -262,11 +263,13 @@ public final class Tape {
     }
   }
 
+  private int[] stack = new int[16];
+
   /** Drops one reference to row {@code e}; a row with none left dies. */
   void release(int e) {
     if (--refs[e] > 0) return;
     // Iterative cascade: a dead row releases the rows it consumed.
-    int[] stack = new int[] {e};
+    stack[0] = e;
     int top = 1;
     while (top > 0) {
       int r = stack[--top];

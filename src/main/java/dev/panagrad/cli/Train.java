@@ -191,7 +191,7 @@ public final class Train implements Callable<Integer> {
             : new SGD(params, learningRate, 0.9);
     // The learning rate follows a cosine from its start to 0 over the run, stepped per epoch.
     var schedule = new dev.panagrad.optim.CosineAnnealingLR(opt, nEpochs);
-    var loader = new DataLoader(split.train(), batchSize, true);
+    var loader = new DataLoader(split.train(), batchSize, true).prefetch(true);
     long nTrain = split.train().size();
     System.out.printf(
         Locale.ROOT,

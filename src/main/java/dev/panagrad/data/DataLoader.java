@@ -31,6 +31,7 @@ public final class DataLoader implements Iterable<Tensor[]> {
   private final int batchSize;
   private final boolean shuffle, dropLast;
   private final Generator generator;
+  private boolean prefetch;
 
   public DataLoader(Dataset dataset, int batchSize) {
     this(dataset, batchSize, false, false, null);
@@ -52,6 +53,16 @@ public final class DataLoader implements Iterable<Tensor[]> {
     this.shuffle = shuffle;
     this.dropLast = dropLast;
     this.generator = generator;
+  }
+
+  /**
+   * Makes the next batch on a background thread while the caller trains on the current one. Each
+   * batch is copied into the caller's scope when {@code next()} hands it out, so scoping is the
+   * same as without prefetching, and the order and values are identical. Returns this.
+   */
+  public DataLoader prefetch(boolean on) {
+    this.prefetch = on;
+    return this;
   }
 
   /** The number of batches in one pass. */
@@ -94,6 +105,7 @@ public final class DataLoader implements Iterable<Tensor[]> {
   public Iterator<Tensor[]> iterator() {
     long[] order = order();
     long batches = size();
+    if (prefetch) return new Prefetcher(order, batches);
     return new Iterator<>() {
       long next;
 
@@ -124,5 +136,79 @@ public final class DataLoader implements Iterable<Tensor[]> {
       out[f] = Torch.stack(field, 0);
     }
     return out;
+  }
+
+  private long[] batchIndices(long[] order, long k) {
+    int from = Math.toIntExact(k * batchSize);
+    return java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + batchSize));
+  }
+
+  /**
+   * One batch ahead on a daemon thread. The worker makes each batch inside its own scope and keeps
+   * that scope open until the caller has copied the batch out (a scope must close on the thread
+   * that opened it), then closes it and makes the next one: the copy of batch k and the making of
+   * batch k+1 overlap the caller's step.
+   */
+  private final class Prefetcher implements Iterator<Tensor[]> {
+    private final java.util.concurrent.SynchronousQueue<Object> ready =
+        new java.util.concurrent.SynchronousQueue<>();
+    private final java.util.concurrent.SynchronousQueue<Boolean> copied =
+        new java.util.concurrent.SynchronousQueue<>();
+    private final long batches;
+    private long next;
+
+    Prefetcher(long[] order, long batches) {
+      this.batches = batches;
+      Thread worker =
+          new Thread(
+              () -> {
+                try {
+                  for (long k = 0; k < batches; k++) {
+                    try (var scope = dev.panagrad.memory.Scope.open("prefetch")) {
+                      Object batch;
+                      try {
+                        batch = collate(batchIndices(order, k));
+                      } catch (RuntimeException | Error e) {
+                        batch = e;
+                      }
+                      ready.put(batch);
+                      copied.take();
+                    }
+                  }
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              },
+              "panagrad-prefetch");
+      worker.setDaemon(true);
+      worker.start();
+    }
+
+    @Override
+    public boolean hasNext() {
+      return next < batches;
+    }
+
+    @Override
+    public Tensor[] next() {
+      if (!hasNext()) throw new NoSuchElementException();
+      next++;
+      try {
+        Object got = ready.take();
+        try {
+          if (got instanceof RuntimeException e) throw e;
+          if (got instanceof Error e) throw e;
+          Tensor[] made = (Tensor[]) got;
+          Tensor[] mine = new Tensor[made.length];
+          for (int i = 0; i < made.length; i++) mine[i] = made[i].clone();
+          return mine;
+        } finally {
+          copied.put(Boolean.TRUE);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for a prefetched batch", e);
+      }
+    }
   }
 }

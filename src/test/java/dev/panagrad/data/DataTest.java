@@ -145,4 +145,22 @@ class DataTest {
     var missing = assertThrows(DataFileException.class, () -> MnistFormat.load(tmp, false));
     assertTrue(missing.getMessage().contains("t10k-images-idx3-ubyte.gz: no such file"));
   }
+
+  @org.junit.jupiter.api.Test
+  void prefetchingGivesTheSameBatchesInTheCallersScope() {
+    dev.panagrad.Torch.manualSeed(7);
+    var ds = new TensorDataset(dev.panagrad.Torch.randn(53, 3), dev.panagrad.Torch.arange(53));
+    dev.panagrad.Torch.manualSeed(3);
+    java.util.List<float[]> plain = new java.util.ArrayList<>();
+    for (var b : new DataLoader(ds, 8, true)) plain.add(b[0].toFloatArray());
+    dev.panagrad.Torch.manualSeed(3);
+    int k = 0;
+    for (var it = new DataLoader(ds, 8, true).prefetch(true).iterator(); it.hasNext(); k++) {
+      try (var step = dev.panagrad.memory.Scope.open()) {
+        var b = it.next();
+        org.junit.jupiter.api.Assertions.assertArrayEquals(plain.get(k), b[0].toFloatArray());
+      }
+    }
+    org.junit.jupiter.api.Assertions.assertEquals(plain.size(), k);
+  }
 }
