@@ -5,15 +5,20 @@ import dev.panagrad.Shapes;
 import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
 import dev.panagrad.autograd.Ctx;
+import dev.panagrad.autograd.GradMode;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
- * 2-D convolution (im2col + GEMM) and 2-D max and average pooling, forward and backward, on NCHW
- * tensors of float32 or float64. Kernels read their operands into double arrays, accumulate in
- * double and round once to the output dtype.
+ * 2-D convolution (im2col into native memory, then BLAS matrix products over the whole batch) and
+ * 2-D max and average pooling, forward and backward, on NCHW tensors of float32 or float64.
  */
 public final class Convolution {
+  private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+  private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
+
   private Convolution() {}
 
   /** What conv2d's backward needs besides the saved input and weight. */
@@ -181,8 +186,7 @@ public final class Convolution {
     checkSameType(x, b, "bias");
     ConvArgs args = new ConvArgs(s, p, d, (int) groups);
     Geo g = new Geo(xs, ws, args);
-    double[] out = forward(g, data(x), data(w), b == null ? null : data(b));
-    Tensor y = Torch.tensor(out, x.dtype(), g.n, g.o, g.oh, g.ow);
+    Tensor y = forward(g, x, w, b);
     if (Tape.needsRecord(x, w, b)) {
       Tape.record(Op.CONVOLUTION, y, new Tensor[] {x, w, b}, new Tensor[] {x, w}, null, args);
     }
@@ -213,20 +217,34 @@ public final class Convolution {
     }
   }
 
-  /** Unfolds group {@code gi} of sample {@code ni} of x into cols[k][p] (zero where padded). */
-  static void im2col(Geo g, double[] x, int ni, int gi, double[] cols) {
+  /**
+   * Unfolds group {@code gi} of every sample of x into cols, a contiguous [K, N * P] tensor (K =
+   * C/groups * kH * kW rows, one column per output position of every sample; zero where the window
+   * reads padding), so one matrix product covers the whole batch.
+   */
+  static void im2col(Geo g, Tensor x, int gi, Tensor cols) {
+    MemorySegment xs = x.segment(), cs = cols.segment();
+    boolean f32 = x.dtype() == DType.FLOAT32;
+    long xo = x.storageOffset();
     ConvArgs a = g.a;
+    long np = (long) g.n * g.p;
     for (int ci = 0; ci < g.cg; ci++) {
-      int plane = ((ni * g.c) + gi * g.cg + ci) * g.h * g.w;
       for (int ki = 0; ki < g.kh; ki++) {
         for (int kj = 0; kj < g.kw; kj++) {
-          int row = ((ci * g.kh + ki) * g.kw + kj) * g.p;
-          for (int y = 0; y < g.oh; y++) {
-            int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
-            for (int z = 0; z < g.ow; z++) {
-              int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
-              cols[row + y * g.ow + z] =
-                  ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? x[plane + ih * g.w + iw] : 0;
+          long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
+          for (int ni = 0; ni < g.n; ni++) {
+            long plane = xo + ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
+            long col = row + (long) ni * g.p;
+            for (int y = 0; y < g.oh; y++) {
+              int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+              boolean rowIn = ih >= 0 && ih < g.h;
+              for (int z = 0; z < g.ow; z++, col++) {
+                int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
+                boolean in = rowIn && iw >= 0 && iw < g.w;
+                long at = plane + (long) ih * g.w + iw;
+                if (f32) cs.setAtIndex(F, col, in ? xs.getAtIndex(F, at) : 0f);
+                else cs.setAtIndex(D, col, in ? xs.getAtIndex(D, at) : 0d);
+              }
             }
           }
         }
@@ -234,118 +252,89 @@ public final class Convolution {
     }
   }
 
-  /** Folds cols[k][p] back into group {@code gi} of sample {@code ni} of gx, adding overlaps. */
-  static void col2im(Geo g, double[] cols, int ni, int gi, double[] gx) {
+  /** Folds cols [K, N * P] back into group {@code gi} of gx (contiguous), adding overlaps. */
+  static void col2im(Geo g, Tensor cols, int gi, Tensor gx) {
+    MemorySegment cs = cols.segment(), xs = gx.segment();
+    boolean f32 = gx.dtype() == DType.FLOAT32;
     ConvArgs a = g.a;
+    long np = (long) g.n * g.p;
     for (int ci = 0; ci < g.cg; ci++) {
-      int plane = ((ni * g.c) + gi * g.cg + ci) * g.h * g.w;
       for (int ki = 0; ki < g.kh; ki++) {
         for (int kj = 0; kj < g.kw; kj++) {
-          int row = ((ci * g.kh + ki) * g.kw + kj) * g.p;
-          for (int y = 0; y < g.oh; y++) {
-            int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
-            if (ih < 0 || ih >= g.h) continue;
-            for (int z = 0; z < g.ow; z++) {
-              int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
-              if (iw >= 0 && iw < g.w) gx[plane + ih * g.w + iw] += cols[row + y * g.ow + z];
+          long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
+          for (int ni = 0; ni < g.n; ni++) {
+            long plane = ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
+            long col = row + (long) ni * g.p;
+            for (int y = 0; y < g.oh; y++, col += g.ow) {
+              int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+              if (ih < 0 || ih >= g.h) continue;
+              for (int z = 0; z < g.ow; z++) {
+                int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
+                if (iw < 0 || iw >= g.w) continue;
+                long at = plane + (long) ih * g.w + iw;
+                if (f32) xs.setAtIndex(F, at, xs.getAtIndex(F, at) + cs.getAtIndex(F, col + z));
+                else xs.setAtIndex(D, at, xs.getAtIndex(D, at) + cs.getAtIndex(D, col + z));
+              }
             }
           }
         }
       }
     }
-  }
-
-  /** out[m][n] (+)= sum_k A[m][k] B[k][n], with element (i, j) of A at a[ao + i*ai + j*aj]. */
-  static void gemm(
-      int m,
-      int n,
-      int kk,
-      double[] a,
-      int ao,
-      int ai,
-      int aj,
-      double[] b,
-      int bo,
-      int bi,
-      int bj,
-      double[] out,
-      int oo) {
-    for (int i = 0; i < m; i++) {
-      int row = oo + i * n;
-      for (int p = 0; p < kk; p++) {
-        double av = a[ao + i * ai + p * aj];
-        if (av == 0) continue;
-        int bb = bo + p * bi;
-        for (int j = 0; j < n; j++) out[row + j] += av * b[bb + j * bj];
-      }
-    }
-  }
-
-  static double[] forward(Geo g, double[] x, double[] w, double[] b) {
-    double[] out = new double[g.n * g.o * g.p];
-    double[] cols = new double[g.k * g.p];
-    for (int ni = 0; ni < g.n; ni++) {
-      for (int gi = 0; gi < g.groups; gi++) {
-        im2col(g, x, ni, gi, cols);
-        int oOff = (ni * g.o + gi * g.og) * g.p;
-        if (b != null) {
-          for (int oi = 0; oi < g.og; oi++)
-            java.util.Arrays.fill(out, oOff + oi * g.p, oOff + (oi + 1) * g.p, b[gi * g.og + oi]);
-        }
-        // out[og][p] += W[og][k] cols[k][p]
-        gemm(g.og, g.p, g.k, w, gi * g.og * g.k, g.k, 1, cols, 0, g.p, 1, out, oOff);
-      }
-    }
-    return out;
   }
 
   /**
-   * ConvolutionBackward0: grad_input = col2im(W^T g), grad_weight = sum over samples of g cols^T,
-   * grad_bias = g summed over N, H, W.
+   * y[n, o, p] = b[o] + sum_k W[o, k] cols[k, (n, p)]: per group one matrix product over the whole
+   * batch (BLAS), then the [O, N, P] result laid out as [N, O, P].
+   */
+  static Tensor forward(Geo g, Tensor x, Tensor w, Tensor b) {
+    Tensor y = Torch.empty(x.dtype(), g.n, g.o, g.oh, g.ow);
+    try (var ng = GradMode.noGrad()) {
+      Tensor cols = Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
+      Tensor w2 = w.reshape(g.o, g.k);
+      Tensor y3 = y.reshape(g.n, g.o, g.p);
+      for (int gi = 0; gi < g.groups; gi++) {
+        im2col(g, x.contiguous(), gi, cols);
+        Tensor prod = w2.narrow(0, (long) gi * g.og, g.og).mm(cols); // [og, N * P]
+        y3.narrow(1, (long) gi * g.og, g.og).copy_(prod.reshape(g.og, g.n, g.p).permute(1, 0, 2));
+      }
+      if (b != null) y3.add_(b.reshape(1, g.o, 1));
+    }
+    return y;
+  }
+
+  /**
+   * ConvolutionBackward0: grad_input = col2im(W^T g), grad_weight = g cols^T (both over the whole
+   * batch, one product per group), grad_bias = g summed over N, H, W.
    */
   public static Tensor[] conv2dBackward(Ctx c, Tensor grad) {
     Tensor x = c.saved(0), wt = c.saved(1);
     checkNoDoubleBackward(c, grad, x, wt);
     ConvArgs args = (ConvArgs) c.attr();
     Geo g = new Geo(x.shape(), wt.shape(), args);
-    double[] gy = data(grad), xv = data(x), wv = data(wt);
     boolean nx = c.needsGrad(0), nw = c.needsGrad(1), nb = c.needsGrad(2);
-    double[] gx = nx ? new double[g.n * g.c * g.h * g.w] : null;
-    double[] gw = nw ? new double[g.o * g.k] : null;
-    double[] cols = new double[g.k * g.p];
-    for (int ni = 0; ni < g.n; ni++) {
+    Tensor gx = nx ? Torch.zeros(x.dtype(), x.shape()) : null;
+    Tensor gw = nw ? Torch.empty(wt.dtype(), g.o, g.k) : null;
+    try (var ng = GradMode.noGrad()) {
+      // g as [O, N * P], the layout the products want
+      Tensor g2 =
+          grad.reshape(g.n, g.o, g.p).permute(1, 0, 2).contiguous().reshape(g.o, (long) g.n * g.p);
+      Tensor w2 = wt.reshape(g.o, g.k);
+      Tensor cols = Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
+      Tensor xc = x.contiguous();
       for (int gi = 0; gi < g.groups; gi++) {
-        int gOff = (ni * g.o + gi * g.og) * g.p;
-        if (nx) {
-          java.util.Arrays.fill(cols, 0);
-          // cols[k][p] = sum_o W[o][k] g[o][p]  (W^T g)
-          gemm(g.k, g.p, g.og, wv, gi * g.og * g.k, 1, g.k, gy, gOff, g.p, 1, cols, 0);
-          col2im(g, cols, ni, gi, gx);
-        }
+        Tensor gg = g2.narrow(0, (long) gi * g.og, g.og);
         if (nw) {
-          im2col(g, xv, ni, gi, cols);
-          // gw[o][k] += sum_p g[o][p] cols[k][p]  (g cols^T)
-          gemm(g.og, g.k, g.p, gy, gOff, g.p, 1, cols, 0, 1, g.p, gw, gi * g.og * g.k);
+          im2col(g, xc, gi, cols);
+          gw.narrow(0, (long) gi * g.og, g.og).copy_(gg.mm(cols.t()));
+        }
+        if (nx) {
+          Tensor gcols = w2.narrow(0, (long) gi * g.og, g.og).t().mm(gg); // [K, N * P]
+          col2im(g, gcols, gi, gx);
         }
       }
     }
-    Tensor gb = null;
-    if (nb) {
-      double[] sb = new double[g.o];
-      for (int ni = 0; ni < g.n; ni++)
-        for (int oi = 0; oi < g.o; oi++) {
-          int off = (ni * g.o + oi) * g.p;
-          double acc = 0;
-          for (int q = 0; q < g.p; q++) acc += gy[off + q];
-          sb[oi] += acc;
-        }
-      gb = Torch.tensor(sb, grad.dtype(), g.o);
-    }
-    return new Tensor[] {
-      nx ? Torch.tensor(gx, grad.dtype(), x.shape()) : null,
-      nw ? Torch.tensor(gw, grad.dtype(), wt.shape()) : null,
-      gb
-    };
+    Tensor gb = nb ? grad.sum(new long[] {0, 2, 3}, false) : null;
+    return new Tensor[] {gx, nw ? gw.reshape(wt.shape()) : null, gb};
   }
 
   // ------------------------------------------------------------------ pooling
