@@ -283,19 +283,43 @@ public final class Tensor implements HasStorage {
   /** The elements in row-major order. */
   public float[] toFloatArray() {
     float[] out = new float[Math.toIntExact(numel())];
-    for (int i = 0; i < out.length; i++) out[i] = (float) getFlat(i);
+    Tensor c = isContiguous() ? this : ShapeOps.contiguous(detach());
+    MemorySegment s = c.segment();
+    long o = c.offset;
+    if (dtype == DType.FLOAT32) {
+      MemorySegment.copy(s, java.lang.foreign.ValueLayout.JAVA_FLOAT, o * 4, out, 0, out.length);
+    } else {
+      for (int i = 0; i < out.length; i++) out[i] = (float) Elements.get(s, dtype, o + i);
+    }
     return out;
   }
 
   public double[] toDoubleArray() {
     double[] out = new double[Math.toIntExact(numel())];
-    for (int i = 0; i < out.length; i++) out[i] = getFlat(i);
+    Tensor c = isContiguous() ? this : ShapeOps.contiguous(detach());
+    MemorySegment s = c.segment();
+    long o = c.offset;
+    switch (dtype) {
+      case FLOAT64 ->
+          MemorySegment.copy(
+              s, java.lang.foreign.ValueLayout.JAVA_DOUBLE, o * 8, out, 0, out.length);
+      case FLOAT32 -> {
+        for (int i = 0; i < out.length; i++) {
+          out[i] = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, o + i);
+        }
+      }
+      default -> {
+        for (int i = 0; i < out.length; i++) out[i] = Elements.get(s, dtype, o + i);
+      }
+    }
     return out;
   }
 
   public long[] toLongArray() {
     long[] out = new long[Math.toIntExact(numel())];
-    for (int i = 0; i < out.length; i++) out[i] = getLongFlat(i);
+    Tensor c = isContiguous() ? this : ShapeOps.contiguous(detach());
+    MemorySegment s = c.segment();
+    for (int i = 0; i < out.length; i++) out[i] = Elements.getLong(s, dtype, c.offset + i);
     return out;
   }
 

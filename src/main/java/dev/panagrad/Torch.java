@@ -90,7 +90,16 @@ public final class Torch {
     }
     Tensor t = Tensor.empty(dtype, shape);
     MemorySegment s = t.segment();
-    for (int i = 0; i < data.length; i++) Elements.put(s, dtype, i, data[i]);
+    switch (dtype) {
+      case FLOAT64 -> MemorySegment.copy(data, 0, s, ValueLayout.JAVA_DOUBLE, 0, data.length);
+      case FLOAT32 -> {
+        for (int i = 0; i < data.length; i++)
+          s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) data[i]);
+      }
+      default -> {
+        for (int i = 0; i < data.length; i++) Elements.put(s, dtype, i, data[i]);
+      }
+    }
     return t;
   }
 
