@@ -86,6 +86,14 @@ public final class Storage {
     }
   }
 
+  /**
+   * Releases a storage that no scope owns (its memory would otherwise wait for the garbage
+   * collector); one a scope owns is left to that scope. Later accesses throw naming {@code by}.
+   */
+  public void releaseIfUnscoped(String by) {
+    if (owner == null) release(by);
+  }
+
   Scope owner() {
     return owner;
   }

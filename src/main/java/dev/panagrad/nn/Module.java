@@ -243,16 +243,7 @@ public abstract class Module {
   }
 
   public void zeroGrad(boolean setToNone) {
-    for (Tensor p : parameters()) {
-      if (p.grad() == null) continue;
-      if (setToNone) {
-        p.setGrad(null);
-      } else {
-        try (var ng = GradMode.noGrad()) {
-          p.grad().zero_();
-        }
-      }
-    }
+    dev.panagrad.optim.Optimizer.zeroGrads(parameters(), setToNone);
   }
 
   /** The class name as PyTorch prints it. */

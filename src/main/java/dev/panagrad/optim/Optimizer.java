@@ -105,13 +105,26 @@ public abstract class Optimizer {
 
   /** Clears the gradients: null with {@code setToNone}, else filled with zeros. */
   public void zeroGrad(boolean setToNone) {
+    zeroGrads(params, setToNone);
+  }
+
+  /**
+   * Clears the gradients of {@code params}: with {@code setToNone}, {@code .grad} becomes null and
+   * the old gradient's memory goes back to the pool at once (rather than when the garbage collector
+   * finds it), so a training loop stops allocating native memory after its first step; a reference
+   * kept to an old gradient fails loudly if used (clone it to keep it). Otherwise the gradients are
+   * zeroed in place.
+   */
+  public static void zeroGrads(Iterable<Tensor> params, boolean setToNone) {
     for (Tensor p : params) {
-      if (p.grad() == null) continue;
+      Tensor g = p.grad();
+      if (g == null) continue;
       if (setToNone) {
         p.setGrad(null);
+        g.storage().releaseIfUnscoped("zeroGrad() released this gradient");
       } else {
         try (var ng = GradMode.noGrad()) {
-          p.grad().zero_();
+          g.zero_();
         }
       }
     }

@@ -37,11 +37,12 @@ class KernelParityTest {
     return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
   }
 
-  static Kernels vector(int bits) throws Exception {
+  /** The Vector API kernels at this JVM's width (-Dpanagrad.vectorBitSize). */
+  static Kernels vector() throws Exception {
     return (Kernels)
         Class.forName("dev.panagrad.kernels.vector.VectorKernels")
-            .getDeclaredConstructor(int.class)
-            .newInstance(bits);
+            .getDeclaredConstructor()
+            .newInstance();
   }
 
   /** Random values with the special ones sprinkled in, at element offset 3 (unaligned). */
@@ -78,8 +79,9 @@ class KernelParityTest {
   Stream<DynamicTest> floatOpsMatchTheScalarKernels() throws Exception {
     assumeTrue(vectorModule(), "the Vector API module is not loaded in this run");
     List<DynamicTest> tests = new ArrayList<>();
-    for (int bits : BITS) {
-      Kernels v = vector(bits);
+    Kernels v = vector();
+    String bits = v.name();
+    {
       for (int n : SIZES) {
         for (BinaryOp op : BinaryOp.values()) {
           for (int[] strides : new int[][] {{1, 1}, {1, 0}, {0, 1}}) {
@@ -153,8 +155,9 @@ class KernelParityTest {
   @Test
   void doubleOpsMatchTheScalarKernels() throws Exception {
     assumeTrue(vectorModule(), "the Vector API module is not loaded in this run");
-    for (int bits : BITS) {
-      Kernels v = vector(bits);
+    Kernels v = vector();
+    String bits = v.name();
+    {
       for (int n : SIZES) {
         try (Arena arena = Arena.ofConfined()) {
           MemorySegment a = doubles(arena, n, 4), b = doubles(arena, n, 5);
@@ -181,6 +184,53 @@ class KernelParityTest {
         }
       }
     }
+  }
+
+  /**
+   * The other widths: species are constants fixed at class initialisation, so each width runs this
+   * class's checks in a JVM of its own.
+   */
+  @Test
+  void everyVectorWidthMatchesInItsOwnJvm() throws Exception {
+    assumeTrue(vectorModule(), "the Vector API module is not loaded in this run");
+    String java = ProcessHandle.current().info().command().orElseThrow();
+    for (int bits : BITS) {
+      Process p =
+          new ProcessBuilder(
+                  java,
+                  "--add-modules=jdk.incubator.vector",
+                  "-Dpanagrad.vectorBitSize=" + bits,
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  KernelParityTest.class.getName())
+              .redirectErrorStream(true)
+              .start();
+      String out = new String(p.getInputStream().readAllBytes());
+      assertEquals(0, p.waitFor(), bits + "-bit kernels:\n" + out);
+      assertTrue(out.contains("vector-" + bits + " ok"), out);
+    }
+  }
+
+  /** Runs every check at this JVM's width; prints "vector-BITS ok" or the failures. */
+  public static void main(String[] args) throws Exception {
+    KernelParityTest t = new KernelParityTest();
+    int failed = 0;
+    for (DynamicTest d : t.floatOpsMatchTheScalarKernels().toList()) {
+      try {
+        d.getExecutable().execute();
+      } catch (Throwable e) {
+        failed++;
+        System.out.println(d.getDisplayName() + ": " + e.getMessage());
+      }
+    }
+    try {
+      t.doubleOpsMatchTheScalarKernels();
+    } catch (Throwable e) {
+      failed++;
+      System.out.println("double ops: " + e.getMessage());
+    }
+    System.out.println(failed == 0 ? vector().name() + " ok" : failed + " failed");
+    System.exit(failed == 0 ? 0 : 1);
   }
 
   @Test

@@ -31,15 +31,15 @@ import org.openjdk.jmh.annotations.Warmup;
     })
 @State(org.openjdk.jmh.annotations.Scope.Thread)
 public class GemmBench {
-  /** m,k,n: 1024^3; W1's x@w1; W2's first layer (batch 128, 784 -> 512). */
-  @Param({"1024,1024,1024", "64,1000,100", "128,784,512"})
+  /** m x k x n: 1024^3; W1's x@w1; W2's first layer (batch 128, 784 -> 512). */
+  @Param({"1024x1024x1024", "64x1000x100", "128x784x512"})
   public String mkn;
 
   Tensor a, b;
 
   @Setup
   public void setUp() {
-    String[] p = mkn.split(",");
+    String[] p = mkn.split("x");
     Torch.manualSeed(0);
     a = Torch.rand(Long.parseLong(p[0]), Long.parseLong(p[1]));
     b = Torch.rand(Long.parseLong(p[1]), Long.parseLong(p[2]));

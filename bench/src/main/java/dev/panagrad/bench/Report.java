@@ -34,7 +34,7 @@ public final class Report {
           new Workload("W2", "TrainingStepBench.w2Mlp", "", "us/step"),
           new Workload("W3", "TrainingStepBench.w3TinyOps", "", "us/op"),
           new Workload("W4", "ElementwiseBench.addOut", "", "GB/s"),
-          new Workload("W5", "GemmBench.sgemm", "1024,1024,1024", "GFLOP/s"),
+          new Workload("W5", "GemmBench.sgemm", "1024x1024x1024", "GFLOP/s"),
           new Workload("W7", "TrainingStepBench.w7Cnn", "", "us/step"));
 
   private Report() {}
@@ -73,7 +73,7 @@ public final class Report {
               w,
               median(r.path("primaryMetric")),
               r.path("primaryMetric").path("scoreUnit").asText());
-      JsonNode alloc = r.path("secondaryMetrics").path("·gc.alloc.rate.norm");
+      JsonNode alloc = r.path("secondaryMetrics").path("gc.alloc.rate.norm");
       Double pt =
           pytorch.containsKey(w.name()) ? pytorch.get(w.name()).path("median").asDouble() : null;
       // ratio > 1: Panagrad is faster (less time, or more throughput)

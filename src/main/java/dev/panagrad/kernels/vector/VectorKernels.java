@@ -19,53 +19,243 @@ import jdk.incubator.vector.VectorSpecies;
  * every width on one machine.
  */
 public final class VectorKernels implements Kernels {
-  private final int bits;
-  private final VectorSpecies<Float> fs;
-  private final VectorSpecies<Double> ds;
+  // Species must be static final constants: only then does C2 turn vector operations into
+  // machine instructions (with a species held in a field they run as plain Java, many times
+  // slower). Other widths are tested in forked JVMs with -Dpanagrad.vectorBitSize.
+  static final int BITS =
+      Integer.getInteger("panagrad.vectorBitSize", FloatVector.SPECIES_PREFERRED.vectorBitSize());
+  static final VectorSpecies<Float> FS =
+      VectorSpecies.of(float.class, VectorShape.forBitSize(BITS));
+  static final VectorSpecies<Double> DS =
+      VectorSpecies.of(double.class, VectorShape.forBitSize(BITS));
   private static final ByteOrder LE = ByteOrder.nativeOrder();
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
   private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
   private static final int SUM_BLOCK = 1024;
 
-  /** Kernels at {@code -Dpanagrad.vectorBitSize}, or the platform's preferred width. */
-  public VectorKernels() {
-    this(
-        Integer.getInteger(
-            "panagrad.vectorBitSize", FloatVector.SPECIES_PREFERRED.vectorBitSize()));
-  }
-
-  /** Kernels at one vector width (128, 256 or 512 bits). */
-  public VectorKernels(int bits) {
-    this.bits = bits;
-    this.fs = VectorSpecies.of(float.class, VectorShape.forBitSize(bits));
-    this.ds = VectorSpecies.of(double.class, VectorShape.forBitSize(bits));
+  @Override
+  public String name() {
+    return "vector-" + BITS;
   }
 
   @Override
-  public String name() {
-    return "vector-" + bits;
+  public void unaryF(
+      UnaryOp op, MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    // One loop per op: a loop over a switch of vector ops is too large for C2 to inline, and
+    // a vector op that is not inlined runs as plain Java.
+    long i =
+        switch (op) {
+          case COPY -> copyF(a, ao, out, oo, n, p, q);
+          case NEG -> negF(a, ao, out, oo, n, p, q);
+          case ABS -> absF(a, ao, out, oo, n, p, q);
+          case RELU -> reluF(a, ao, out, oo, n, p, q);
+          case SQRT -> sqrtF(a, ao, out, oo, n, p, q);
+          case EXP -> expF(a, ao, out, oo, n, p, q);
+          case LOG -> logF(a, ao, out, oo, n, p, q);
+          case TANH -> tanhF(a, ao, out, oo, n, p, q);
+          case SIGMOID -> sigmoidF(a, ao, out, oo, n, p, q);
+          case ADD_SCALAR -> addScalarF(a, ao, out, oo, n, p, q);
+          case MUL_SCALAR -> mulScalarF(a, ao, out, oo, n, p, q);
+          case RSUB_SCALAR -> rsubScalarF(a, ao, out, oo, n, p, q);
+          case DIV_SCALAR -> divScalarF(a, ao, out, oo, n, p, q);
+          case CLAMP -> clampF(a, ao, out, oo, n, p, q);
+          case SQUARE -> squareF(a, ao, out, oo, n, p, q);
+          case FILL -> fillF(a, ao, out, oo, n, p, q);
+        };
+    for (; i < n; i++) out.setAtIndex(F, oo + i, op.apply(a.getAtIndex(F, ao + i), p, q));
   }
 
-  private static FloatVector apply(BinaryOp op, FloatVector x, FloatVector y, float p) {
-    return switch (op) {
-      case ADD -> p == 1 ? x.add(y) : x.add(y.mul(p));
-      case SUB -> p == 1 ? x.sub(y) : x.sub(y.mul(p));
-      case MUL -> x.mul(y);
-      case DIV -> x.div(y);
-      case MAX -> x.max(y);
-      case MIN -> x.min(y);
-    };
+  private static long copyF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
   }
 
-  private static DoubleVector apply(BinaryOp op, DoubleVector x, DoubleVector y, double p) {
-    return switch (op) {
-      case ADD -> x.add(y.mul(p));
-      case SUB -> x.sub(y.mul(p));
-      case MUL -> x.mul(y);
-      case DIV -> x.div(y);
-      case MAX -> x.max(y);
-      case MIN -> x.min(y);
-    };
+  private static long negF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.neg()).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long absF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.abs()).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long reluF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.max(zero)).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long sqrtF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.sqrt()).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long expF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.lanewise(VectorOperators.EXP)).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long logF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.lanewise(VectorOperators.LOG)).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long tanhF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.lanewise(VectorOperators.TANH)).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long sigmoidF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (one.div(x.neg().lanewise(VectorOperators.EXP).add(one)))
+          .intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long addScalarF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.add(pv)).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long mulScalarF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.mul(pv)).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long rsubScalarF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (pv.sub(x)).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long divScalarF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.div(pv)).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long clampF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.max(pv).min(qv)).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long squareF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (x.mul(x)).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
+  }
+
+  private static long fillF(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
+    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
+    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+      (pv).intoMemorySegment(out, (oo + i) * 4, LE);
+    }
+    return i;
   }
 
   @Override
@@ -82,22 +272,464 @@ public final class VectorKernels implements Kernels {
       long n,
       float p) {
     if (n == 0) return; // nothing to read, not even a broadcast scalar
-    long i = 0;
-    int lanes = fs.length();
-    long bound = n - n % lanes;
-    if (as + bs >= 1) { // both strided runs, or one broadcast scalar
-      FloatVector ca = as == 0 ? FloatVector.broadcast(fs, a.getAtIndex(F, ao)) : null;
-      FloatVector cb = bs == 0 ? FloatVector.broadcast(fs, b.getAtIndex(F, bo)) : null;
-      for (; i < bound; i += lanes) {
-        FloatVector x = ca != null ? ca : FloatVector.fromMemorySegment(fs, a, (ao + i) * 4, LE);
-        FloatVector y = cb != null ? cb : FloatVector.fromMemorySegment(fs, b, (bo + i) * 4, LE);
-        apply(op, x, y, p).intoMemorySegment(out, (oo + i) * 4, LE);
-      }
-    }
+    long i =
+        as + bs == 0
+            ? 0
+            : switch (op) {
+              case ADD -> addF(a, ao, as, b, bo, bs, out, oo, n, p);
+              case SUB -> subF(a, ao, as, b, bo, bs, out, oo, n, p);
+              case MUL -> mulF(a, ao, as, b, bo, bs, out, oo, n, p);
+              case DIV -> divF(a, ao, as, b, bo, bs, out, oo, n, p);
+              case MAX -> maxF(a, ao, as, b, bo, bs, out, oo, n, p);
+              case MIN -> minF(a, ao, as, b, bo, bs, out, oo, n, p);
+            };
     for (; i < n; i++) {
       out.setAtIndex(
           F, oo + i, op.apply(a.getAtIndex(F, ao + i * as), b.getAtIndex(F, bo + i * bs), p));
     }
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long addF(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      float p) {
+    FloatVector pv = FloatVector.broadcast(FS, p);
+    long i = 0, bound = FS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.add(y.mul(pv))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else if (as == 1) {
+      FloatVector y = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        (x.add(y.mul(pv))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else {
+      FloatVector x = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+      for (; i < bound; i += FS.length()) {
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.add(y.mul(pv))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long subF(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      float p) {
+    FloatVector pv = FloatVector.broadcast(FS, p);
+    long i = 0, bound = FS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.sub(y.mul(pv))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else if (as == 1) {
+      FloatVector y = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        (x.sub(y.mul(pv))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else {
+      FloatVector x = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+      for (; i < bound; i += FS.length()) {
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.sub(y.mul(pv))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long mulF(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      float p) {
+    FloatVector pv = FloatVector.broadcast(FS, p);
+    long i = 0, bound = FS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.mul(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else if (as == 1) {
+      FloatVector y = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        (x.mul(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else {
+      FloatVector x = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+      for (; i < bound; i += FS.length()) {
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.mul(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long divF(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      float p) {
+    FloatVector pv = FloatVector.broadcast(FS, p);
+    long i = 0, bound = FS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.div(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else if (as == 1) {
+      FloatVector y = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        (x.div(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else {
+      FloatVector x = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+      for (; i < bound; i += FS.length()) {
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.div(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long maxF(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      float p) {
+    FloatVector pv = FloatVector.broadcast(FS, p);
+    long i = 0, bound = FS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.max(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else if (as == 1) {
+      FloatVector y = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        (x.max(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else {
+      FloatVector x = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+      for (; i < bound; i += FS.length()) {
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.max(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long minF(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      float p) {
+    FloatVector pv = FloatVector.broadcast(FS, p);
+    long i = 0, bound = FS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.min(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else if (as == 1) {
+      FloatVector y = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        (x.min(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else {
+      FloatVector x = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+      for (; i < bound; i += FS.length()) {
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.min(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
+  @Override
+  public void unaryD(
+      UnaryOp op,
+      MemorySegment a,
+      long ao,
+      MemorySegment out,
+      long oo,
+      long n,
+      double p,
+      double q) {
+    // One loop per op: a loop over a switch of vector ops is too large for C2 to inline, and
+    // a vector op that is not inlined runs as plain Java.
+    long i =
+        switch (op) {
+          case COPY -> copyD(a, ao, out, oo, n, p, q);
+          case NEG -> negD(a, ao, out, oo, n, p, q);
+          case ABS -> absD(a, ao, out, oo, n, p, q);
+          case RELU -> reluD(a, ao, out, oo, n, p, q);
+          case SQRT -> sqrtD(a, ao, out, oo, n, p, q);
+          case EXP -> expD(a, ao, out, oo, n, p, q);
+          case LOG -> logD(a, ao, out, oo, n, p, q);
+          case TANH -> tanhD(a, ao, out, oo, n, p, q);
+          case SIGMOID -> sigmoidD(a, ao, out, oo, n, p, q);
+          case ADD_SCALAR -> addScalarD(a, ao, out, oo, n, p, q);
+          case MUL_SCALAR -> mulScalarD(a, ao, out, oo, n, p, q);
+          case RSUB_SCALAR -> rsubScalarD(a, ao, out, oo, n, p, q);
+          case DIV_SCALAR -> divScalarD(a, ao, out, oo, n, p, q);
+          case CLAMP -> clampD(a, ao, out, oo, n, p, q);
+          case SQUARE -> squareD(a, ao, out, oo, n, p, q);
+          case FILL -> fillD(a, ao, out, oo, n, p, q);
+        };
+    for (; i < n; i++) out.setAtIndex(D, oo + i, op.apply(a.getAtIndex(D, ao + i), p, q));
+  }
+
+  private static long copyD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long negD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.neg()).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long absD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.abs()).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long reluD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.max(zero)).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long sqrtD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.sqrt()).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long expD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.lanewise(VectorOperators.EXP)).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long logD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.lanewise(VectorOperators.LOG)).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long tanhD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.lanewise(VectorOperators.TANH)).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long sigmoidD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (one.div(x.neg().lanewise(VectorOperators.EXP).add(one)))
+          .intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long addScalarD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.add(pv)).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long mulScalarD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.mul(pv)).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long rsubScalarD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (pv.sub(x)).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long divScalarD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.div(pv)).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long clampD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.max(pv).min(qv)).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long squareD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (x.mul(x)).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
+  }
+
+  private static long fillD(
+      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
+    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+      (pv).intoMemorySegment(out, (oo + i) * 8, LE);
+    }
+    return i;
   }
 
   @Override
@@ -113,99 +745,238 @@ public final class VectorKernels implements Kernels {
       long oo,
       long n,
       double p) {
-    if (n == 0) return;
-    long i = 0;
-    int lanes = ds.length();
-    long bound = n - n % lanes;
-    if (as + bs >= 1) {
-      DoubleVector ca = as == 0 ? DoubleVector.broadcast(ds, a.getAtIndex(D, ao)) : null;
-      DoubleVector cb = bs == 0 ? DoubleVector.broadcast(ds, b.getAtIndex(D, bo)) : null;
-      for (; i < bound; i += lanes) {
-        DoubleVector x = ca != null ? ca : DoubleVector.fromMemorySegment(ds, a, (ao + i) * 8, LE);
-        DoubleVector y = cb != null ? cb : DoubleVector.fromMemorySegment(ds, b, (bo + i) * 8, LE);
-        apply(op, x, y, p).intoMemorySegment(out, (oo + i) * 8, LE);
-      }
-    }
+    if (n == 0) return; // nothing to read, not even a broadcast scalar
+    long i =
+        as + bs == 0
+            ? 0
+            : switch (op) {
+              case ADD -> addD(a, ao, as, b, bo, bs, out, oo, n, p);
+              case SUB -> subD(a, ao, as, b, bo, bs, out, oo, n, p);
+              case MUL -> mulD(a, ao, as, b, bo, bs, out, oo, n, p);
+              case DIV -> divD(a, ao, as, b, bo, bs, out, oo, n, p);
+              case MAX -> maxD(a, ao, as, b, bo, bs, out, oo, n, p);
+              case MIN -> minD(a, ao, as, b, bo, bs, out, oo, n, p);
+            };
     for (; i < n; i++) {
       out.setAtIndex(
           D, oo + i, op.apply(a.getAtIndex(D, ao + i * as), b.getAtIndex(D, bo + i * bs), p));
     }
   }
 
-  private static FloatVector apply(UnaryOp op, FloatVector x, float p, float q) {
-    return switch (op) {
-      case COPY -> x;
-      case NEG -> x.neg();
-      case ABS -> x.abs();
-      case RELU -> x.max(0f);
-      case SQRT -> x.sqrt();
-      case EXP -> x.lanewise(VectorOperators.EXP);
-      case LOG -> x.lanewise(VectorOperators.LOG);
-      case TANH -> x.lanewise(VectorOperators.TANH);
-      case SIGMOID ->
-          FloatVector.broadcast(x.species(), 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-      case ADD_SCALAR -> x.add(p);
-      case MUL_SCALAR -> x.mul(p);
-      case RSUB_SCALAR -> FloatVector.broadcast(x.species(), p).sub(x);
-      case DIV_SCALAR -> x.div(p);
-      case CLAMP -> x.max(p).min(q);
-      case SQUARE -> x.mul(x);
-      case FILL -> FloatVector.broadcast(x.species(), p);
-    };
-  }
-
-  private static DoubleVector apply(UnaryOp op, DoubleVector x, double p, double q) {
-    return switch (op) {
-      case COPY -> x;
-      case NEG -> x.neg();
-      case ABS -> x.abs();
-      case RELU -> x.max(0d);
-      case SQRT -> x.sqrt();
-      case EXP -> x.lanewise(VectorOperators.EXP);
-      case LOG -> x.lanewise(VectorOperators.LOG);
-      case TANH -> x.lanewise(VectorOperators.TANH);
-      case SIGMOID ->
-          DoubleVector.broadcast(x.species(), 1d)
-              .div(x.neg().lanewise(VectorOperators.EXP).add(1d));
-      case ADD_SCALAR -> x.add(p);
-      case MUL_SCALAR -> x.mul(p);
-      case RSUB_SCALAR -> DoubleVector.broadcast(x.species(), p).sub(x);
-      case DIV_SCALAR -> x.div(p);
-      case CLAMP -> x.max(p).min(q);
-      case SQUARE -> x.mul(x);
-      case FILL -> DoubleVector.broadcast(x.species(), p);
-    };
-  }
-
-  @Override
-  public void unaryF(
-      UnaryOp op, MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
-    int lanes = fs.length();
-    long i = 0, bound = n - n % lanes;
-    for (; i < bound; i += lanes) {
-      apply(op, FloatVector.fromMemorySegment(fs, a, (ao + i) * 4, LE), p, q)
-          .intoMemorySegment(out, (oo + i) * 4, LE);
-    }
-    for (; i < n; i++) out.setAtIndex(F, oo + i, op.apply(a.getAtIndex(F, ao + i), p, q));
-  }
-
-  @Override
-  public void unaryD(
-      UnaryOp op,
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long addD(
       MemorySegment a,
       long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
       MemorySegment out,
       long oo,
       long n,
-      double p,
-      double q) {
-    int lanes = ds.length();
-    long i = 0, bound = n - n % lanes;
-    for (; i < bound; i += lanes) {
-      apply(op, DoubleVector.fromMemorySegment(ds, a, (ao + i) * 8, LE), p, q)
-          .intoMemorySegment(out, (oo + i) * 8, LE);
+      double p) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p);
+    long i = 0, bound = DS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.add(y.mul(pv))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else if (as == 1) {
+      DoubleVector y = DoubleVector.broadcast(DS, b.getAtIndex(D, bo));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        (x.add(y.mul(pv))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else {
+      DoubleVector x = DoubleVector.broadcast(DS, a.getAtIndex(D, ao));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.add(y.mul(pv))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
     }
-    for (; i < n; i++) out.setAtIndex(D, oo + i, op.apply(a.getAtIndex(D, ao + i), p, q));
+    return i;
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long subD(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      double p) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p);
+    long i = 0, bound = DS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.sub(y.mul(pv))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else if (as == 1) {
+      DoubleVector y = DoubleVector.broadcast(DS, b.getAtIndex(D, bo));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        (x.sub(y.mul(pv))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else {
+      DoubleVector x = DoubleVector.broadcast(DS, a.getAtIndex(D, ao));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.sub(y.mul(pv))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    }
+    return i;
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long mulD(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      double p) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p);
+    long i = 0, bound = DS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.mul(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else if (as == 1) {
+      DoubleVector y = DoubleVector.broadcast(DS, b.getAtIndex(D, bo));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        (x.mul(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else {
+      DoubleVector x = DoubleVector.broadcast(DS, a.getAtIndex(D, ao));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.mul(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    }
+    return i;
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long divD(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      double p) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p);
+    long i = 0, bound = DS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.div(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else if (as == 1) {
+      DoubleVector y = DoubleVector.broadcast(DS, b.getAtIndex(D, bo));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        (x.div(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else {
+      DoubleVector x = DoubleVector.broadcast(DS, a.getAtIndex(D, ao));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.div(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    }
+    return i;
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long maxD(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      double p) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p);
+    long i = 0, bound = DS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.max(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else if (as == 1) {
+      DoubleVector y = DoubleVector.broadcast(DS, b.getAtIndex(D, bo));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        (x.max(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else {
+      DoubleVector x = DoubleVector.broadcast(DS, a.getAtIndex(D, ao));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.max(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    }
+    return i;
+  }
+
+  /** Strides (1, 1), or one operand a broadcast scalar (stride 0). */
+  private static long minD(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      double p) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p);
+    long i = 0, bound = DS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.min(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else if (as == 1) {
+      DoubleVector y = DoubleVector.broadcast(DS, b.getAtIndex(D, bo));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        (x.min(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else {
+      DoubleVector x = DoubleVector.broadcast(DS, a.getAtIndex(D, ao));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.min(y)).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    }
+    return i;
   }
 
   /**
@@ -215,20 +986,20 @@ public final class VectorKernels implements Kernels {
    */
   @Override
   public double sumF(MemorySegment a, long ao, long n) {
-    int lanes = fs.length();
+    int lanes = FS.length();
     double total = 0;
     for (long start = 0; start < n; start += SUM_BLOCK) {
       long end = Math.min(n, start + SUM_BLOCK);
-      FloatVector s0 = FloatVector.zero(fs), s1 = s0, s2 = s0, s3 = s0;
+      FloatVector s0 = FloatVector.zero(FS), s1 = s0, s2 = s0, s3 = s0;
       long i = start;
       for (; i + 4L * lanes <= end; i += 4L * lanes) {
-        s0 = s0.add(FloatVector.fromMemorySegment(fs, a, (ao + i) * 4, LE));
-        s1 = s1.add(FloatVector.fromMemorySegment(fs, a, (ao + i + lanes) * 4, LE));
-        s2 = s2.add(FloatVector.fromMemorySegment(fs, a, (ao + i + 2L * lanes) * 4, LE));
-        s3 = s3.add(FloatVector.fromMemorySegment(fs, a, (ao + i + 3L * lanes) * 4, LE));
+        s0 = s0.add(FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE));
+        s1 = s1.add(FloatVector.fromMemorySegment(FS, a, (ao + i + lanes) * 4, LE));
+        s2 = s2.add(FloatVector.fromMemorySegment(FS, a, (ao + i + 2L * lanes) * 4, LE));
+        s3 = s3.add(FloatVector.fromMemorySegment(FS, a, (ao + i + 3L * lanes) * 4, LE));
       }
       for (; i + lanes <= end; i += lanes) {
-        s0 = s0.add(FloatVector.fromMemorySegment(fs, a, (ao + i) * 4, LE));
+        s0 = s0.add(FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE));
       }
       FloatVector s = s0.add(s1).add(s2.add(s3));
       float block = 0;
@@ -241,17 +1012,17 @@ public final class VectorKernels implements Kernels {
 
   @Override
   public double sumD(MemorySegment a, long ao, long n) {
-    int lanes = ds.length();
-    DoubleVector s0 = DoubleVector.zero(ds), s1 = s0, s2 = s0, s3 = s0;
+    int lanes = DS.length();
+    DoubleVector s0 = DoubleVector.zero(DS), s1 = s0, s2 = s0, s3 = s0;
     long i = 0;
     for (; i + 4L * lanes <= n; i += 4L * lanes) {
-      s0 = s0.add(DoubleVector.fromMemorySegment(ds, a, (ao + i) * 8, LE));
-      s1 = s1.add(DoubleVector.fromMemorySegment(ds, a, (ao + i + lanes) * 8, LE));
-      s2 = s2.add(DoubleVector.fromMemorySegment(ds, a, (ao + i + 2L * lanes) * 8, LE));
-      s3 = s3.add(DoubleVector.fromMemorySegment(ds, a, (ao + i + 3L * lanes) * 8, LE));
+      s0 = s0.add(DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE));
+      s1 = s1.add(DoubleVector.fromMemorySegment(DS, a, (ao + i + lanes) * 8, LE));
+      s2 = s2.add(DoubleVector.fromMemorySegment(DS, a, (ao + i + 2L * lanes) * 8, LE));
+      s3 = s3.add(DoubleVector.fromMemorySegment(DS, a, (ao + i + 3L * lanes) * 8, LE));
     }
     for (; i + lanes <= n; i += lanes)
-      s0 = s0.add(DoubleVector.fromMemorySegment(ds, a, (ao + i) * 8, LE));
+      s0 = s0.add(DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE));
     DoubleVector s = s0.add(s1).add(s2.add(s3));
     double total = 0;
     for (int l = 0; l < lanes; l++) total += s.lane(l);
