@@ -3,6 +3,7 @@ package dev.panagrad.autograd;
 import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
 import dev.panagrad.ops.Convolution;
+import dev.panagrad.ops.Elementwise;
 import dev.panagrad.ops.Normalization;
 import dev.panagrad.ops.Reductions;
 
@@ -49,7 +50,7 @@ final class BackwardRules {
       case ABS -> one(g.mul(c.saved(0).sgn())); // dx = g * sgn(x)
       case TANH -> one(g.mul(c.saved(0).pow(2).rsub(1))); // dx = g (1 - y^2)
       case SIGMOID -> one(g.mul(c.saved(0).mul(c.saved(0).rsub(1)))); // dx = g y (1 - y)
-      case RELU -> one(g.mul(c.saved(0).gt(0).to(g.dtype()))); // dx = g [y > 0]
+      case RELU -> one(Elementwise.reluBackward(g, c.saved(0))); // dx = g [y > 0]
       case SIN -> one(g.mul(c.saved(0).cos())); // dx = g cos x
       case COS -> one(g.mul(c.saved(0).sin()).neg()); // dx = -g sin x
       case RECIPROCAL -> one(g.mul(c.saved(0).pow(2)).neg()); // dx = -g y^2

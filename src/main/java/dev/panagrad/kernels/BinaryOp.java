@@ -11,7 +11,9 @@ public enum BinaryOp {
   /** max, NaN if either is NaN */
   MAX,
   /** min, NaN if either is NaN */
-  MIN;
+  MIN,
+  /** PyTorch's threshold_backward at 0: b <= 0 ? 0 : a (a the gradient, b relu's output) */
+  RELU_BACKWARD;
 
   /** The scalar definition, which every implementation must equal. */
   public double apply(double a, double b, double p) {
@@ -22,6 +24,7 @@ public enum BinaryOp {
       case DIV -> a / b;
       case MAX -> Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.max(a, b);
       case MIN -> Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.min(a, b);
+      case RELU_BACKWARD -> b <= 0 ? 0 : a;
     };
   }
 
@@ -33,6 +36,7 @@ public enum BinaryOp {
       case DIV -> a / b;
       case MAX -> Float.isNaN(a) || Float.isNaN(b) ? Float.NaN : Math.max(a, b);
       case MIN -> Float.isNaN(a) || Float.isNaN(b) ? Float.NaN : Math.min(a, b);
+      case RELU_BACKWARD -> b <= 0 ? 0f : a;
     };
   }
 }

@@ -8,6 +8,9 @@ import dev.panagrad.autograd.Ctx;
 import dev.panagrad.autograd.GradMode;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
+import dev.panagrad.kernels.BinaryOp;
+import dev.panagrad.kernels.KernelProvider;
+import dev.panagrad.kernels.Kernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -18,6 +21,7 @@ import java.lang.foreign.ValueLayout;
 public final class Convolution {
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
   private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
+  private static final Kernels K = KernelProvider.get();
 
   private Convolution() {}
 
@@ -225,6 +229,7 @@ public final class Convolution {
   static void im2col(Geo g, Tensor x, int gi, Tensor cols) {
     MemorySegment xs = x.segment(), cs = cols.segment();
     boolean f32 = x.dtype() == DType.FLOAT32;
+    long es = x.dtype().byteSize();
     long xo = x.storageOffset();
     ConvArgs a = g.a;
     long np = (long) g.n * g.p;
@@ -235,15 +240,36 @@ public final class Convolution {
           for (int ni = 0; ni < g.n; ni++) {
             long plane = xo + ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
             long col = row + (long) ni * g.p;
-            for (int y = 0; y < g.oh; y++) {
+            for (int y = 0; y < g.oh; y++, col += g.ow) {
               int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
-              boolean rowIn = ih >= 0 && ih < g.h;
-              for (int z = 0; z < g.ow; z++, col++) {
+              if (ih < 0 || ih >= g.h) {
+                cs.asSlice(col * es, (long) g.ow * es).fill((byte) 0);
+                continue;
+              }
+              long rowAt = plane + (long) ih * g.w;
+              if (a.stride[1] == 1 && a.dilation[1] == 1) {
+                // A run of the input row: copy it, zero the padded ends.
+                int z0 = Math.min(g.ow, Math.max(0, a.padding[1] - kj)),
+                    z1 = Math.min(g.ow, g.w + a.padding[1] - kj);
+                if (z0 > 0) cs.asSlice(col * es, (long) z0 * es).fill((byte) 0);
+                if (z1 > z0) {
+                  MemorySegment.copy(
+                      xs,
+                      (rowAt + z0 - a.padding[1] + kj) * es,
+                      cs,
+                      (col + z0) * es,
+                      (long) (z1 - z0) * es);
+                }
+                if (z1 < g.ow)
+                  cs.asSlice((col + Math.max(z1, z0)) * es, (long) (g.ow - Math.max(z1, z0)) * es)
+                      .fill((byte) 0);
+                continue;
+              }
+              for (int z = 0; z < g.ow; z++) {
                 int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
-                boolean in = rowIn && iw >= 0 && iw < g.w;
-                long at = plane + (long) ih * g.w + iw;
-                if (f32) cs.setAtIndex(F, col, in ? xs.getAtIndex(F, at) : 0f);
-                else cs.setAtIndex(D, col, in ? xs.getAtIndex(D, at) : 0d);
+                boolean in = iw >= 0 && iw < g.w;
+                if (f32) cs.setAtIndex(F, col + z, in ? xs.getAtIndex(F, rowAt + iw) : 0f);
+                else cs.setAtIndex(D, col + z, in ? xs.getAtIndex(D, rowAt + iw) : 0d);
               }
             }
           }
@@ -268,6 +294,17 @@ public final class Convolution {
             for (int y = 0; y < g.oh; y++, col += g.ow) {
               int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
               if (ih < 0 || ih >= g.h) continue;
+              if (a.stride[1] == 1 && a.dilation[1] == 1) {
+                // A run of the input row gets a run of cols added: one kernel call.
+                int z0 = Math.min(g.ow, Math.max(0, a.padding[1] - kj)),
+                    z1 = Math.min(g.ow, g.w + a.padding[1] - kj);
+                if (z1 > z0) {
+                  long at = plane + (long) ih * g.w + z0 - a.padding[1] + kj;
+                  if (f32) K.binaryF(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1f);
+                  else K.binaryD(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1d);
+                }
+                continue;
+              }
               for (int z = 0; z < g.ow; z++) {
                 int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
                 if (iw < 0 || iw >= g.w) continue;

@@ -81,6 +81,15 @@ public final class Elementwise {
     return out;
   }
 
+  /**
+   * relu's backward, PyTorch's threshold_backward: g where y > 0, else 0 (NaN in y passes g).
+   * Recorded as a product by the mask, so a differentiable backward (create_graph) still works.
+   */
+  public static Tensor reluBackward(Tensor g, Tensor y) {
+    if (Tape.needsRecord(g)) return g.mul(y.gt(0).to(g.dtype()));
+    return Pointwise.binary(g, y, g.dtype(), BinaryOp.RELU_BACKWARD, 0);
+  }
+
   public static Tensor sin(Tensor a) {
     return unary(a, Op.SIN, true, Math::sin);
   }

@@ -8,6 +8,7 @@ import dev.panagrad.Tensor;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /** Reductions over all elements or over dims, with keepdim. */
@@ -65,6 +66,7 @@ public final class Reductions {
     for (int i = 0; i < shape.length; i++) if (mask[i]) accStrides[i] = 0;
     MemorySegment s = a.segment();
     DType ta = a.dtype();
+    boolean f32 = ta == DType.FLOAT32;
     if (r == SUM) {
       // Neumaier-compensated summation in double: float32 sums are exact far beyond 2^24
       // elements, float64 sums lose no more than a few ulps, and the order is fixed.
@@ -77,7 +79,8 @@ public final class Reductions {
             long x = off[0], o = off[1];
             for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
               int k = (int) o;
-              double v = Elements.get(s, ta, x), t = acc[k] + v;
+              double v = f32 ? s.getAtIndex(ValueLayout.JAVA_FLOAT, x) : Elements.get(s, ta, x);
+              double t = acc[k] + v;
               comp[k] += Math.abs(acc[k]) >= Math.abs(v) ? (acc[k] - t) + v : (v - t) + acc[k];
               acc[k] = t;
             }
