@@ -465,9 +465,13 @@ public final class Convolution {
     int h = (int) xs[xs.length - 2], w = (int) xs[xs.length - 1];
     int planes = (int) (x.numel() / ((long) h * w));
     int oh = os[0], ow = os[1];
-    double[] xv = data(x);
-    double[] out = new double[planes * oh * ow];
-    int[] arg = new int[out.length];
+    Tensor xc = x.contiguous();
+    MemorySegment xseg = xc.segment();
+    long xo = xc.storageOffset();
+    boolean f32 = x.dtype() == DType.FLOAT32;
+    Tensor r = Torch.empty(x.dtype(), pooledShape(xs, oh, ow));
+    MemorySegment rs = r.segment();
+    int[] arg = new int[planes * oh * ow];
     for (int pl = 0; pl < planes; pl++) {
       int base = pl * h * w;
       for (int y = 0; y < oh; y++) {
@@ -482,7 +486,8 @@ public final class Convolution {
             for (int j = 0; j < k[1]; j++) {
               int iw = ws + j * d[1];
               if (iw < 0 || iw >= w) continue;
-              double v = xv[base + ih * w + iw];
+              long at = xo + base + ih * w + iw;
+              double v = f32 ? xseg.getAtIndex(F, at) : xseg.getAtIndex(D, at);
               if (bi < 0 || v > best || Double.isNaN(v)) {
                 best = v;
                 bi = base + ih * w + iw;
@@ -490,14 +495,14 @@ public final class Convolution {
             }
           }
           int oi = (pl * oh + y) * ow + z;
-          out[oi] = best;
+          if (f32) rs.setAtIndex(F, oi, (float) best);
+          else rs.setAtIndex(D, oi, best);
           arg[oi] = bi;
         }
       }
     }
-    Tensor r = Torch.tensor(out, x.dtype(), pooledShape(xs, oh, ow));
     if (Tape.needsRecord(x)) {
-      PoolArgs a = new PoolArgs(xs, k, s, p, d, ceilMode, true, 0, arg);
+      PoolArgs a = new PoolArgs(x.shape(), k, s, p, d, ceilMode, true, 0, arg);
       Tape.record(Op.MAX_POOL2D, r, new Tensor[] {x}, null, null, a);
     }
     return r;
@@ -507,10 +512,25 @@ public final class Convolution {
   public static Tensor maxPool2dBackward(Ctx c, Tensor grad) {
     checkNoDoubleBackward(c, grad);
     PoolArgs a = (PoolArgs) c.attr();
-    double[] gy = data(grad);
-    double[] gx = new double[(int) Shapes.numel(a.inputShape())];
-    for (int i = 0; i < gy.length; i++) if (a.argmax()[i] >= 0) gx[a.argmax()[i]] += gy[i];
-    return Torch.tensor(gx, grad.dtype(), a.inputShape());
+    // Each output's gradient goes to the input it took its max from (sums where windows overlap).
+    Tensor gc = grad.contiguous();
+    MemorySegment gs = gc.segment();
+    long go = gc.storageOffset();
+    Tensor gx = Torch.zeros(grad.dtype(), a.inputShape());
+    MemorySegment xs = gx.segment();
+    int[] arg = a.argmax();
+    if (grad.dtype() == DType.FLOAT32) {
+      for (int i = 0; i < arg.length; i++) {
+        if (arg[i] >= 0)
+          xs.setAtIndex(F, arg[i], xs.getAtIndex(F, arg[i]) + gs.getAtIndex(F, go + i));
+      }
+    } else {
+      for (int i = 0; i < arg.length; i++) {
+        if (arg[i] >= 0)
+          xs.setAtIndex(D, arg[i], xs.getAtIndex(D, arg[i]) + gs.getAtIndex(D, go + i));
+      }
+    }
+    return gx;
   }
 
   /**
