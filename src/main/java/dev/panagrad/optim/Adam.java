@@ -49,6 +49,16 @@ public class Adam extends Optimizer {
     this.steps = new long[params.size()];
   }
 
+  /** The L2 coefficient folded into the gradient: Adam's weight decay; AdamW's is 0. */
+  protected double l2() {
+    return weightDecay;
+  }
+
+  /** What the weight is multiplied by before the step: 1; AdamW's 1 - lr wd. */
+  protected double weightScale() {
+    return 1;
+  }
+
   /** Adam's weight decay is L2 on the gradient; AdamW overrides this to decay the weight. */
   protected Tensor decay(Tensor p, Tensor grad) {
     return weightDecay != 0 ? grad.add(p, weightDecay) : grad;
@@ -57,8 +67,14 @@ public class Adam extends Optimizer {
   @Override
   protected void update(int i, Tensor p, Tensor grad) {
     long t = ++steps[i];
-    grad = decay(p, grad);
     Tensor m = state(i, "exp_avg"), v = state(i, "exp_avg_sq");
+    if (!amsgrad && FusedUpdates.applies(p, grad, m, v)) {
+      double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+      FusedUpdates.adam(
+          p, grad, m, v, beta1, beta2, eps, l2(), weightScale(), lr / bc1, Math.sqrt(bc2));
+      return;
+    }
+    grad = decay(p, grad);
     m.mul_(beta1).add_(grad, 1 - beta1);
     v.mul_(beta2).add_(grad.mul(grad), 1 - beta2);
     double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);

@@ -28,6 +28,16 @@ public final class AdamW extends Adam {
   }
 
   @Override
+  protected double l2() {
+    return 0;
+  }
+
+  @Override
+  protected double weightScale() {
+    return 1 - lr * weightDecay;
+  }
+
+  @Override
   protected Tensor decay(Tensor p, Tensor grad) {
     p.mul_(1 - lr * weightDecay);
     return grad;

@@ -50,6 +50,11 @@ public final class SGD extends Optimizer {
 
   @Override
   protected void update(int i, Tensor p, Tensor d) {
+    Tensor buf0 = momentum != 0 ? stateOrNull(i, "momentum_buffer") : null;
+    if ((momentum == 0 || buf0 != null) && FusedUpdates.applies(p, d, buf0)) {
+      FusedUpdates.sgd(p, d, buf0, lr, momentum, dampening, weightDecay, nesterov);
+      return;
+    }
     if (weightDecay != 0) d = d.add(p, weightDecay);
     if (momentum != 0) {
       Tensor buf = stateOrNull(i, "momentum_buffer");
