@@ -171,4 +171,13 @@ class TensorLayerTest {
     // var of values far from zero (two-pass): var([1e8+1, 1e8+2, 1e8+3]) = 1
     assertEquals(1.0, tensor(1e8 + 1, 1e8 + 2, 1e8 + 3).var().item());
   }
+
+  @Test
+  void inPlaceWriteIntoOverlappingMemory() {
+    // RELIABILITY 19: an expanded view has several elements on one memory location
+    assertMessage(
+        IllegalArgumentException.class,
+        "more than one element of the written-to tensor refers to a single memory location",
+        () -> zeros(3, 1).expand(3, 4).add_(1));
+  }
 }
