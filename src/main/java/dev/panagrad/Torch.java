@@ -28,9 +28,16 @@ public final class Torch {
 
   // ------------------------------------------------------------ from Java values
 
-  /** A 0-d float32 tensor. */
+  /** A 0-d float32 tensor, as {@code torch.tensor(2.5)}. */
   public static Tensor tensor(double value) {
     return full(DType.FLOAT32, new long[0], value);
+  }
+
+  /** A 0-d int64 tensor, as {@code torch.tensor(2)} (an int or long literal lands here). */
+  public static Tensor tensor(long value) {
+    Tensor t = Tensor.empty(DType.INT64);
+    t.segment().set(ValueLayout.JAVA_LONG, 0, value);
+    return t;
   }
 
   public static Tensor tensor(float... data) {
