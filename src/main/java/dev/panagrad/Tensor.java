@@ -194,6 +194,12 @@ public final class Tensor implements HasStorage {
     return storage.segment();
   }
 
+  /** This tensor, after checking its storage was not released: every op starts here. */
+  Tensor live() {
+    if (storage.isReleased()) throw usedAfterRelease();
+    return this;
+  }
+
   IllegalStateException usedAfterRelease() {
     return new IllegalStateException(
         "a tensor of shape "
@@ -254,6 +260,7 @@ public final class Tensor implements HasStorage {
 
   /** The value of a one-element tensor, PyTorch's {@code item()}. */
   public double item() {
+    live();
     if (numel() != 1) {
       throw new IllegalArgumentException(
           "a Tensor with " + numel() + " elements cannot be converted to Scalar");
@@ -346,63 +353,63 @@ public final class Tensor implements HasStorage {
   // ---------------------------------------------------------------- views and shape
 
   public Tensor view(long... shape) {
-    return ShapeOps.view(this, shape);
+    return ShapeOps.view(live(), shape);
   }
 
   public Tensor reshape(long... shape) {
-    return ShapeOps.reshape(this, shape);
+    return ShapeOps.reshape(live(), shape);
   }
 
   public Tensor flatten() {
-    return ShapeOps.flatten(this, 0, -1);
+    return ShapeOps.flatten(live(), 0, -1);
   }
 
   public Tensor flatten(long startDim, long endDim) {
-    return ShapeOps.flatten(this, startDim, endDim);
+    return ShapeOps.flatten(live(), startDim, endDim);
   }
 
   public Tensor flatten(long startDim) {
-    return ShapeOps.flatten(this, startDim, -1);
+    return ShapeOps.flatten(live(), startDim, -1);
   }
 
   public Tensor t() {
-    return ShapeOps.t(this);
+    return ShapeOps.t(live());
   }
 
   public Tensor transpose(long dim0, long dim1) {
-    return ShapeOps.transpose(this, dim0, dim1);
+    return ShapeOps.transpose(live(), dim0, dim1);
   }
 
   public Tensor permute(long... dims) {
-    return ShapeOps.permute(this, dims);
+    return ShapeOps.permute(live(), dims);
   }
 
   public Tensor unsqueeze(long dim) {
-    return ShapeOps.unsqueeze(this, dim);
+    return ShapeOps.unsqueeze(live(), dim);
   }
 
   public Tensor squeeze() {
-    return ShapeOps.squeeze(this);
+    return ShapeOps.squeeze(live());
   }
 
   public Tensor squeeze(long dim) {
-    return ShapeOps.squeeze(this, dim);
+    return ShapeOps.squeeze(live(), dim);
   }
 
   public Tensor expand(long... size) {
-    return ShapeOps.expand(this, size);
+    return ShapeOps.expand(live(), size);
   }
 
   public Tensor expandAs(Tensor other) {
-    return ShapeOps.expand(this, other.shape);
+    return ShapeOps.expand(live(), other.shape);
   }
 
   public Tensor narrow(long dim, long start, long length) {
-    return ShapeOps.narrow(this, dim, start, length);
+    return ShapeOps.narrow(live(), dim, start, length);
   }
 
   public Tensor select(long dim, long index) {
-    return ShapeOps.select(this, dim, index);
+    return ShapeOps.select(live(), dim, index);
   }
 
   /** PyTorch's {@code t[i, j, ...]} with integer indices: a view, one select per index. */
@@ -426,16 +433,16 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor contiguous() {
-    return ShapeOps.contiguous(this);
+    return ShapeOps.contiguous(live());
   }
 
   public Tensor clone() {
-    return ShapeOps.clone(this);
+    return ShapeOps.clone(live());
   }
 
   /** A copy converted to {@code dtype} (this tensor when it already has it). */
   public Tensor to(DType dtype) {
-    return ShapeOps.to(this, dtype);
+    return ShapeOps.to(live(), dtype);
   }
 
   public Tensor float_() {
@@ -453,47 +460,47 @@ public final class Tensor implements HasStorage {
   // ---------------------------------------------------------------- pointwise
 
   public Tensor neg() {
-    return Elementwise.neg(this);
+    return Elementwise.neg(live());
   }
 
   public Tensor exp() {
-    return Elementwise.exp(this);
+    return Elementwise.exp(live());
   }
 
   public Tensor log() {
-    return Elementwise.log(this);
+    return Elementwise.log(live());
   }
 
   public Tensor sqrt() {
-    return Elementwise.sqrt(this);
+    return Elementwise.sqrt(live());
   }
 
   public Tensor abs() {
-    return Elementwise.abs(this);
+    return Elementwise.abs(live());
   }
 
   public Tensor tanh() {
-    return Elementwise.tanh(this);
+    return Elementwise.tanh(live());
   }
 
   public Tensor sigmoid() {
-    return Elementwise.sigmoid(this);
+    return Elementwise.sigmoid(live());
   }
 
   public Tensor relu() {
-    return Elementwise.relu(this);
+    return Elementwise.relu(live());
   }
 
   public Tensor sin() {
-    return Elementwise.sin(this);
+    return Elementwise.sin(live());
   }
 
   public Tensor cos() {
-    return Elementwise.cos(this);
+    return Elementwise.cos(live());
   }
 
   public Tensor reciprocal() {
-    return Elementwise.reciprocal(this);
+    return Elementwise.reciprocal(live());
   }
 
   /** The sign (-1, 0, 1), as PyTorch's sgn for real tensors; not differentiable. */
@@ -507,85 +514,85 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor add(Tensor other) {
-    return Elementwise.add(this, other, 1);
+    return Elementwise.add(live(), other, 1);
   }
 
   public Tensor add(Tensor other, double alpha) {
-    return Elementwise.add(this, other, alpha);
+    return Elementwise.add(live(), other, alpha);
   }
 
   public Tensor add(double other) {
-    return Elementwise.add(this, other);
+    return Elementwise.add(live(), other);
   }
 
   public Tensor sub(Tensor other) {
-    return Elementwise.sub(this, other, 1);
+    return Elementwise.sub(live(), other, 1);
   }
 
   public Tensor sub(Tensor other, double alpha) {
-    return Elementwise.sub(this, other, alpha);
+    return Elementwise.sub(live(), other, alpha);
   }
 
   public Tensor sub(double other) {
-    return Elementwise.sub(this, other);
+    return Elementwise.sub(live(), other);
   }
 
   /** {@code other - this}: PyTorch's rsub, what {@code 2 - t} means in Python. */
   public Tensor rsub(double other) {
-    return Elementwise.rsub(this, other);
+    return Elementwise.rsub(live(), other);
   }
 
   public Tensor mul(Tensor other) {
-    return Elementwise.mul(this, other);
+    return Elementwise.mul(live(), other);
   }
 
   public Tensor mul(double other) {
-    return Elementwise.mul(this, other);
+    return Elementwise.mul(live(), other);
   }
 
   public Tensor div(Tensor other) {
-    return Elementwise.div(this, other);
+    return Elementwise.div(live(), other);
   }
 
   public Tensor div(double other) {
-    return Elementwise.div(this, other);
+    return Elementwise.div(live(), other);
   }
 
   public Tensor pow(double exponent) {
-    return Elementwise.pow(this, exponent);
+    return Elementwise.pow(live(), exponent);
   }
 
   public Tensor pow(Tensor exponent) {
-    return Elementwise.pow(this, exponent);
+    return Elementwise.pow(live(), exponent);
   }
 
   public Tensor clamp(double min) {
-    return Elementwise.clamp(this, min, Double.POSITIVE_INFINITY);
+    return Elementwise.clamp(live(), min, Double.POSITIVE_INFINITY);
   }
 
   public Tensor clamp(double min, double max) {
-    return Elementwise.clamp(this, min, max);
+    return Elementwise.clamp(live(), min, max);
   }
 
   public Tensor clampMax(double max) {
-    return Elementwise.clamp(this, Double.NEGATIVE_INFINITY, max);
+    return Elementwise.clamp(live(), Double.NEGATIVE_INFINITY, max);
   }
 
   public Tensor maximum(Tensor other) {
-    return Elementwise.maximum(this, other);
+    return Elementwise.maximum(live(), other);
   }
 
   public Tensor minimum(Tensor other) {
-    return Elementwise.minimum(this, other);
+    return Elementwise.minimum(live(), other);
   }
 
   public Tensor maskedFill(Tensor mask, double value) {
-    return Elementwise.maskedFill(this, mask, value);
+    return Elementwise.maskedFill(live(), mask, value);
   }
 
   // comparisons: bool results, no gradient
   public Tensor eq(Tensor o) {
-    return Elementwise.compare(this, o, (x, y) -> x == y ? 1 : 0);
+    return Elementwise.compare(live(), o, (x, y) -> x == y ? 1 : 0);
   }
 
   public Tensor eq(double o) {
@@ -593,7 +600,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor gt(Tensor o) {
-    return Elementwise.compare(this, o, (x, y) -> x > y ? 1 : 0);
+    return Elementwise.compare(live(), o, (x, y) -> x > y ? 1 : 0);
   }
 
   public Tensor gt(double o) {
@@ -601,7 +608,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor ge(Tensor o) {
-    return Elementwise.compare(this, o, (x, y) -> x >= y ? 1 : 0);
+    return Elementwise.compare(live(), o, (x, y) -> x >= y ? 1 : 0);
   }
 
   public Tensor ge(double o) {
@@ -609,7 +616,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor lt(Tensor o) {
-    return Elementwise.compare(this, o, (x, y) -> x < y ? 1 : 0);
+    return Elementwise.compare(live(), o, (x, y) -> x < y ? 1 : 0);
   }
 
   public Tensor lt(double o) {
@@ -617,7 +624,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor le(Tensor o) {
-    return Elementwise.compare(this, o, (x, y) -> x <= y ? 1 : 0);
+    return Elementwise.compare(live(), o, (x, y) -> x <= y ? 1 : 0);
   }
 
   public Tensor le(double o) {
@@ -625,7 +632,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor logicalAnd(Tensor o) {
-    return Elementwise.compare(this, o, (x, y) -> x != 0 && y != 0 ? 1 : 0);
+    return Elementwise.compare(live(), o, (x, y) -> x != 0 && y != 0 ? 1 : 0);
   }
 
   public Tensor isnan() {
@@ -642,101 +649,101 @@ public final class Tensor implements HasStorage {
   // ---------------------------------------------------------------- linear algebra
 
   public Tensor mm(Tensor other) {
-    return LinearAlgebra.mm(this, other);
+    return LinearAlgebra.mm(live(), other);
   }
 
   public Tensor mv(Tensor other) {
-    return LinearAlgebra.mv(this, other);
+    return LinearAlgebra.mv(live(), other);
   }
 
   public Tensor bmm(Tensor other) {
-    return LinearAlgebra.bmm(this, other);
+    return LinearAlgebra.bmm(live(), other);
   }
 
   public Tensor dot(Tensor other) {
-    return LinearAlgebra.dot(this, other);
+    return LinearAlgebra.dot(live(), other);
   }
 
   public Tensor matmul(Tensor other) {
-    return LinearAlgebra.matmul(this, other);
+    return LinearAlgebra.matmul(live(), other);
   }
 
   // ---------------------------------------------------------------- reductions
 
   public Tensor sum() {
-    return Reductions.sum(this);
+    return Reductions.sum(live());
   }
 
   public Tensor sum(long[] dims, boolean keepdim) {
-    return Reductions.sum(this, dims, keepdim);
+    return Reductions.sum(live(), dims, keepdim);
   }
 
   public Tensor sum(long dim) {
-    return Reductions.sum(this, new long[] {dim}, false);
+    return Reductions.sum(live(), new long[] {dim}, false);
   }
 
   public Tensor mean() {
-    return Reductions.mean(this);
+    return Reductions.mean(live());
   }
 
   public Tensor mean(long[] dims, boolean keepdim) {
-    return Reductions.mean(this, dims, keepdim);
+    return Reductions.mean(live(), dims, keepdim);
   }
 
   public Tensor mean(long dim) {
-    return Reductions.mean(this, new long[] {dim}, false);
+    return Reductions.mean(live(), new long[] {dim}, false);
   }
 
   public Tensor amax(long[] dims, boolean keepdim) {
-    return dev.panagrad.ops.Extrema.amax(this, dims, keepdim);
+    return dev.panagrad.ops.Extrema.amax(live(), dims, keepdim);
   }
 
   public Tensor amin(long[] dims, boolean keepdim) {
-    return dev.panagrad.ops.Extrema.amin(this, dims, keepdim);
+    return dev.panagrad.ops.Extrema.amin(live(), dims, keepdim);
   }
 
   /** The largest element (NaN if any is NaN). */
   public Tensor max() {
-    return dev.panagrad.ops.Extrema.max(this);
+    return dev.panagrad.ops.Extrema.max(live());
   }
 
   /** The smallest element (NaN if any is NaN). */
   public Tensor min() {
-    return dev.panagrad.ops.Extrema.min(this);
+    return dev.panagrad.ops.Extrema.min(live());
   }
 
   /** The 2-norm of all elements. */
   public Tensor norm() {
-    return dev.panagrad.ops.Extrema.norm(this);
+    return dev.panagrad.ops.Extrema.norm(live());
   }
 
   public Tensor var(long[] dims, boolean unbiased, boolean keepdim) {
-    return dev.panagrad.ops.Extrema.var(this, dims, unbiased, keepdim);
+    return dev.panagrad.ops.Extrema.var(live(), dims, unbiased, keepdim);
   }
 
   /** Unbiased variance of all elements. */
   public Tensor var() {
-    return dev.panagrad.ops.Extrema.var(this, null, true, false);
+    return dev.panagrad.ops.Extrema.var(live(), null, true, false);
   }
 
   public Tensor logsumexp(long[] dims, boolean keepdim) {
-    return dev.panagrad.ops.Extrema.logsumexp(this, dims, keepdim);
+    return dev.panagrad.ops.Extrema.logsumexp(live(), dims, keepdim);
   }
 
   public Tensor softmax(long dim) {
-    return dev.panagrad.ops.Softmax.softmax(this, dim);
+    return dev.panagrad.ops.Softmax.softmax(live(), dim);
   }
 
   public Tensor logSoftmax(long dim) {
-    return dev.panagrad.ops.Softmax.logSoftmax(this, dim);
+    return dev.panagrad.ops.Softmax.logSoftmax(live(), dim);
   }
 
   public Tensor indexSelect(long dim, Tensor index) {
-    return dev.panagrad.ops.Indexing.indexSelect(this, dim, index);
+    return dev.panagrad.ops.Indexing.indexSelect(live(), dim, index);
   }
 
   public Tensor gather(long dim, Tensor index) {
-    return dev.panagrad.ops.Indexing.gather(this, dim, index);
+    return dev.panagrad.ops.Indexing.gather(live(), dim, index);
   }
 
   // ---------------------------------------------------------------- in place
