@@ -68,10 +68,11 @@ public class Adam extends Optimizer {
   protected void update(int i, Tensor p, Tensor grad) {
     long t = ++steps[i];
     Tensor m = state(i, "exp_avg"), v = state(i, "exp_avg_sq");
-    if (!amsgrad && FusedUpdates.applies(p, grad, m, v)) {
+    Tensor vmax = amsgrad ? state(i, "max_exp_avg_sq") : null;
+    if (FusedUpdates.applies(p, grad, m, v, vmax)) {
       double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
       FusedUpdates.adam(
-          p, grad, m, v, beta1, beta2, eps, l2(), weightScale(), lr / bc1, Math.sqrt(bc2));
+          p, grad, m, v, vmax, beta1, beta2, eps, l2(), weightScale(), lr / bc1, Math.sqrt(bc2));
       return;
     }
     grad = decay(p, grad);

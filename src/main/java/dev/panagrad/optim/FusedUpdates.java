@@ -71,15 +71,16 @@ final class FusedUpdates {
   }
 
   /**
-   * Adam without amsgrad: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m /
-   * (sqrt(v)/sqrt(bc2) + eps). {@code l2} adds weight decay to the gradient (Adam); {@code scale}
-   * multiplies the weight first (AdamW's decoupled decay, 1 - lr wd).
+   * Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
+   * {@code l2} adds weight decay to the gradient (Adam); {@code scale} multiplies the weight first
+   * (AdamW's decoupled decay, 1 - lr wd).
    */
   static void adam(
       Tensor p,
       Tensor g,
       Tensor m,
       Tensor v,
+      Tensor vmax,
       double beta1,
       double beta2,
       double eps,
@@ -89,8 +90,9 @@ final class FusedUpdates {
       double bc2Sqrt) {
     long n = p.numel();
     MemorySegment ps = p.segment(), gs = g.segment(), ms = m.segment(), vs = v.segment();
+    MemorySegment xs = vmax == null ? null : vmax.segment();
     long po = p.storageOffset(), go = g.storageOffset(), mo = m.storageOffset();
-    long vo = v.storageOffset();
+    long vo = v.storageOffset(), xo = vmax == null ? 0 : vmax.storageOffset();
     if (p.dtype() == DType.FLOAT32) {
       float b1 = (float) beta1, c1 = (float) (1 - beta1), b2 = (float) beta2;
       float c2 = (float) (1 - beta2), e = (float) eps, wd = (float) l2;
@@ -106,6 +108,10 @@ final class FusedUpdates {
         vi = vi + c2 * gg;
         ms.setAtIndex(F, mo + i, mi);
         vs.setAtIndex(F, vo + i, vi);
+        if (xs != null) { // amsgrad: the running maximum of v
+          vi = Math.max(xs.getAtIndex(F, xo + i), vi);
+          xs.setAtIndex(F, xo + i, vi);
+        }
         float denom = (float) Math.sqrt(vi) / bc + e;
         ps.setAtIndex(F, po + i, w + step * (mi / denom));
       }
@@ -120,8 +126,89 @@ final class FusedUpdates {
         vi = vi + (1 - beta2) * (d * d);
         ms.setAtIndex(D, mo + i, mi);
         vs.setAtIndex(D, vo + i, vi);
+        if (xs != null) {
+          vi = Math.max(xs.getAtIndex(D, xo + i), vi);
+          xs.setAtIndex(D, xo + i, vi);
+        }
         double denom = Math.sqrt(vi) / bc2Sqrt + eps;
         ps.setAtIndex(D, po + i, w + -stepSize * (mi / denom));
+      }
+    }
+  }
+
+  /**
+   * RMSprop: sq = a sq + (1-a) g^2; avg = sqrt(sq - ga^2 if centered, with ga = a ga + (1-a) g) +
+   * eps; then either buf = m buf + g/avg and p -= lr buf, or p -= lr g/avg.
+   */
+  static void rmsprop(
+      Tensor p,
+      Tensor g,
+      Tensor sq,
+      Tensor ga,
+      Tensor buf,
+      double lr,
+      double alpha,
+      double eps,
+      double weightDecay,
+      double momentum) {
+    long n = p.numel();
+    MemorySegment ps = p.segment(), gs = g.segment(), ss = sq.segment();
+    MemorySegment as = ga == null ? null : ga.segment(), bs = buf == null ? null : buf.segment();
+    long po = p.storageOffset(), go = g.storageOffset(), so = sq.storageOffset();
+    long ao = ga == null ? 0 : ga.storageOffset(), bo = buf == null ? 0 : buf.storageOffset();
+    if (p.dtype() == DType.FLOAT32) {
+      float a = (float) alpha, c = (float) (1 - alpha), e = (float) eps, wd = (float) weightDecay;
+      float m = (float) momentum, step = (float) -lr;
+      for (long i = 0; i < n; i++) {
+        float w = ps.getAtIndex(F, po + i), d = gs.getAtIndex(F, go + i);
+        if (weightDecay != 0) d = d + wd * w;
+        float s2 = ss.getAtIndex(F, so + i) * a;
+        s2 = s2 + c * (d * d);
+        ss.setAtIndex(F, so + i, s2);
+        float avg;
+        if (as != null) {
+          float ag = as.getAtIndex(F, ao + i) * a;
+          ag = ag + c * d;
+          as.setAtIndex(F, ao + i, ag);
+          avg = (float) Math.sqrt(s2 - ag * ag);
+        } else {
+          avg = (float) Math.sqrt(s2);
+        }
+        avg = avg + e;
+        if (bs != null) {
+          float b = bs.getAtIndex(F, bo + i) * m;
+          b = b + d / avg;
+          bs.setAtIndex(F, bo + i, b);
+          ps.setAtIndex(F, po + i, w + step * b);
+        } else {
+          ps.setAtIndex(F, po + i, w + step * (d / avg));
+        }
+      }
+    } else {
+      for (long i = 0; i < n; i++) {
+        double w = ps.getAtIndex(D, po + i), d = gs.getAtIndex(D, go + i);
+        if (weightDecay != 0) d = d + weightDecay * w;
+        double s2 = ss.getAtIndex(D, so + i) * alpha;
+        s2 = s2 + (1 - alpha) * (d * d);
+        ss.setAtIndex(D, so + i, s2);
+        double avg;
+        if (as != null) {
+          double ag = as.getAtIndex(D, ao + i) * alpha;
+          ag = ag + (1 - alpha) * d;
+          as.setAtIndex(D, ao + i, ag);
+          avg = Math.sqrt(s2 - ag * ag);
+        } else {
+          avg = Math.sqrt(s2);
+        }
+        avg = avg + eps;
+        if (bs != null) {
+          double b = bs.getAtIndex(D, bo + i) * momentum;
+          b = b + d / avg;
+          bs.setAtIndex(D, bo + i, b);
+          ps.setAtIndex(D, po + i, w + -lr * b);
+        } else {
+          ps.setAtIndex(D, po + i, w + -lr * (d / avg));
+        }
       }
     }
   }

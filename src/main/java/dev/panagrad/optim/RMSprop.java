@@ -44,6 +44,13 @@ public final class RMSprop extends Optimizer {
 
   @Override
   protected void update(int i, Tensor p, Tensor grad) {
+    Tensor sq0 = state(i, "square_avg");
+    Tensor ga0 = centered ? state(i, "grad_avg") : null;
+    Tensor buf0 = momentum > 0 ? state(i, "momentum_buffer") : null;
+    if (FusedUpdates.applies(p, grad, sq0, ga0, buf0)) {
+      FusedUpdates.rmsprop(p, grad, sq0, ga0, buf0, lr, alpha, eps, weightDecay, momentum);
+      return;
+    }
     if (weightDecay != 0) grad = grad.add(p, weightDecay);
     Tensor sq = state(i, "square_avg");
     sq.mul_(alpha).add_(grad.mul(grad), 1 - alpha);

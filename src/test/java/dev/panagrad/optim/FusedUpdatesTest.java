@@ -45,6 +45,17 @@ class FusedUpdatesTest {
       sameSteps(dt, ps -> new Adam(ps, 1e-2));
       sameSteps(dt, ps -> new Adam(ps, 1e-2, 0.9, 0.999, 1e-8, 0.05, false));
       sameSteps(dt, ps -> new AdamW(ps, 1e-2, 0.9, 0.999, 1e-8, 0.05, false));
+      sameSteps(dt, ps -> new Adam(ps, 1e-2, 0.9, 0.999, 1e-8, 0, true));
+      sameSteps(dt, ps -> new AdamW(ps, 1e-2, 0.9, 0.999, 1e-8, 0.05, true));
+    }
+  }
+
+  @Test
+  void rmspropPlainCenteredAndWithMomentum() {
+    for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+      sameSteps(dt, ps -> new RMSprop(ps, 1e-2));
+      sameSteps(dt, ps -> new RMSprop(ps, 1e-2, 0.9, 1e-6, 0.01, 0.5, true));
+      sameSteps(dt, ps -> new RMSprop(ps, 1e-2, 0.99, 1e-8, 0, 0.9, false));
     }
   }
 }
