@@ -75,7 +75,19 @@ public final class Tensor implements HasStorage {
       throw new IllegalArgumentException(
           "shape " + Shapes.str(sh) + " of " + dtype + " needs more bytes than fit in a long");
     }
-    return new Tensor(Storage.allocate(bytes), sh, Shapes.contiguousStrides(sh), 0, dtype, null);
+    Storage storage;
+    try {
+      storage = Storage.allocate(bytes);
+    } catch (OutOfMemoryError e) {
+      throw new OutOfMemoryError(
+          "cannot allocate a tensor of shape "
+              + Shapes.str(sh)
+              + " ("
+              + dtype
+              + "): "
+              + e.getMessage());
+    }
+    return new Tensor(storage, sh, Shapes.contiguousStrides(sh), 0, dtype, null);
   }
 
   /**

@@ -180,4 +180,32 @@ class TensorLayerTest {
         "more than one element of the written-to tensor refers to a single memory location",
         () -> zeros(3, 1).expand(3, 4).add_(1));
   }
+
+  @Test
+  void nativeAllocationFailureNamesTheRequestAndLeavesThePoolUsable() {
+    // RELIABILITY 28: 2^40 floats (4 TiB) cannot be had; the error says what was asked. Only
+    // where the kernel refuses what it cannot back (overcommit mode 0 or 2): with mode 1 the
+    // mapping would succeed and zeroing it would exhaust the machine.
+    org.junit.jupiter.api.Assumptions.assumeTrue(overcommitRefusesHugeMaps());
+    long live = MemoryStats.liveBytes();
+    OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> zeros(1L << 40));
+    assertTrue(e.getMessage().contains("[1099511627776]"), e.getMessage());
+    assertTrue(e.getMessage().contains("4398046511104"), e.getMessage());
+    assertTrue(e.getMessage().contains("live="), e.getMessage());
+    assertEquals(live, MemoryStats.liveBytes());
+    try (var s = Scope.open()) {
+      assertEquals(6, ones(2, 3).sum().item()); // a smaller step still runs
+    }
+  }
+
+  static boolean overcommitRefusesHugeMaps() {
+    try {
+      String mode =
+          java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/vm/overcommit_memory"))
+              .trim();
+      return mode.equals("0") || mode.equals("2");
+    } catch (java.io.IOException | RuntimeException e) {
+      return false;
+    }
+  }
 }
