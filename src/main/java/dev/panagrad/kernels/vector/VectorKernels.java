@@ -45,15 +45,16 @@ public final class VectorKernels implements Kernels {
     // a vector op that is not inlined runs as plain Java.
     long i =
         switch (op) {
+          // Note [Deterministic transcendentals]: the Vector API computes exp, log and tanh
+          // with one algorithm when C2 compiles the loop and another in the interpreter, so a
+          // value would depend on JIT timing. These ops run the scalar tail (Math.*), which
+          // HotSpot keeps identical in every tier.
+          case EXP, LOG, TANH, SIGMOID -> 0;
           case COPY -> copyF(a, ao, out, oo, n, p, q);
           case NEG -> negF(a, ao, out, oo, n, p, q);
           case ABS -> absF(a, ao, out, oo, n, p, q);
           case RELU -> reluF(a, ao, out, oo, n, p, q);
           case SQRT -> sqrtF(a, ao, out, oo, n, p, q);
-          case EXP -> expF(a, ao, out, oo, n, p, q);
-          case LOG -> logF(a, ao, out, oo, n, p, q);
-          case TANH -> tanhF(a, ao, out, oo, n, p, q);
-          case SIGMOID -> sigmoidF(a, ao, out, oo, n, p, q);
           case ADD_SCALAR -> addScalarF(a, ao, out, oo, n, p, q);
           case MUL_SCALAR -> mulScalarF(a, ao, out, oo, n, p, q);
           case RSUB_SCALAR -> rsubScalarF(a, ao, out, oo, n, p, q);
@@ -121,55 +122,6 @@ public final class VectorKernels implements Kernels {
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
       (x.sqrt()).intoMemorySegment(out, (oo + i) * 4, LE);
-    }
-    return i;
-  }
-
-  private static long expF(
-      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
-    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
-    long i = 0, bound = FS.loopBound(n);
-    for (; i < bound; i += FS.length()) {
-      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
-      (x.lanewise(VectorOperators.EXP)).intoMemorySegment(out, (oo + i) * 4, LE);
-    }
-    return i;
-  }
-
-  private static long logF(
-      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
-    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
-    long i = 0, bound = FS.loopBound(n);
-    for (; i < bound; i += FS.length()) {
-      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
-      (x.lanewise(VectorOperators.LOG)).intoMemorySegment(out, (oo + i) * 4, LE);
-    }
-    return i;
-  }
-
-  private static long tanhF(
-      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
-    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
-    long i = 0, bound = FS.loopBound(n);
-    for (; i < bound; i += FS.length()) {
-      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
-      (x.lanewise(VectorOperators.TANH)).intoMemorySegment(out, (oo + i) * 4, LE);
-    }
-    return i;
-  }
-
-  private static long sigmoidF(
-      MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
-    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
-    long i = 0, bound = FS.loopBound(n);
-    for (; i < bound; i += FS.length()) {
-      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
-      (one.div(x.neg().lanewise(VectorOperators.EXP).add(one)))
-          .intoMemorySegment(out, (oo + i) * 4, LE);
     }
     return i;
   }
@@ -559,15 +511,12 @@ public final class VectorKernels implements Kernels {
     // a vector op that is not inlined runs as plain Java.
     long i =
         switch (op) {
+          case EXP, LOG, TANH, SIGMOID -> 0; // Note [Deterministic transcendentals]
           case COPY -> copyD(a, ao, out, oo, n, p, q);
           case NEG -> negD(a, ao, out, oo, n, p, q);
           case ABS -> absD(a, ao, out, oo, n, p, q);
           case RELU -> reluD(a, ao, out, oo, n, p, q);
           case SQRT -> sqrtD(a, ao, out, oo, n, p, q);
-          case EXP -> expD(a, ao, out, oo, n, p, q);
-          case LOG -> logD(a, ao, out, oo, n, p, q);
-          case TANH -> tanhD(a, ao, out, oo, n, p, q);
-          case SIGMOID -> sigmoidD(a, ao, out, oo, n, p, q);
           case ADD_SCALAR -> addScalarD(a, ao, out, oo, n, p, q);
           case MUL_SCALAR -> mulScalarD(a, ao, out, oo, n, p, q);
           case RSUB_SCALAR -> rsubScalarD(a, ao, out, oo, n, p, q);
@@ -635,55 +584,6 @@ public final class VectorKernels implements Kernels {
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
       (x.sqrt()).intoMemorySegment(out, (oo + i) * 8, LE);
-    }
-    return i;
-  }
-
-  private static long expD(
-      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
-    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
-    long i = 0, bound = DS.loopBound(n);
-    for (; i < bound; i += DS.length()) {
-      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
-      (x.lanewise(VectorOperators.EXP)).intoMemorySegment(out, (oo + i) * 8, LE);
-    }
-    return i;
-  }
-
-  private static long logD(
-      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
-    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
-    long i = 0, bound = DS.loopBound(n);
-    for (; i < bound; i += DS.length()) {
-      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
-      (x.lanewise(VectorOperators.LOG)).intoMemorySegment(out, (oo + i) * 8, LE);
-    }
-    return i;
-  }
-
-  private static long tanhD(
-      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
-    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
-    long i = 0, bound = DS.loopBound(n);
-    for (; i < bound; i += DS.length()) {
-      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
-      (x.lanewise(VectorOperators.TANH)).intoMemorySegment(out, (oo + i) * 8, LE);
-    }
-    return i;
-  }
-
-  private static long sigmoidD(
-      MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
-    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
-    long i = 0, bound = DS.loopBound(n);
-    for (; i < bound; i += DS.length()) {
-      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
-      (one.div(x.neg().lanewise(VectorOperators.EXP).add(one)))
-          .intoMemorySegment(out, (oo + i) * 8, LE);
     }
     return i;
   }
