@@ -27,15 +27,6 @@ public enum UnaryOp {
   /** p, whatever x is (fill_) */
   FILL;
 
-  /**
-   * True when every implementation must give bit-identical results. All do: the vector kernels run
-   * exp, log, tanh and sigmoid through the same scalar Math functions (see Note [Deterministic
-   * transcendentals] in VectorKernels).
-   */
-  public boolean exact() {
-    return true;
-  }
-
   public double apply(double x, double p, double q) {
     return switch (this) {
       case COPY -> x;

@@ -69,7 +69,6 @@ public final class VectorKernels implements Kernels {
   private static long copyF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -81,7 +80,6 @@ public final class VectorKernels implements Kernels {
   private static long negF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -93,7 +91,6 @@ public final class VectorKernels implements Kernels {
   private static long absF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -105,11 +102,10 @@ public final class VectorKernels implements Kernels {
   private static long reluF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
-      (x.max(zero)).intoMemorySegment(out, (oo + i) * 4, LE);
+      (x.max(x.broadcast(0))).intoMemorySegment(out, (oo + i) * 4, LE);
     }
     return i;
   }
@@ -117,7 +113,6 @@ public final class VectorKernels implements Kernels {
   private static long sqrtF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -129,7 +124,6 @@ public final class VectorKernels implements Kernels {
   private static long addScalarF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -141,7 +135,6 @@ public final class VectorKernels implements Kernels {
   private static long mulScalarF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -153,7 +146,6 @@ public final class VectorKernels implements Kernels {
   private static long rsubScalarF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -165,7 +157,6 @@ public final class VectorKernels implements Kernels {
   private static long divScalarF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -177,7 +168,6 @@ public final class VectorKernels implements Kernels {
   private static long clampF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -189,7 +179,6 @@ public final class VectorKernels implements Kernels {
   private static long squareF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -201,7 +190,6 @@ public final class VectorKernels implements Kernels {
   private static long fillF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    FloatVector zero = FloatVector.zero(FS), one = FloatVector.broadcast(FS, 1);
     long i = 0, bound = FS.loopBound(n);
     for (; i < bound; i += FS.length()) {
       FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
@@ -531,7 +519,6 @@ public final class VectorKernels implements Kernels {
   private static long copyD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
@@ -543,7 +530,6 @@ public final class VectorKernels implements Kernels {
   private static long negD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
@@ -555,7 +541,6 @@ public final class VectorKernels implements Kernels {
   private static long absD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
@@ -567,11 +552,10 @@ public final class VectorKernels implements Kernels {
   private static long reluD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
-      (x.max(zero)).intoMemorySegment(out, (oo + i) * 8, LE);
+      (x.max(x.broadcast(0))).intoMemorySegment(out, (oo + i) * 8, LE);
     }
     return i;
   }
@@ -579,7 +563,6 @@ public final class VectorKernels implements Kernels {
   private static long sqrtD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
@@ -591,7 +574,6 @@ public final class VectorKernels implements Kernels {
   private static long addScalarD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
@@ -603,7 +585,6 @@ public final class VectorKernels implements Kernels {
   private static long mulScalarD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
@@ -615,7 +596,6 @@ public final class VectorKernels implements Kernels {
   private static long rsubScalarD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
@@ -627,7 +607,6 @@ public final class VectorKernels implements Kernels {
   private static long divScalarD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
@@ -639,7 +618,6 @@ public final class VectorKernels implements Kernels {
   private static long clampD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
@@ -651,7 +629,6 @@ public final class VectorKernels implements Kernels {
   private static long squareD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
@@ -663,7 +640,6 @@ public final class VectorKernels implements Kernels {
   private static long fillD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
     DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    DoubleVector zero = DoubleVector.zero(DS), one = DoubleVector.broadcast(DS, 1);
     long i = 0, bound = DS.loopBound(n);
     for (; i < bound; i += DS.length()) {
       DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
