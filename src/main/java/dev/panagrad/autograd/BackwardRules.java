@@ -4,6 +4,7 @@ import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
 import dev.panagrad.ops.Convolution;
 import dev.panagrad.ops.Elementwise;
+import dev.panagrad.ops.LinearAlgebra;
 import dev.panagrad.ops.Normalization;
 import dev.panagrad.ops.Reductions;
 
@@ -142,9 +143,9 @@ final class BackwardRules {
             c.needsGrad(1) ? c.saved(1).t().mv(g) : null
           };
       case MM ->
-          new Tensor[] { // d(A B) = (g B^T, A^T g)
+          new Tensor[] { // d(A B) = (g B^T, A^T g), the latter in B's layout
             c.needsGrad(0) ? g.mm(c.saved(1).t()) : null,
-            c.needsGrad(1) ? c.saved(0).t().mm(g) : null
+            c.needsGrad(1) ? LinearAlgebra.mat2Grad(c.saved(0), g, c.attr()) : null
           };
       case BMM ->
           new Tensor[] {
@@ -155,7 +156,7 @@ final class BackwardRules {
           new Tensor[] { // d(bias + A B) = (g summed to bias, g B^T, A^T g)
             c.needsGrad(0) ? sumTo(g, c, 0) : null,
             c.needsGrad(1) ? g.mm(c.saved(1).t()) : null,
-            c.needsGrad(2) ? c.saved(0).t().mm(g) : null
+            c.needsGrad(2) ? LinearAlgebra.mat2Grad(c.saved(0), g, c.attr()) : null
           };
       case VIEW, RESHAPE_ALIAS, UNSAFE_VIEW, SQUEEZE, SQUEEZE_DIM, SQUEEZE_MATMUL ->
           one(g.reshape(c.inputShape(0))); // same elements, the input's shape

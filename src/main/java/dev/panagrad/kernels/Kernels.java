@@ -56,4 +56,39 @@ public interface Kernels {
   double sumF(MemorySegment a, long ao, long n);
 
   double sumD(MemorySegment a, long ao, long n);
+
+  /**
+   * SGD's update of n parameters, in place: {@code d = g + wd w} (skipped when {@code wd} is 0);
+   * with momentum ({@code buf} non-null) {@code buf = momentum buf + damp d} and {@code d =
+   * nesterov ? d + momentum buf : buf}; then {@code w = w + step d} ({@code step} is -lr). Writes
+   * {@code w} and {@code buf}. Every product and sum is rounded as the optimizer's tensor-op form
+   * rounds it (float ops for float32, no fused multiply-add), so the two give identical bits.
+   */
+  void sgdF(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment buf,
+      long bo,
+      long n,
+      float step,
+      float momentum,
+      float damp,
+      float wd,
+      boolean nesterov);
+
+  void sgdD(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment buf,
+      long bo,
+      long n,
+      double step,
+      double momentum,
+      double damp,
+      double wd,
+      boolean nesterov);
 }

@@ -91,4 +91,58 @@ public final class ScalarKernels implements Kernels {
     for (long i = 0; i < n; i++) total += a.getAtIndex(D, ao + i);
     return total;
   }
+
+  @Override
+  public void sgdF(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment buf,
+      long bo,
+      long n,
+      float step,
+      float momentum,
+      float damp,
+      float wd,
+      boolean nesterov) {
+    for (long i = 0; i < n; i++) {
+      float p = w.getAtIndex(F, wo + i), d = g.getAtIndex(F, go + i);
+      if (wd != 0) d = d + wd * p;
+      if (buf != null) {
+        float b = buf.getAtIndex(F, bo + i) * momentum;
+        b = b + damp * d;
+        buf.setAtIndex(F, bo + i, b);
+        d = nesterov ? d + momentum * b : b;
+      }
+      w.setAtIndex(F, wo + i, p + step * d);
+    }
+  }
+
+  @Override
+  public void sgdD(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment buf,
+      long bo,
+      long n,
+      double step,
+      double momentum,
+      double damp,
+      double wd,
+      boolean nesterov) {
+    for (long i = 0; i < n; i++) {
+      double p = w.getAtIndex(D, wo + i), d = g.getAtIndex(D, go + i);
+      if (wd != 0) d = d + wd * p;
+      if (buf != null) {
+        double b = buf.getAtIndex(D, bo + i) * momentum;
+        b = b + damp * d;
+        buf.setAtIndex(D, bo + i, b);
+        d = nesterov ? d + momentum * b : b;
+      }
+      w.setAtIndex(D, wo + i, p + step * d);
+    }
+  }
 }

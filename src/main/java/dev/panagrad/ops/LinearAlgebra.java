@@ -69,9 +69,33 @@ public final class LinearAlgebra {
           new Tensor[] {a, b},
           new Tensor[] {b.requiresGrad() ? a : null, a.requiresGrad() ? b : null},
           null,
-          null);
+          mat2Layout(b));
     }
     return out;
+  }
+
+  /**
+   * The tape attribute of mm and addmm when mat2 is stored column-major (a transposed contiguous
+   * matrix, such as F.linear's {@code w.t()}). Its gradient is then computed in that layout, as
+   * PyTorch's mm_mat2_backward does: the weight's gradient comes back contiguous like the weight,
+   * with no transposing copy when it is accumulated into {@code .grad}.
+   */
+  public enum Mat2Layout {
+    COLUMN_MAJOR
+  }
+
+  private static Mat2Layout mat2Layout(Tensor b) {
+    long[] sh = b.shape(), st = b.stride();
+    return st[0] == 1 && st[1] == sh[0] && sh[0] > 1 && sh[1] > 1 ? Mat2Layout.COLUMN_MAJOR : null;
+  }
+
+  /**
+   * The gradient of mat2 in {@code a @ mat2} for the output gradient g: {@code a^T g}, or {@code
+   * (g^T a)^T} when mat2 was column-major, so the result has mat2's layout. Tensor ops, so it
+   * records history under create_graph.
+   */
+  public static Tensor mat2Grad(Tensor a, Tensor g, Object layout) {
+    return layout == Mat2Layout.COLUMN_MAJOR ? g.t().mm(a).t() : a.t().mm(g);
   }
 
   /**
@@ -242,7 +266,7 @@ public final class LinearAlgebra {
           new Tensor[] {bias, a, b},
           new Tensor[] {b.requiresGrad() ? a : null, a.requiresGrad() ? b : null},
           null,
-          null);
+          mat2Layout(b));
     }
     return out;
   }

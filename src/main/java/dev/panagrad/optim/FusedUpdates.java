@@ -2,6 +2,9 @@ package dev.panagrad.optim;
 
 import dev.panagrad.DType;
 import dev.panagrad.Tensor;
+import dev.panagrad.kernels.KernelProvider;
+import dev.panagrad.kernels.Kernels;
+import dev.panagrad.kernels.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -14,6 +17,7 @@ import java.lang.foreign.ValueLayout;
 final class FusedUpdates {
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
   private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
+  private static final Kernels K = KernelProvider.get();
 
   private FusedUpdates() {}
 
@@ -41,32 +45,32 @@ final class FusedUpdates {
     MemorySegment ps = p.segment(), gs = g.segment();
     MemorySegment bs = buf == null ? null : buf.segment();
     long po = p.storageOffset(), go = g.storageOffset(), bo = buf == null ? 0 : buf.storageOffset();
+    // Elementwise, so splitting it over the intra-op pool changes no bits.
     if (p.dtype() == DType.FLOAT32) {
       float wd = (float) weightDecay, m = (float) momentum, damp = (float) (1 - dampening);
       float step = (float) -lr;
-      for (long i = 0; i < n; i++) {
-        float w = ps.getAtIndex(F, po + i), d = gs.getAtIndex(F, go + i);
-        if (weightDecay != 0) d = d + wd * w;
-        if (bs != null) {
-          float b = bs.getAtIndex(F, bo + i) * m;
-          b = b + damp * d;
-          bs.setAtIndex(F, bo + i, b);
-          d = nesterov ? d + m * b : b;
-        }
-        ps.setAtIndex(F, po + i, w + step * d);
-      }
+      Parallel.forRange(
+          n,
+          (lo, hi) ->
+              K.sgdF(ps, po + lo, gs, go + lo, bs, bo + lo, hi - lo, step, m, damp, wd, nesterov));
     } else {
-      for (long i = 0; i < n; i++) {
-        double w = ps.getAtIndex(D, po + i), d = gs.getAtIndex(D, go + i);
-        if (weightDecay != 0) d = d + weightDecay * w;
-        if (bs != null) {
-          double b = bs.getAtIndex(D, bo + i) * momentum;
-          b = b + (1 - dampening) * d;
-          bs.setAtIndex(D, bo + i, b);
-          d = nesterov ? d + momentum * b : b;
-        }
-        ps.setAtIndex(D, po + i, w + -lr * d);
-      }
+      double damp = 1 - dampening, step = -lr;
+      Parallel.forRange(
+          n,
+          (lo, hi) ->
+              K.sgdD(
+                  ps,
+                  po + lo,
+                  gs,
+                  go + lo,
+                  bs,
+                  bo + lo,
+                  hi - lo,
+                  step,
+                  momentum,
+                  damp,
+                  weightDecay,
+                  nesterov));
     }
   }
 

@@ -126,6 +126,25 @@ class KernelParityTest {
                     }
                   }));
         }
+        for (boolean momentum : new boolean[] {false, true}) {
+          for (boolean nesterov : new boolean[] {false, true}) {
+            for (float wd : new float[] {0f, 1e-2f}) {
+              if (nesterov && !momentum) continue;
+              tests.add(
+                  DynamicTest.dynamicTest(
+                      bits
+                          + " sgd n="
+                          + n
+                          + " momentum="
+                          + momentum
+                          + " nesterov="
+                          + nesterov
+                          + " wd="
+                          + wd,
+                      () -> sgdMatches(v, n, momentum, nesterov, wd)));
+            }
+          }
+        }
         tests.add(
             DynamicTest.dynamicTest(
                 bits + " sumF/sumD n=" + n,
@@ -148,6 +167,35 @@ class KernelParityTest {
       }
     }
     return tests.stream();
+  }
+
+  /**
+   * The fused SGD update writes the parameter and the momentum buffer; both must equal the scalar
+   * kernel's bit for bit, in float32 and float64, from the same starting values.
+   */
+  static void sgdMatches(Kernels v, int n, boolean momentum, boolean nesterov, float wd) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment g = floats(arena, n, 6, false), g64 = doubles(arena, n, 7);
+      MemorySegment[] w = {floats(arena, n, 8, false), floats(arena, n, 8, false)};
+      MemorySegment[] b = {floats(arena, n, 9, false), floats(arena, n, 9, false)};
+      MemorySegment[] w64 = {doubles(arena, n, 10), doubles(arena, n, 10)};
+      MemorySegment[] b64 = {doubles(arena, n, 11), doubles(arena, n, 11)};
+      Kernels[] ks = {SCALAR, v};
+      for (int k = 0; k < 2; k++) {
+        MemorySegment buf = momentum ? b[k] : null, buf64 = momentum ? b64[k] : null;
+        ks[k].sgdF(w[k], 3, g, 3, buf, 3, n, -0.1f, 0.9f, 0.75f, wd, nesterov);
+        ks[k].sgdD(w64[k], 3, g64, 3, buf64, 3, n, -0.1, 0.9, 0.75, wd, nesterov);
+      }
+      for (int i = 0; i < n; i++) {
+        for (MemorySegment[] pair : new MemorySegment[][] {w, b}) {
+          float want = pair[0].getAtIndex(ValueLayout.JAVA_FLOAT, i + 3),
+              got = pair[1].getAtIndex(ValueLayout.JAVA_FLOAT, i + 3);
+          assertTrue(same(want, got), "sgdF index " + i + ": scalar " + want + ", vector " + got);
+        }
+      }
+      assertEquals(-1L, w64[0].mismatch(w64[1]), "sgdD parameters");
+      assertEquals(-1L, b64[0].mismatch(b64[1]), "sgdD momentum buffers");
+    }
   }
 
   @Test

@@ -20,7 +20,8 @@ import org.knowm.xchart.CategoryChartBuilder;
  * workloads} section of bench/results/latest.json, a table on standard output, and a PNG bar chart
  * of the ratios. Other sections of latest.json are kept as they are.
  *
- * <p>Usage: {@code Report OUT_JSON OUT_PNG JMH_JSON... [--pytorch PYTORCH_JSON...]}
+ * <p>Usage: {@code Report OUT_JSON OUT_PNG JMH_JSON... [--pytorch PYTORCH_JSON...] [--c C_JSON]},
+ * where C_JSON is W5's C baseline (bench/c/sgemm.c: cblas_sgemm of the same library).
  */
 public final class Report {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -44,14 +45,18 @@ public final class Report {
     List<JsonNode> jmh = new ArrayList<>();
     Map<String, JsonNode> pytorch = new LinkedHashMap<>();
     String pytorchVersion = null;
-    boolean py = false;
+    JsonNode cBaseline = null;
+    boolean py = false, c = false;
     for (String a : Arrays.asList(args).subList(2, args.length)) {
-      if (a.equals("--pytorch")) {
-        py = true;
+      if (a.equals("--pytorch") || a.equals("--c")) {
+        py = a.equals("--pytorch");
+        c = a.equals("--c");
         continue;
       }
       JsonNode n = JSON.readTree(Path.of(a).toFile());
-      if (py) {
+      if (c) {
+        cBaseline = n;
+      } else if (py) {
         pytorchVersion = n.path("version").asText(null);
         n.path("workloads").properties().forEach(e -> pytorch.put(e.getKey(), e.getValue()));
       } else {
@@ -110,6 +115,16 @@ public final class Report {
           String.format(
               "W4 plain Java loop: %.3f GB/s (panagrad / plain = %.2fx)%n",
               plain, section.get("W4").get("panagrad").asDouble() / plain));
+    }
+    if (cBaseline != null && section.has("W5")) {
+      ObjectNode w5 = (ObjectNode) section.get("W5");
+      double cGflops = cBaseline.path("median").asDouble();
+      w5.put("c_openblas", cGflops);
+      w5.put("ratio_c", w5.get("panagrad").asDouble() / cGflops);
+      table.append(
+          String.format(
+              "W5 C cblas_sgemm, same library and threads: %.3f GFLOP/s (panagrad / C = %.2fx)%n",
+              cGflops, w5.get("ratio_c").asDouble()));
     }
     ObjectNode root =
         Files.exists(outJson)

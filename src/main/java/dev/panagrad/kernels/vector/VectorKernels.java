@@ -2,6 +2,7 @@ package dev.panagrad.kernels.vector;
 
 import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.kernels.Kernels;
+import dev.panagrad.kernels.ScalarKernels;
 import dev.panagrad.kernels.UnaryOp;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -32,6 +33,9 @@ public final class VectorKernels implements Kernels {
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
   private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
   private static final int SUM_BLOCK = 1024;
+
+  /** The tails of the fused optimizer updates: the reference loop, on the last few elements. */
+  private static final ScalarKernels SCALAR = new ScalarKernels();
 
   @Override
   public String name() {
@@ -984,5 +988,77 @@ public final class VectorKernels implements Kernels {
     for (int l = 0; l < lanes; l++) total += s.lane(l);
     for (; i < n; i++) total += a.getAtIndex(D, ao + i);
     return total;
+  }
+
+  // SGD: the same sequence of roundings as ScalarKernels.sgdF (mul, then add: no fma), lane by
+  // lane. The flags are loop-invariant, so C2 unswitches the loop on them.
+  @Override
+  public void sgdF(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment buf,
+      long bo,
+      long n,
+      float step,
+      float momentum,
+      float damp,
+      float wd,
+      boolean nesterov) {
+    boolean decay = wd != 0, moment = buf != null;
+    FloatVector sv = FloatVector.broadcast(FS, step), mv = FloatVector.broadcast(FS, momentum);
+    FloatVector dv = FloatVector.broadcast(FS, damp), wdv = FloatVector.broadcast(FS, wd);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector p = FloatVector.fromMemorySegment(FS, w, (wo + i) * 4, LE);
+      FloatVector d = FloatVector.fromMemorySegment(FS, g, (go + i) * 4, LE);
+      if (decay) d = d.add(wdv.mul(p));
+      if (moment) {
+        FloatVector b = FloatVector.fromMemorySegment(FS, buf, (bo + i) * 4, LE).mul(mv);
+        b = b.add(dv.mul(d));
+        b.intoMemorySegment(buf, (bo + i) * 4, LE);
+        d = nesterov ? d.add(mv.mul(b)) : b;
+      }
+      p.add(sv.mul(d)).intoMemorySegment(w, (wo + i) * 4, LE);
+    }
+    if (i < n) {
+      SCALAR.sgdF(w, wo + i, g, go + i, buf, bo + i, n - i, step, momentum, damp, wd, nesterov);
+    }
+  }
+
+  @Override
+  public void sgdD(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment buf,
+      long bo,
+      long n,
+      double step,
+      double momentum,
+      double damp,
+      double wd,
+      boolean nesterov) {
+    boolean decay = wd != 0, moment = buf != null;
+    DoubleVector sv = DoubleVector.broadcast(DS, step), mv = DoubleVector.broadcast(DS, momentum);
+    DoubleVector dv = DoubleVector.broadcast(DS, damp), wdv = DoubleVector.broadcast(DS, wd);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector p = DoubleVector.fromMemorySegment(DS, w, (wo + i) * 8, LE);
+      DoubleVector d = DoubleVector.fromMemorySegment(DS, g, (go + i) * 8, LE);
+      if (decay) d = d.add(wdv.mul(p));
+      if (moment) {
+        DoubleVector b = DoubleVector.fromMemorySegment(DS, buf, (bo + i) * 8, LE).mul(mv);
+        b = b.add(dv.mul(d));
+        b.intoMemorySegment(buf, (bo + i) * 8, LE);
+        d = nesterov ? d.add(mv.mul(b)) : b;
+      }
+      p.add(sv.mul(d)).intoMemorySegment(w, (wo + i) * 8, LE);
+    }
+    if (i < n) {
+      SCALAR.sgdD(w, wo + i, g, go + i, buf, bo + i, n - i, step, momentum, damp, wd, nesterov);
+    }
   }
 }
