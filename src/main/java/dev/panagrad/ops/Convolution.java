@@ -227,9 +227,13 @@ public final class Convolution {
    * reads padding), so one matrix product covers the whole batch.
    */
   static void im2col(Geo g, Tensor x, int gi, Tensor cols) {
+    if (x.dtype() == DType.FLOAT32) {
+      im2colF(g, x, gi, cols);
+      return;
+    }
+    // float64 from here on
     MemorySegment xs = x.segment(), cs = cols.segment();
-    boolean f32 = x.dtype() == DType.FLOAT32;
-    long es = x.dtype().byteSize();
+    long es = 8;
     long xo = x.storageOffset();
     ConvArgs a = g.a;
     long np = (long) g.n * g.p;
@@ -268,8 +272,7 @@ public final class Convolution {
               for (int z = 0; z < g.ow; z++) {
                 int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
                 boolean in = iw >= 0 && iw < g.w;
-                if (f32) cs.setAtIndex(F, col + z, in ? xs.getAtIndex(F, rowAt + iw) : 0f);
-                else cs.setAtIndex(D, col + z, in ? xs.getAtIndex(D, rowAt + iw) : 0d);
+                cs.setAtIndex(D, col + z, in ? xs.getAtIndex(D, rowAt + iw) : 0d);
               }
             }
           }
@@ -280,8 +283,12 @@ public final class Convolution {
 
   /** Folds cols [K, N * P] back into group {@code gi} of gx (contiguous), adding overlaps. */
   static void col2im(Geo g, Tensor cols, int gi, Tensor gx) {
+    if (gx.dtype() == DType.FLOAT32) {
+      col2imF(g, cols, gi, gx);
+      return;
+    }
+    // float64 from here on
     MemorySegment cs = cols.segment(), xs = gx.segment();
-    boolean f32 = gx.dtype() == DType.FLOAT32;
     ConvArgs a = g.a;
     long np = (long) g.n * g.p;
     for (int ci = 0; ci < g.cg; ci++) {
@@ -300,8 +307,7 @@ public final class Convolution {
                     z1 = Math.min(g.ow, g.w + a.padding[1] - kj);
                 if (z1 > z0) {
                   long at = plane + (long) ih * g.w + z0 - a.padding[1] + kj;
-                  if (f32) K.binaryF(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1f);
-                  else K.binaryD(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1d);
+                  K.binaryD(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1d);
                 }
                 continue;
               }
@@ -309,12 +315,101 @@ public final class Convolution {
                 int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
                 if (iw < 0 || iw >= g.w) continue;
                 long at = plane + (long) ih * g.w + iw;
-                if (f32) xs.setAtIndex(F, at, xs.getAtIndex(F, at) + cs.getAtIndex(F, col + z));
-                else xs.setAtIndex(D, at, xs.getAtIndex(D, at) + cs.getAtIndex(D, col + z));
+                xs.setAtIndex(D, at, xs.getAtIndex(D, at) + cs.getAtIndex(D, col + z));
               }
             }
           }
         }
+      }
+    }
+  }
+
+  // The float32 im2col and col2im work one input plane at a time on heap arrays: a plane and a
+  // cols row segment each move in one bulk copy, and the window loops index plain arrays, where
+  // the segment loops paid a bounds check (or a short copy) per element or per row run.
+
+  /** {@link #im2col} for float32. */
+  private static void im2colF(Geo g, Tensor x, int gi, Tensor cols) {
+    MemorySegment xs = x.segment(), cs = cols.segment();
+    long np = (long) g.n * g.p;
+    float[] plane = new float[g.h * g.w], run = new float[g.p];
+    for (int ni = 0; ni < g.n; ni++) {
+      for (int ci = 0; ci < g.cg; ci++) {
+        long at = x.storageOffset() + ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
+        MemorySegment.copy(xs, F, at * 4, plane, 0, plane.length);
+        for (int ki = 0; ki < g.kh; ki++) {
+          for (int kj = 0; kj < g.kw; kj++) {
+            unfoldWindowRow(g, plane, ki, kj, run);
+            long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
+            MemorySegment.copy(run, 0, cs, F, (row + (long) ni * g.p) * 4, g.p);
+          }
+        }
+      }
+    }
+  }
+
+  /** run[y, z] = the plane's value under kernel tap (ki, kj) at output (y, z), 0 in padding. */
+  private static void unfoldWindowRow(Geo g, float[] plane, int ki, int kj, float[] run) {
+    ConvArgs a = g.a;
+    for (int y = 0, col = 0; y < g.oh; y++, col += g.ow) {
+      int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+      if (ih < 0 || ih >= g.h) {
+        java.util.Arrays.fill(run, col, col + g.ow, 0f);
+        continue;
+      }
+      int rowAt = ih * g.w;
+      if (a.stride[1] == 1 && a.dilation[1] == 1) {
+        // A run of the input row, zeros where the window hangs over the padding.
+        int z0 = Math.min(g.ow, Math.max(0, a.padding[1] - kj)),
+            z1 = Math.max(z0, Math.min(g.ow, g.w + a.padding[1] - kj));
+        java.util.Arrays.fill(run, col, col + z0, 0f);
+        System.arraycopy(plane, rowAt + z0 - a.padding[1] + kj, run, col + z0, z1 - z0);
+        java.util.Arrays.fill(run, col + z1, col + g.ow, 0f);
+        continue;
+      }
+      for (int z = 0; z < g.ow; z++) {
+        int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
+        run[col + z] = iw >= 0 && iw < g.w ? plane[rowAt + iw] : 0f;
+      }
+    }
+  }
+
+  /**
+   * {@link #col2im} for float32. Every input element gets its kernel taps added in the order (ki,
+   * kj) as in the float64 loop, so the sums round the same way.
+   */
+  private static void col2imF(Geo g, Tensor cols, int gi, Tensor gx) {
+    MemorySegment cs = cols.segment(), xs = gx.segment();
+    ConvArgs a = g.a;
+    long np = (long) g.n * g.p;
+    float[] plane = new float[g.h * g.w], run = new float[g.p];
+    for (int ni = 0; ni < g.n; ni++) {
+      for (int ci = 0; ci < g.cg; ci++) {
+        long at = gx.storageOffset() + ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
+        MemorySegment.copy(xs, F, at * 4, plane, 0, plane.length);
+        for (int ki = 0; ki < g.kh; ki++) {
+          for (int kj = 0; kj < g.kw; kj++) {
+            long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
+            MemorySegment.copy(cs, F, (row + (long) ni * g.p) * 4, run, 0, g.p);
+            for (int y = 0, col = 0; y < g.oh; y++, col += g.ow) {
+              int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+              if (ih < 0 || ih >= g.h) continue;
+              int rowAt = ih * g.w;
+              if (a.stride[1] == 1 && a.dilation[1] == 1) {
+                int z0 = Math.min(g.ow, Math.max(0, a.padding[1] - kj)),
+                    z1 = Math.min(g.ow, g.w + a.padding[1] - kj);
+                int shift = rowAt - a.padding[1] + kj;
+                for (int z = z0; z < z1; z++) plane[shift + z] += run[col + z];
+                continue;
+              }
+              for (int z = 0; z < g.ow; z++) {
+                int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
+                if (iw >= 0 && iw < g.w) plane[rowAt + iw] += run[col + z];
+              }
+            }
+          }
+        }
+        MemorySegment.copy(plane, 0, xs, F, at * 4, plane.length);
       }
     }
   }
@@ -370,8 +465,29 @@ public final class Convolution {
         }
       }
     }
-    Tensor gb = nb ? grad.sum(new long[] {0, 2, 3}, false) : null;
+    Tensor gb = nb ? biasGrad(grad, g) : null;
     return new Tensor[] {gx, nw ? gw.reshape(wt.shape()) : null, gb};
+  }
+
+  /**
+   * grad_bias[o] = the sum of grad[n, o, :, :] over n: each [oh, ow] plane summed by the kernels
+   * (float lanes, then double), the planes added in double in sample order. The order is fixed, so
+   * the result is the same on every run.
+   */
+  static Tensor biasGrad(Tensor grad, Geo g) {
+    if (grad.dtype() != DType.FLOAT32) return grad.sum(new long[] {0, 2, 3}, false);
+    Tensor gc = grad.contiguous();
+    MemorySegment gs = gc.segment();
+    double[] sums = new double[g.o];
+    for (int ni = 0; ni < g.n; ni++) {
+      for (int oi = 0; oi < g.o; oi++) {
+        sums[oi] += K.sumF(gs, gc.storageOffset() + ((long) ni * g.o + oi) * g.p, g.p);
+      }
+    }
+    Tensor gb = Torch.empty(grad.dtype(), g.o);
+    MemorySegment bs = gb.segment();
+    for (int oi = 0; oi < g.o; oi++) bs.setAtIndex(F, oi, (float) sums[oi]);
+    return gb;
   }
 
   // ------------------------------------------------------------------ pooling
@@ -472,33 +588,24 @@ public final class Convolution {
     Tensor r = Torch.empty(x.dtype(), pooledShape(xs, oh, ow));
     MemorySegment rs = r.segment();
     int[] arg = new int[planes * oh * ow];
+    // Each plane through a heap array (widened to double for float32, which compares the same):
+    // one bulk copy in and out instead of a bounds-checked segment access per window element.
+    float[] inF = f32 ? new float[h * w] : null, outF = f32 ? new float[oh * ow] : null;
+    double[] in = new double[h * w], out = new double[oh * ow];
     for (int pl = 0; pl < planes; pl++) {
-      int base = pl * h * w;
-      for (int y = 0; y < oh; y++) {
-        int hs = y * s[0] - p[0];
-        for (int z = 0; z < ow; z++) {
-          int ws = z * s[1] - p[1];
-          double best = Double.NEGATIVE_INFINITY;
-          int bi = -1;
-          for (int i = 0; i < k[0]; i++) {
-            int ih = hs + i * d[0];
-            if (ih < 0 || ih >= h) continue;
-            for (int j = 0; j < k[1]; j++) {
-              int iw = ws + j * d[1];
-              if (iw < 0 || iw >= w) continue;
-              long at = xo + base + ih * w + iw;
-              double v = f32 ? xseg.getAtIndex(F, at) : xseg.getAtIndex(D, at);
-              if (bi < 0 || v > best || Double.isNaN(v)) {
-                best = v;
-                bi = base + ih * w + iw;
-              }
-            }
-          }
-          int oi = (pl * oh + y) * ow + z;
-          if (f32) rs.setAtIndex(F, oi, (float) best);
-          else rs.setAtIndex(D, oi, best);
-          arg[oi] = bi;
-        }
+      long from = xo + (long) pl * h * w, to = (long) pl * oh * ow;
+      if (f32) {
+        MemorySegment.copy(xseg, F, from * 4, inF, 0, h * w);
+        for (int i = 0; i < in.length; i++) in[i] = inF[i];
+      } else {
+        MemorySegment.copy(xseg, D, from * 8, in, 0, h * w);
+      }
+      maxPoolPlane(in, h, w, out, arg, pl * oh * ow, pl * h * w, oh, ow, k, s, p, d);
+      if (f32) {
+        for (int i = 0; i < out.length; i++) outF[i] = (float) out[i];
+        MemorySegment.copy(outF, 0, rs, F, to * 4, oh * ow);
+      } else {
+        MemorySegment.copy(out, 0, rs, D, to * 8, oh * ow);
       }
     }
     if (Tape.needsRecord(x)) {
@@ -506,6 +613,77 @@ public final class Convolution {
       Tape.record(Op.MAX_POOL2D, r, new Tensor[] {x}, null, null, a);
     }
     return r;
+  }
+
+  /**
+   * Max pooling of one plane {@code in} [h, w] into {@code out} [oh, ow], with the flat input index
+   * of each maximum (plus {@code base}) into {@code arg} from {@code argAt}. The first maximum of a
+   * window wins; a NaN wins over numbers (the last NaN, as ATen's kernel).
+   */
+  private static void maxPoolPlane(
+      double[] in,
+      int h,
+      int w,
+      double[] out,
+      int[] arg,
+      int argAt,
+      int base,
+      int oh,
+      int ow,
+      int[] k,
+      int[] s,
+      int[] p,
+      int[] d) {
+    boolean inside =
+        p[0] == 0
+            && p[1] == 0
+            && (oh - 1) * s[0] + (k[0] - 1) * d[0] < h
+            && (ow - 1) * s[1] + (k[1] - 1) * d[1] < w;
+    if (inside) {
+      // No window reaches past the plane (no padding, floor mode): no bounds tests, and the
+      // window's first element starts the search.
+      for (int y = 0; y < oh; y++) {
+        for (int z = 0; z < ow; z++) {
+          int first = y * s[0] * w + z * s[1], bi = first;
+          double best = in[first];
+          for (int i = 0; i < k[0]; i++) {
+            for (int j = 0, at = first + i * d[0] * w; j < k[1]; j++, at += d[1]) {
+              double v = in[at];
+              if (v > best || (v != v && at != first)) {
+                best = v;
+                bi = at;
+              }
+            }
+          }
+          out[y * ow + z] = best;
+          arg[argAt + y * ow + z] = base + bi;
+        }
+      }
+      return;
+    }
+    for (int y = 0; y < oh; y++) {
+      int hs = y * s[0] - p[0];
+      for (int z = 0; z < ow; z++) {
+        int ws = z * s[1] - p[1];
+        double best = Double.NEGATIVE_INFINITY;
+        int bi = -1;
+        for (int i = 0; i < k[0]; i++) {
+          int ih = hs + i * d[0];
+          if (ih < 0 || ih >= h) continue;
+          for (int j = 0; j < k[1]; j++) {
+            int iw = ws + j * d[1];
+            if (iw < 0 || iw >= w) continue;
+            double v = in[ih * w + iw];
+            if (bi < 0 || v > best || v != v) {
+              best = v;
+              bi = ih * w + iw;
+            }
+          }
+        }
+        out[y * ow + z] = best;
+        arg[argAt + y * ow + z] = bi < 0 ? -1 : base + bi;
+      }
+    }
   }
 
   /** MaxPool2DWithIndicesBackward0: each output's gradient goes to its argmax. */

@@ -77,6 +77,21 @@ public final class Reductions {
           new long[] {a.storageOffset(), 0},
           (off, inner, n) -> {
             long x = off[0], o = off[1];
+            if (f32 && inner[0] == 1 && inner[1] == 0) {
+              // A run summed into one output (sum over the last dims): the same steps on locals,
+              // which C2 keeps in registers.
+              int k = (int) o;
+              double sum = acc[k], c = comp[k];
+              for (long i = 0; i < n; i++) {
+                double v = s.getAtIndex(ValueLayout.JAVA_FLOAT, x + i);
+                double t = sum + v;
+                c += Math.abs(sum) >= Math.abs(v) ? (sum - t) + v : (v - t) + sum;
+                sum = t;
+              }
+              acc[k] = sum;
+              comp[k] = c;
+              return;
+            }
             for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
               int k = (int) o;
               double v = f32 ? s.getAtIndex(ValueLayout.JAVA_FLOAT, x) : Elements.get(s, ta, x);
