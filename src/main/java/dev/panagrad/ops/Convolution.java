@@ -592,8 +592,24 @@ public final class Convolution {
     // one bulk copy in and out instead of a bounds-checked segment access per window element.
     float[] inF = f32 ? new float[h * w] : null, outF = f32 ? new float[oh * ow] : null;
     double[] in = new double[h * w], out = new double[oh * ow];
+    // The common case, 2x2 windows inside the plane (no padding or dilation): its own loop.
+    boolean pairWindows =
+        k[0] == 2
+            && k[1] == 2
+            && p[0] == 0
+            && p[1] == 0
+            && d[0] == 1
+            && d[1] == 1
+            && (oh - 1) * s[0] + 1 < h
+            && (ow - 1) * s[1] + 1 < w;
     for (int pl = 0; pl < planes; pl++) {
       long from = xo + (long) pl * h * w, to = (long) pl * oh * ow;
+      if (f32 && pairWindows) {
+        MemorySegment.copy(xseg, F, from * 4, inF, 0, h * w);
+        maxPoolPairsF(inF, w, outF, arg, pl * oh * ow, pl * h * w, oh, ow, s);
+        MemorySegment.copy(outF, 0, rs, F, to * 4, oh * ow);
+        continue;
+      }
       if (f32) {
         MemorySegment.copy(xseg, F, from * 4, inF, 0, h * w);
         for (int i = 0; i < in.length; i++) in[i] = inF[i];
@@ -641,21 +657,19 @@ public final class Convolution {
             && (ow - 1) * s[1] + (k[1] - 1) * d[1] < w;
     if (inside) {
       // No window reaches past the plane (no padding, floor mode): no bounds tests, and the
-      // window's first element starts the search.
+      // window's first element starts the search. Only the index is carried, picked by a
+      // select rather than a branch (on random data a branch is mispredicted half the time).
+      int kh = k[0], kw = k[1], rowStep = d[0] * w, colStep = d[1];
       for (int y = 0; y < oh; y++) {
         for (int z = 0; z < ow; z++) {
           int first = y * s[0] * w + z * s[1], bi = first;
-          double best = in[first];
-          for (int i = 0; i < k[0]; i++) {
-            for (int j = 0, at = first + i * d[0] * w; j < k[1]; j++, at += d[1]) {
+          for (int i = 0, row = first; i < kh; i++, row += rowStep) {
+            for (int j = i == 0 ? 1 : 0, at = row + j * colStep; j < kw; j++, at += colStep) {
               double v = in[at];
-              if (v > best || (v != v && at != first)) {
-                best = v;
-                bi = at;
-              }
+              bi = v > in[bi] || v != v ? at : bi;
             }
           }
-          out[y * ow + z] = best;
+          out[y * ow + z] = in[bi];
           arg[argAt + y * ow + z] = base + bi;
         }
       }
@@ -682,6 +696,33 @@ public final class Convolution {
         }
         out[y * ow + z] = best;
         arg[argAt + y * ow + z] = bi < 0 ? -1 : base + bi;
+      }
+    }
+  }
+
+  /**
+   * {@link #maxPoolPlane} for float32 2x2 windows that stay inside the plane: the four values are
+   * compared in window order with the same rule, each step a select (no branch to mispredict on
+   * random data).
+   */
+  private static void maxPoolPairsF(
+      float[] in, int w, float[] out, int[] arg, int argAt, int base, int oh, int ow, int[] s) {
+    for (int y = 0; y < oh; y++) {
+      int r0 = y * s[0] * w, r1 = r0 + w;
+      for (int z = 0; z < ow; z++) {
+        int a = r0 + z * s[1], c = r1 + z * s[1], bi = a;
+        float best = in[a], v1 = in[a + 1], v2 = in[c], v3 = in[c + 1];
+        boolean take = (v1 > best) | (v1 != v1);
+        best = take ? v1 : best;
+        bi = take ? a + 1 : bi;
+        take = (v2 > best) | (v2 != v2);
+        best = take ? v2 : best;
+        bi = take ? c : bi;
+        take = (v3 > best) | (v3 != v3);
+        best = take ? v3 : best;
+        bi = take ? c + 1 : bi;
+        out[y * ow + z] = best;
+        arg[argAt + y * ow + z] = base + bi;
       }
     }
   }

@@ -162,6 +162,8 @@ public final class Pointwise {
     Shapes.broadcast(dst.shape(), src.shape()); // message if they do not broadcast
     if (dst.dtype() == DType.INT64 && src.dtype() == DType.INT64) {
       copyLongs(dst, src);
+    } else if (TransposeCopy.applies(dst, src)) {
+      TransposeCopy.copy(dst, src);
     } else {
       unaryInto(dst, src, UnaryOp.COPY, 0, 0);
     }

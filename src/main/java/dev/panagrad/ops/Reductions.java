@@ -71,25 +71,22 @@ public final class Reductions {
       // Neumaier-compensated summation in double: float32 sums are exact far beyond 2^24
       // elements, float64 sums lose no more than a few ulps, and the order is fixed.
       double[] comp = new double[acc.length];
+      float[] run = f32 ? new float[(int) Math.min(a.numel(), RUN_CHUNK)] : null;
       StridedLoop.forEach(
           shape,
           new long[][] {a.stride(), accStrides},
           new long[] {a.storageOffset(), 0},
           (off, inner, n) -> {
             long x = off[0], o = off[1];
-            if (f32 && inner[0] == 1 && inner[1] == 0) {
-              // A run summed into one output (sum over the last dims): the same steps on locals,
-              // which C2 keeps in registers.
-              int k = (int) o;
-              double sum = acc[k], c = comp[k];
-              for (long i = 0; i < n; i++) {
-                double v = s.getAtIndex(ValueLayout.JAVA_FLOAT, x + i);
-                double t = sum + v;
-                c += Math.abs(sum) >= Math.abs(v) ? (sum - t) + v : (v - t) + sum;
-                sum = t;
+            if (f32 && inner[0] == 1 && (inner[1] == 0 || inner[1] == 1)) {
+              // A contiguous float32 run: the same steps, in the same order, on a heap copy of
+              // the run (a bulk copy instead of a bounds-checked access per element).
+              for (long from = 0; from < n; from += run.length) {
+                int len = (int) Math.min(run.length, n - from);
+                MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, (x + from) * 4, run, 0, len);
+                if (inner[1] == 0) neumaierInto(acc, comp, (int) o, run, len);
+                else neumaierEach(acc, comp, (int) (o + from), run, len);
               }
-              acc[k] = sum;
-              comp[k] = c;
               return;
             }
             for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
@@ -119,6 +116,30 @@ public final class Reductions {
     MemorySegment so = out.segment();
     for (int i = 0; i < acc.length; i++) Elements.put(so, dt, i, acc[i]);
     return out;
+  }
+
+  /** The longest piece of a run {@link #reduce} copies to the heap at once. */
+  private static final int RUN_CHUNK = 4096;
+
+  /** Adds run[0, len) into acc[k] one by one, Neumaier-compensated (comp[k]). */
+  private static void neumaierInto(double[] acc, double[] comp, int k, float[] run, int len) {
+    double sum = acc[k], c = comp[k];
+    for (int i = 0; i < len; i++) {
+      double v = run[i], t = sum + v;
+      c += Math.abs(sum) >= Math.abs(v) ? (sum - t) + v : (v - t) + sum;
+      sum = t;
+    }
+    acc[k] = sum;
+    comp[k] = c;
+  }
+
+  /** Adds run[i] into acc[k + i] for each i, Neumaier-compensated (comp[k + i]). */
+  private static void neumaierEach(double[] acc, double[] comp, int k, float[] run, int len) {
+    for (int i = 0; i < len; i++) {
+      double a = acc[k + i], v = run[i], t = a + v;
+      comp[k + i] += Math.abs(a) >= Math.abs(v) ? (a - t) + v : (v - t) + a;
+      acc[k + i] = t;
+    }
   }
 
   static final Reducer SUM =
