@@ -307,6 +307,40 @@ class ConvOpsTest {
     assertArrayEquals(new double[] {0, 1, 0, 0}, x.grad().toDoubleArray());
   }
 
+  /**
+   * ATen's rule, in both dtypes (float32 2x2 windows take their own loop): the first maximum of a
+   * window wins, a NaN wins over numbers, the last NaN over earlier ones, and -0 seen first stays.
+   */
+  @Test
+  void maxPoolPicksAsAtenInEveryDtype() {
+    double nan = Double.NaN;
+    // windows (2x2, stride 2) of a [2, 6] plane: [1 3; 3 2] -> 3 at (0, 1); [nan 5; nan 0] ->
+    // the last nan, at (1, 2); [-0 0; -1 -2] -> -0 at (0, 4) (0 > -0 is false)
+    double[] windows = {1, 3, 3, 2, nan, 5, nan, 0, -0.0, 0, -1, -2};
+    for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+      Tensor x = Torch.tensor(reorder(windows), dt, 1, 1, 2, 6).requiresGrad_(true);
+      Tensor y = F.maxPool2d(x, 2);
+      double[] v = y.toDoubleArray();
+      assertEquals(3.0, v[0], dt.toString());
+      assertTrue(Double.isNaN(v[1]), dt.toString());
+      assertEquals(Double.doubleToLongBits(-0.0), Double.doubleToLongBits(v[2]), dt.toString());
+      y.backward(Torch.tensor(new double[] {1, 2, 4}, dt, 1, 1, 1, 3));
+      assertArrayEquals(
+          new double[] {0, 1, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0},
+          x.grad().toDoubleArray(),
+          dt.toString());
+    }
+  }
+
+  /** The three 2x2 windows listed window by window, as the rows of a [2, 6] plane. */
+  private static double[] reorder(double[] windows) {
+    double[] plane = new double[12];
+    for (int wi = 0; wi < 3; wi++) {
+      for (int e = 0; e < 4; e++) plane[(e / 2) * 6 + wi * 2 + e % 2] = windows[wi * 4 + e];
+    }
+    return plane;
+  }
+
   @Test
   void avgPoolCountsPaddingByDefault() {
     Tensor x = Torch.ones(DType.FLOAT64, 1, 1, 2, 2);
