@@ -205,6 +205,29 @@ class ReduceOpsTest {
     }
   }
 
+  /**
+   * A float32 sum over dims gives the same bits whatever the input's layout: contiguous runs take a
+   * heap-copy path (branch-free TwoSum across outputs), other layouts the element-by-element
+   * Neumaier loop, and both must round identically. Values span 12 orders of magnitude so the
+   * compensation matters.
+   */
+  @Test
+  void floatSumsAreTheSameBitsInEveryLayout() {
+    Torch.manualSeed(3);
+    Tensor x = Torch.randn(300, 70).mul(Torch.randn(300, 70).mul(6).exp());
+    Tensor strided = x.t().contiguous().t(); // same values, strides (1, 300)
+    for (long[] dims : new long[][] {{0}, {1}, {0, 1}}) {
+      double[] want = strided.sum(dims, false).toDoubleArray();
+      double[] got = x.sum(dims, false).toDoubleArray();
+      for (int i = 0; i < want.length; i++) {
+        assertEquals(
+            Double.doubleToLongBits(want[i]),
+            Double.doubleToLongBits(got[i]),
+            "dims " + Arrays.toString(dims) + " index " + i);
+      }
+    }
+  }
+
   @Test
   void gradcheckReductions() {
     gradcheck(x -> x[0].amax(new long[] {1}, false), rand(-1, 1, 3, 4));
