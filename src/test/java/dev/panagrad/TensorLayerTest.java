@@ -173,6 +173,38 @@ class TensorLayerTest {
   }
 
   @Test
+  void gradientsComeBackInTheInputsDtype() {
+    // float32 * float64 promotes to float64 (PyTorch's rule); each gradient is in its input's dtype
+    Tensor x = tensor(new float[] {1, 2, 3}).requiresGrad_(true);
+    Tensor y = tensor(new double[] {0.5, 0.25, 2}).requiresGrad_(true);
+    Tensor z = x.mul(y);
+    assertEquals(DType.FLOAT64, z.dtype());
+    z.sum().backward();
+    assertEquals(DType.FLOAT32, x.grad().dtype());
+    assertEquals(DType.FLOAT64, y.grad().dtype());
+    // d(sum x*y)/dx = y, d/dy = x
+    assertArrayEquals(new float[] {0.5f, 0.25f, 2f}, x.grad().toFloatArray());
+    assertArrayEquals(new double[] {1, 2, 3}, y.grad().toDoubleArray());
+  }
+
+  @Test
+  void outOfBoundsGeometryIsRefused() {
+    // every view is checked against its storage before any element is touched
+    Tensor t = zeros(2, 3);
+    assertMessage(
+        IllegalArgumentException.class,
+        "out of bounds for a storage of 6 elements",
+        () -> t.rawView(new long[] {2, 3}, new long[] {3, 1}, 1));
+    assertMessage(
+        IllegalArgumentException.class,
+        "out of bounds",
+        () -> t.rawView(new long[] {2}, new long[] {-1}, 0));
+    assertThrows(IndexOutOfBoundsException.class, () -> t.get(0, 3));
+    assertThrows(IndexOutOfBoundsException.class, () -> t.select(1, 3));
+    assertThrows(IndexOutOfBoundsException.class, () -> t.narrow(1, 2, 2));
+  }
+
+  @Test
   void inPlaceWriteIntoOverlappingMemory() {
     // RELIABILITY 19: an expanded view has several elements on one memory location
     assertMessage(
