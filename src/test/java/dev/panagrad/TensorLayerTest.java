@@ -145,6 +145,11 @@ class TensorLayerTest {
     assertEquals(DType.FLOAT32, zeros(3).add(zeros(DType.FLOAT64)).dtype());
     assertEquals(DType.FLOAT32, arange(3).mul(1.5).dtype());
     assertEquals(DType.INT64, arange(3).mul(2).dtype());
+    // clamp's bounds promote too (PyTorch 2: tensor([1, 2]).clamp(0.5, 1.5) is [1.0, 1.5])
+    Tensor c = tensor(1L, 2L).clamp(0.5, 1.5);
+    assertEquals(DType.FLOAT32, c.dtype());
+    assertArrayEquals(new float[] {1f, 1.5f}, c.toFloatArray());
+    assertEquals(DType.INT64, tensor(1L, 2L).clamp(0, 1).dtype());
   }
 
   @Test
