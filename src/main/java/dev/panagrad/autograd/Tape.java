@@ -258,7 +258,7 @@ public final class Tape {
     // Outside scopes, an op that saves its own output keeps a history-free alias of it: the
     // row must not keep alive the handle whose collection is what lets the row die. Inside a
     // scope the row dies with the scope, so the output itself is kept (no allocation).
-    saved[savedSize] = t == out && Scope.current() == null ? out.detach() : t;
+    saved[savedSize] = t == out && !inScope() ? out.detach() : t;
     savedIsOutput[savedSize] = t == out;
     savedVersion[savedSize] = t == null ? 0 : t.storage().version();
     savedSize++;
@@ -328,7 +328,7 @@ public final class Tape {
     }
     refs[e]++;
     out.setHistory(this, e, gen[e]);
-    if (Scope.current() == null) {
+    if (!inScope()) {
       // Outside scopes nothing else tells us when the handle goes away.
       Handle h = out.historyHandle();
       if (h == null) {
@@ -393,6 +393,14 @@ public final class Tape {
       scalarSize = scalarStart[e];
       outShape[e] = null;
     }
+  }
+
+  /**
+   * Whether a {@link Scope} is open on this thread: every scope opening pushes a mark (the listener
+   * above), so this answers without {@link Scope#current()}'s thread-local lookup.
+   */
+  private boolean inScope() {
+    return markCount > 0;
   }
 
   private void pushMark() {

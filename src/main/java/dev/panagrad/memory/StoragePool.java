@@ -33,10 +33,12 @@ public final class StoragePool {
   /** A slab piece of one size class, and the exact-size view last cut from it. */
   static final class Piece {
     final MemorySegment whole;
+    final int sizeClass; // kept here so a release need not reach the segment object
     private MemorySegment view;
 
-    Piece(MemorySegment whole) {
+    Piece(MemorySegment whole, int sizeClass) {
       this.whole = whole;
+      this.sizeClass = sizeClass;
       this.view = whole;
     }
 
@@ -83,8 +85,7 @@ public final class StoragePool {
 
   /** Returns a piece taken by {@link #take}. */
   synchronized void give(Piece piece) {
-    int c = sizeClass(piece.whole.byteSize());
-    push(c, piece);
+    push(piece.sizeClass, piece);
   }
 
   private void push(int c, Piece piece) {
@@ -114,7 +115,7 @@ public final class StoragePool {
     }
     MemoryStats.slabAllocated(slabBytes);
     for (long off = slabBytes - pieceBytes; off >= 0; off -= pieceBytes) {
-      push(c, new Piece(slab.asSlice(off, pieceBytes)));
+      push(c, new Piece(slab.asSlice(off, pieceBytes), c));
     }
   }
 }
