@@ -39,6 +39,13 @@ class EagerAllocationTest {
     return (mx.getCurrentThreadAllocatedBytes() - before) / (double) STEPS;
   }
 
+  /** {@code rounds} times h = tanh((h + b) b), from h = a. */
+  private static Tensor chain(Tensor a, Tensor b, int rounds) {
+    Tensor h = a;
+    for (int i = 0; i < rounds; i++) h = h.add(b).mul(b).tanh();
+    return h;
+  }
+
   /** W3's shape, shorter: a chain of add/mul/tanh on shape-[1] tensors, forward and backward. */
   @Test
   void tinyOpChainForwardAndBackward() {
@@ -50,9 +57,7 @@ class EagerAllocationTest {
         bytesPerStep(
                 () -> {
                   try (var s = Scope.open()) {
-                    Tensor h = a;
-                    for (int i = 0; i < rounds; i++) h = h.add(b).mul(b).tanh();
-                    h = h.add(b);
+                    Tensor h = chain(a, b, rounds).add(b);
                     value[0] = h.item();
                     h.backward();
                     a.setGrad(null);
@@ -76,8 +81,7 @@ class EagerAllocationTest {
         bytesPerStep(
                 () -> {
                   try (var s = Scope.open()) {
-                    Tensor h = a;
-                    for (int i = 0; i < rounds; i++) h = h.add(b).mul(b).tanh();
+                    chain(a, b, rounds);
                   }
                 })
             / ops;
