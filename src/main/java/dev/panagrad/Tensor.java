@@ -793,6 +793,13 @@ public final class Tensor implements HasStorage {
    */
   private Tensor writeResult(String op, Tensor result) {
     checkInplace(op);
+    if (!canCast(result.dtype, dtype)) {
+      throw new IllegalArgumentException(
+          "result type "
+              + Pointwise.scalarTypeName(result.dtype)
+              + " can't be cast to the desired output type "
+              + Pointwise.scalarTypeName(dtype));
+    }
     if (!Arrays.equals(Shapes.broadcast(shape, result.shape), shape)) {
       throw new IllegalArgumentException(
           "output with shape "
@@ -806,6 +813,15 @@ public final class Tensor implements HasStorage {
     storage.bumpVersion();
     if (record) CopySlices.moveHistory(result, this);
     return this;
+  }
+
+  /**
+   * c10's canCast, the rule for in-place results: no floating to integral, nothing but bool to
+   * bool. (copy_ converts freely.)
+   */
+  private static boolean canCast(DType from, DType to) {
+    if (from.isFloatingPoint() && !to.isFloatingPoint()) return false;
+    return from == DType.BOOL || to != DType.BOOL;
   }
 
   /** Copies {@code src} (broadcast, converted) into this tensor. */

@@ -20,6 +20,16 @@ public final class Elementwise {
   }
 
   /** A unary op whose backward reads the input ({@code saveInput}) or the output. */
+  /** PyTorch's dispatch error for a kernel it compiles for floating types only. */
+  private static void floatingOnly(String kernel, Tensor a) {
+    if (!a.dtype().isFloatingPoint()) notImplemented(kernel, a);
+  }
+
+  private static void notImplemented(String kernel, Tensor a) {
+    throw new IllegalArgumentException(
+        "\"" + kernel + "\" not implemented for '" + Pointwise.scalarTypeName(a.dtype()) + "'");
+  }
+
   static Tensor unary(Tensor a, Op op, boolean saveInput, DoubleUnaryOperator f, double... sc) {
     Tensor out = Pointwise.unary(a, floatType(a), f);
     if (Tape.needsRecord(a)) {
@@ -36,6 +46,11 @@ public final class Elementwise {
   }
 
   public static Tensor neg(Tensor a) {
+    if (a.dtype() == DType.BOOL) {
+      throw new IllegalArgumentException(
+          "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to"
+              + " invert a mask, use the `~` or `logical_not()` operator instead.");
+    }
     Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.NEG, 0, 0);
     if (Tape.needsRecord(a)) Tape.record(Op.NEG, out, a, null);
     return out;
@@ -54,6 +69,7 @@ public final class Elementwise {
   }
 
   public static Tensor abs(Tensor a) {
+    if (a.dtype() == DType.BOOL) notImplemented("abs_cpu", a);
     Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.ABS, 0, 0);
     if (Tape.needsRecord(a)) Tape.record(Op.ABS, out, a, a);
     return out;
@@ -72,6 +88,9 @@ public final class Elementwise {
   }
 
   public static Tensor relu(Tensor a) {
+    if (a.dtype() == DType.BOOL) {
+      throw new IllegalArgumentException("Boolean inputs not supported for relu");
+    }
     Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.RELU, 0, 0);
     if (Tape.needsRecord(a)) Tape.record(Op.RELU, out, a, out);
     return out;
@@ -99,23 +118,28 @@ public final class Elementwise {
   }
 
   public static Tensor gelu(Tensor a) {
+    floatingOnly("GeluKernelImpl", a);
     return unary(a, Op.GELU, true, v -> 0.5 * v * (1 + erf(v / Math.sqrt(2))));
   }
 
   public static Tensor silu(Tensor a) {
+    floatingOnly("silu_cpu", a);
     return unary(a, Op.SILU, true, v -> v * sigmoid(v));
   }
 
   public static Tensor leakyRelu(Tensor a, double slope) {
+    floatingOnly("leaky_relu_cpu", a);
     return unary(a, Op.LEAKY_RELU, true, v -> v > 0 ? v : v * slope, slope);
   }
 
   public static Tensor elu(Tensor a, double alpha) {
+    floatingOnly("elu_cpu", a);
     return unary(a, Op.ELU, true, v -> v > 0 ? v : alpha * Math.expm1(v), alpha);
   }
 
   /** softplus with PyTorch's defaults beta=1, threshold=20 (linear above the threshold). */
   public static Tensor softplus(Tensor a, double beta, double threshold) {
+    floatingOnly("softplus_cpu", a);
     return unary(
         a,
         Op.SOFTPLUS,
@@ -179,6 +203,9 @@ public final class Elementwise {
   }
 
   public static Tensor pow(Tensor a, double e) {
+    if (!a.dtype().isFloatingPoint() && isIntegral(e) && e < 0) {
+      throw new IllegalArgumentException("Integers to negative integer powers are not allowed.");
+    }
     DType dt = Pointwise.resultTypeWithScalar(a, !isIntegral(e));
     // x^2 and x^1 are exact as a product and a copy: the kernels run them.
     Tensor out =
@@ -193,7 +220,13 @@ public final class Elementwise {
 
   /** clamp(min, max); either bound may be NaN-free infinity to mean "none". */
   public static Tensor clamp(Tensor a, double min, double max) {
-    Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.CLAMP, min, max);
+    // The bounds take part in type promotion (an integer tensor clamped to 0.5 becomes float);
+    // an infinite bound means "none" and takes no part.
+    boolean floating =
+        (!isIntegral(min) && !Double.isInfinite(min))
+            || (!isIntegral(max) && !Double.isInfinite(max));
+    Tensor out =
+        Pointwise.unary(a, Pointwise.resultTypeWithScalar(a, floating), UnaryOp.CLAMP, min, max);
     if (Tape.needsRecord(a)) {
       Tape.record(Op.CLAMP, out, new Tensor[] {a}, new Tensor[] {a}, new double[] {min, max}, null);
     }
@@ -222,6 +255,11 @@ public final class Elementwise {
   }
 
   public static Tensor sub(Tensor a, Tensor b, double alpha) {
+    if (a.dtype() == DType.BOOL && b.dtype() == DType.BOOL) {
+      throw new IllegalArgumentException(
+          "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or"
+              + " `logical_xor()` operator instead.");
+    }
     return binaryAlpha(a, b, Op.SUB, BinaryOp.SUB, alpha);
   }
 

@@ -45,7 +45,7 @@ public final class Pointwise {
   }
 
   /** c10's ScalarType name, as PyTorch prints {@code tensor.scalar_type()} in messages: Float. */
-  static String scalarTypeName(DType d) {
+  public static String scalarTypeName(DType d) {
     return switch (d) {
       case FLOAT32 -> "Float";
       case FLOAT64 -> "Double";
