@@ -15,7 +15,7 @@ import java.lang.ref.Cleaner;
 public final class Storage {
   private static final Cleaner CLEANER = Cleaner.create();
 
-  private final MemorySegment piece;
+  private final StoragePool.Piece piece;
   private final MemorySegment segment;
   private final long byteSize;
   private int version;
@@ -23,9 +23,9 @@ public final class Storage {
   private Scope owner;
   private Cleaner.Cleanable cleanable;
 
-  private Storage(MemorySegment piece, long byteSize) {
+  private Storage(StoragePool.Piece piece, long byteSize) {
     this.piece = piece;
-    this.segment = piece.asSlice(0, byteSize);
+    this.segment = piece.view(byteSize);
     this.byteSize = byteSize;
   }
 
@@ -119,7 +119,7 @@ public final class Storage {
   }
 
   /** The release action; holds no reference to the storage, so the Cleaner can run it. */
-  private record Release(MemorySegment piece, long byteSize) implements Runnable {
+  private record Release(StoragePool.Piece piece, long byteSize) implements Runnable {
     @Override
     public void run() {
       MemoryStats.released(byteSize);
