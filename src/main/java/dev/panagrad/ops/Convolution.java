@@ -429,11 +429,32 @@ public final class Convolution {
       for (int gi = 0; gi < g.groups; gi++) {
         im2col(g, x.contiguous(), gi, cols);
         Tensor prod = w2.narrow(0, (long) gi * g.og, g.og).mm(cols); // [og, N * P]
-        y3.narrow(1, (long) gi * g.og, g.og).copy_(prod.reshape(g.og, g.n, g.p).permute(1, 0, 2));
+        toNchw(g, prod, gi * g.og, b, y3);
       }
-      if (b != null) y3.add_(b.reshape(1, g.o, 1));
     }
     return y;
+  }
+
+  /**
+   * y[n, o0 + o, :] = prod[o, n, :] + b[o0 + o] (no bias: a copy): the product's [og, N, P] rows
+   * laid out as NCHW, the bias added in the same pass, one kernel call per (n, o) row. The add is
+   * the one a separate bias pass would make, so the bits are the same.
+   */
+  static void toNchw(Geo g, Tensor prod, int o0, Tensor b, Tensor y3) {
+    MemorySegment ps = prod.segment(), ys = y3.segment();
+    MemorySegment bs = b == null ? null : b.segment();
+    boolean f32 = prod.dtype() == DType.FLOAT32;
+    long es = f32 ? 4 : 8;
+    for (int o = 0; o < g.og; o++) {
+      long bAt = b == null ? 0 : b.storageOffset() + (o0 + o) * b.stride()[0];
+      for (int ni = 0; ni < g.n; ni++) {
+        long from = prod.storageOffset() + ((long) o * g.n + ni) * g.p;
+        long to = y3.storageOffset() + ((long) ni * g.o + o0 + o) * g.p;
+        if (bs == null) MemorySegment.copy(ps, from * es, ys, to * es, g.p * es);
+        else if (f32) K.binaryF(BinaryOp.ADD, ps, from, 1, bs, bAt, 0, ys, to, g.p, 1f);
+        else K.binaryD(BinaryOp.ADD, ps, from, 1, bs, bAt, 0, ys, to, g.p, 1d);
+      }
+    }
   }
 
   /**
@@ -743,19 +764,38 @@ public final class Convolution {
     Tensor gc = grad.contiguous();
     MemorySegment gs = gc.segment();
     long go = gc.storageOffset();
+    int[] arg = a.argmax();
+    if (grad.dtype() == DType.FLOAT32) return maxPoolBackwardF(a, gc, arg);
     Tensor gx = Torch.zeros(grad.dtype(), a.inputShape());
     MemorySegment xs = gx.segment();
-    int[] arg = a.argmax();
-    if (grad.dtype() == DType.FLOAT32) {
-      for (int i = 0; i < arg.length; i++) {
-        if (arg[i] >= 0)
-          xs.setAtIndex(F, arg[i], xs.getAtIndex(F, arg[i]) + gs.getAtIndex(F, go + i));
+    for (int i = 0; i < arg.length; i++) {
+      if (arg[i] >= 0)
+        xs.setAtIndex(D, arg[i], xs.getAtIndex(D, arg[i]) + gs.getAtIndex(D, go + i));
+    }
+    return gx;
+  }
+
+  /**
+   * {@link #maxPool2dBackward} for float32, a plane at a time on heap arrays (a window's argmax is
+   * in its own plane): the plane's output gradients in, zeros plus the scattered sums out, in the
+   * same order as the element loop.
+   */
+  private static Tensor maxPoolBackwardF(PoolArgs a, Tensor gc, int[] arg) {
+    long[] xs = a.inputShape();
+    int hw = (int) (xs[xs.length - 2] * xs[xs.length - 1]);
+    int planes = (int) (Shapes.numel(xs) / hw), ohw = arg.length / Math.max(1, planes);
+    Tensor gx = Torch.empty(DType.FLOAT32, xs);
+    MemorySegment gs = gc.segment(), out = gx.segment();
+    float[] g = new float[ohw], plane = new float[hw];
+    for (int pl = 0; pl < planes; pl++) {
+      MemorySegment.copy(gs, F, (gc.storageOffset() + (long) pl * ohw) * 4, g, 0, ohw);
+      java.util.Arrays.fill(plane, 0f);
+      int base = pl * hw;
+      for (int i = 0; i < ohw; i++) {
+        int at = arg[pl * ohw + i];
+        if (at >= 0) plane[at - base] += g[i];
       }
-    } else {
-      for (int i = 0; i < arg.length; i++) {
-        if (arg[i] >= 0)
-          xs.setAtIndex(D, arg[i], xs.getAtIndex(D, arg[i]) + gs.getAtIndex(D, go + i));
-      }
+      MemorySegment.copy(plane, 0, out, F, (long) pl * hw * 4, hw);
     }
     return gx;
   }
