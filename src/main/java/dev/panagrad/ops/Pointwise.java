@@ -10,6 +10,7 @@ import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
 import dev.panagrad.kernels.Parallel;
 import dev.panagrad.kernels.UnaryOp;
+import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.function.DoubleBinaryOperator;
@@ -192,6 +193,17 @@ public final class Pointwise {
 
   private static final Kernels K = KernelProvider.get();
 
+  /**
+   * Runs a kernel over a run of n elements through the intra-op pool; while a step is captured,
+   * records the same call (the signature string is built only then).
+   */
+  private static void forRange(String kind, Object op, long n, Parallel.Range body) {
+    Parallel.forRange(n, body);
+    if (Recorder.active()) {
+      Recorder.record(kind + " " + op + " n=" + n, () -> Parallel.forRange(n, body));
+    }
+  }
+
   public static Tensor unary(Tensor a, DType outType, UnaryOp op, double p, double q) {
     Tensor out = Tensor.empty(outType, a.shape());
     unaryInto(out, a, op, p, q);
@@ -216,11 +228,15 @@ public final class Pointwise {
           boolean run = inner[0] == 1 && inner[1] == 1;
           if (f32 && run) {
             long x0 = x, o0 = o;
-            Parallel.forRange(
-                n, (lo, hi) -> K.unaryF(op, sa, x0 + lo, so, o0 + lo, hi - lo, fp, fq));
+            forRange(
+                "unaryF",
+                op,
+                n,
+                (lo, hi) -> K.unaryF(op, sa, x0 + lo, so, o0 + lo, hi - lo, fp, fq));
           } else if (f64 && run) {
             long x0 = x, o0 = o;
-            Parallel.forRange(n, (lo, hi) -> K.unaryD(op, sa, x0 + lo, so, o0 + lo, hi - lo, p, q));
+            forRange(
+                "unaryD", op, n, (lo, hi) -> K.unaryD(op, sa, x0 + lo, so, o0 + lo, hi - lo, p, q));
           } else if (f32) {
             for (long i = 0; i < n; i++, o += inner[0], x += inner[1]) {
               so.setAtIndex(
@@ -264,13 +280,17 @@ public final class Pointwise {
           boolean run = inner[0] == 1 && (inner[1] | 1) == 1 && (inner[2] | 1) == 1;
           long ia = inner[1], ib = inner[2], x0 = x, y0 = y, o0 = o;
           if (f32 && run) {
-            Parallel.forRange(
+            forRange(
+                "binaryF",
+                op,
                 n,
                 (lo, hi) ->
                     K.binaryF(
                         op, sa, x0 + lo * ia, ia, sb, y0 + lo * ib, ib, so, o0 + lo, hi - lo, fp));
           } else if (f64 && run) {
-            Parallel.forRange(
+            forRange(
+                "binaryD",
+                op,
                 n,
                 (lo, hi) ->
                     K.binaryD(
