@@ -11,6 +11,7 @@ import dev.panagrad.autograd.Tape;
 import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
+import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -229,8 +230,15 @@ public final class Convolution {
   static void im2col(Geo g, Tensor x, int gi, Tensor cols) {
     MemorySegment xs = x.segment(), cs = cols.segment();
     boolean f32 = x.dtype() == DType.FLOAT32;
-    long es = x.dtype().byteSize();
     long xo = x.storageOffset();
+    im2col(g, xs, xo, f32, gi, cs);
+    if (Recorder.active())
+      Recorder.record("im2col " + g.k + "x" + g.n * g.p, () -> im2col(g, xs, xo, f32, gi, cs));
+  }
+
+  private static void im2col(
+      Geo g, MemorySegment xs, long xo, boolean f32, int gi, MemorySegment cs) {
+    long es = f32 ? 4 : 8;
     ConvArgs a = g.a;
     long np = (long) g.n * g.p;
     for (int ci = 0; ci < g.cg; ci++) {
@@ -243,7 +251,7 @@ public final class Convolution {
             for (int y = 0; y < g.oh; y++, col += g.ow) {
               int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
               if (ih < 0 || ih >= g.h) {
-                cs.asSlice(col * es, (long) g.ow * es).fill((byte) 0);
+                zero(cs, col * es, (long) g.ow * es);
                 continue;
               }
               long rowAt = plane + (long) ih * g.w;
@@ -251,7 +259,7 @@ public final class Convolution {
                 // A run of the input row: copy it, zero the padded ends.
                 int z0 = Math.min(g.ow, Math.max(0, a.padding[1] - kj)),
                     z1 = Math.min(g.ow, g.w + a.padding[1] - kj);
-                if (z0 > 0) cs.asSlice(col * es, (long) z0 * es).fill((byte) 0);
+                if (z0 > 0) zero(cs, col * es, (long) z0 * es);
                 if (z1 > z0) {
                   MemorySegment.copy(
                       xs,
@@ -261,8 +269,7 @@ public final class Convolution {
                       (long) (z1 - z0) * es);
                 }
                 if (z1 < g.ow)
-                  cs.asSlice((col + Math.max(z1, z0)) * es, (long) (g.ow - Math.max(z1, z0)) * es)
-                      .fill((byte) 0);
+                  zero(cs, (col + Math.max(z1, z0)) * es, (long) (g.ow - Math.max(z1, z0)) * es);
                 continue;
               }
               for (int z = 0; z < g.ow; z++) {
@@ -278,10 +285,25 @@ public final class Convolution {
     }
   }
 
+  /** Zeroes {@code bytes} bytes of {@code s} at {@code at} without slicing (a slice allocates). */
+  private static void zero(MemorySegment s, long at, long bytes) {
+    for (long done = 0; done < bytes; done += ZEROS.byteSize()) {
+      MemorySegment.copy(ZEROS, 0, s, at + done, Math.min(ZEROS.byteSize(), bytes - done));
+    }
+  }
+
+  private static final MemorySegment ZEROS = java.lang.foreign.Arena.global().allocate(4096, 64);
+
   /** Folds cols [K, N * P] back into group {@code gi} of gx (contiguous), adding overlaps. */
   static void col2im(Geo g, Tensor cols, int gi, Tensor gx) {
     MemorySegment cs = cols.segment(), xs = gx.segment();
     boolean f32 = gx.dtype() == DType.FLOAT32;
+    col2im(g, cs, gi, xs, f32);
+    if (Recorder.active())
+      Recorder.record("col2im " + g.k + "x" + g.n * g.p, () -> col2im(g, cs, gi, xs, f32));
+  }
+
+  private static void col2im(Geo g, MemorySegment cs, int gi, MemorySegment xs, boolean f32) {
     ConvArgs a = g.a;
     long np = (long) g.n * g.p;
     for (int ci = 0; ci < g.cg; ci++) {
@@ -472,6 +494,35 @@ public final class Convolution {
     Tensor r = Torch.empty(x.dtype(), pooledShape(xs, oh, ow));
     MemorySegment rs = r.segment();
     int[] arg = new int[planes * oh * ow];
+    maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d);
+    if (Recorder.active()) {
+      Recorder.record(
+          "max_pool2d " + Shapes.str(xs) + " k=" + k[0] + "x" + k[1],
+          () -> maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d));
+    }
+    if (Tape.needsRecord(x)) {
+      PoolArgs a = new PoolArgs(x.shape(), k, s, p, d, ceilMode, true, 0, arg);
+      Tape.record(Op.MAX_POOL2D, r, new Tensor[] {x}, null, null, a);
+    }
+    return r;
+  }
+
+  /** The max over each window into rs, and where it was (the argmax backward reads) into arg. */
+  private static void maxPool(
+      MemorySegment xseg,
+      long xo,
+      boolean f32,
+      MemorySegment rs,
+      int[] arg,
+      int planes,
+      int h,
+      int w,
+      int oh,
+      int ow,
+      int[] k,
+      int[] s,
+      int[] p,
+      int[] d) {
     for (int pl = 0; pl < planes; pl++) {
       int base = pl * h * w;
       for (int y = 0; y < oh; y++) {
@@ -501,11 +552,6 @@ public final class Convolution {
         }
       }
     }
-    if (Tape.needsRecord(x)) {
-      PoolArgs a = new PoolArgs(x.shape(), k, s, p, d, ceilMode, true, 0, arg);
-      Tape.record(Op.MAX_POOL2D, r, new Tensor[] {x}, null, null, a);
-    }
-    return r;
   }
 
   /** MaxPool2DWithIndicesBackward0: each output's gradient goes to its argmax. */
@@ -519,7 +565,18 @@ public final class Convolution {
     Tensor gx = Torch.zeros(grad.dtype(), a.inputShape());
     MemorySegment xs = gx.segment();
     int[] arg = a.argmax();
-    if (grad.dtype() == DType.FLOAT32) {
+    boolean f32 = grad.dtype() == DType.FLOAT32;
+    scatterToArgmax(gs, go, xs, arg, f32);
+    if (Recorder.active()) {
+      Recorder.record(
+          "max_pool2d backward n=" + arg.length, () -> scatterToArgmax(gs, go, xs, arg, f32));
+    }
+    return gx;
+  }
+
+  private static void scatterToArgmax(
+      MemorySegment gs, long go, MemorySegment xs, int[] arg, boolean f32) {
+    if (f32) {
       for (int i = 0; i < arg.length; i++) {
         if (arg[i] >= 0)
           xs.setAtIndex(F, arg[i], xs.getAtIndex(F, arg[i]) + gs.getAtIndex(F, go + i));
@@ -530,7 +587,6 @@ public final class Convolution {
           xs.setAtIndex(D, arg[i], xs.getAtIndex(D, arg[i]) + gs.getAtIndex(D, go + i));
       }
     }
-    return gx;
   }
 
   /**

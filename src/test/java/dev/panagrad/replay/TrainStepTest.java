@@ -129,6 +129,60 @@ class TrainStepTest {
   }
 
   @Test
+  void aSmallCnnReplaysBitForBit() {
+    // W7's layers on a batch of 8: conv2d, relu, max_pool2d twice, flatten, linear, cross-entropy.
+    int steps = 6;
+    double[] expected = new double[steps], got = new double[steps];
+    float[][] eagerParams = null;
+    for (boolean replay : new boolean[] {false, true}) {
+      manualSeed(0);
+      Tensor x = rand(8, 1, 28, 28), target = randint(0, 10, 8);
+      List<Tensor> ps =
+          List.of(
+              uniformParam(9, 32, 1, 3, 3),
+              uniformParam(9, 32),
+              uniformParam(32 * 9, 64, 32, 3, 3),
+              uniformParam(32 * 9, 64),
+              uniformParam(64 * 25, 10, 64 * 25),
+              uniformParam(64 * 25, 10));
+      SGD opt = new SGD(ps, 0.01);
+      TrainStep.Body body =
+          in -> {
+            Tensor h = F.maxPool2d(F.conv2d(in[0], ps.get(0), ps.get(1)).relu(), 2, 2);
+            h = F.maxPool2d(F.conv2d(h, ps.get(2), ps.get(3)).relu(), 2, 2);
+            Tensor loss = F.crossEntropy(F.linear(h.flatten(1), ps.get(4), ps.get(5)), in[1]);
+            loss.backward();
+            opt.step();
+            opt.zeroGrad();
+            return loss;
+          };
+      if (!replay) {
+        for (int i = 0; i < steps; i++) {
+          try (var s = Scope.open()) {
+            expected[i] = body.step(x, target).item();
+          }
+        }
+        eagerParams = ps.stream().map(Tensor::toFloatArray).toArray(float[][]::new);
+      } else {
+        try (TrainStep step = TrainStep.capture(body, x, target)) {
+          double[] first = step.captureLosses();
+          System.arraycopy(first, 0, got, 0, first.length);
+          for (int i = first.length; i < steps; i++) got[i] = step.run(x, target);
+        }
+        for (int p = 0; p < ps.size(); p++) {
+          assertArrayEquals(eagerParams[p], ps.get(p).toFloatArray(), "param " + p);
+        }
+      }
+    }
+    assertArrayEquals(expected, got);
+  }
+
+  static Tensor uniformParam(long fanIn, long... shape) {
+    double bound = 1 / Math.sqrt(fanIn);
+    return empty(shape).uniform_(-bound, bound).requiresGrad_(true);
+  }
+
+  @Test
   void replayAllocatesNoHeapOver1000Steps() {
     var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     for (boolean twoLayer : new boolean[] {false, true}) {
