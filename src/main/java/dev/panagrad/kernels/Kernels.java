@@ -56,4 +56,27 @@ public interface Kernels {
   double sumF(MemorySegment a, long ao, long n);
 
   double sumD(MemorySegment a, long ao, long n);
+
+  /**
+   * The float32 SGD update of n elements (see {@code optim.FusedUpdates}): d = g (+ wd w when
+   * {@code decay}); with a momentum buffer b (not null): b = b m + damp d, d = nesterov ? d + m b :
+   * b; then w = w + step d. Float operations in this order, never fused multiply-adds, so every
+   * implementation gives the same bits.
+   */
+  default void sgdF(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment b,
+      long bo,
+      long n,
+      boolean decay,
+      float wd,
+      float m,
+      float damp,
+      float step,
+      boolean nesterov) {
+    ScalarKernels.sgdF(w, wo, g, go, b, bo, 0, n, decay, wd, m, damp, step, nesterov);
+  }
 }

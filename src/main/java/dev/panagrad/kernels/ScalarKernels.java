@@ -91,4 +91,33 @@ public final class ScalarKernels implements Kernels {
     for (long i = 0; i < n; i++) total += a.getAtIndex(D, ao + i);
     return total;
   }
+
+  /** The scalar SGD update of elements [from, n); see {@link Kernels#sgdF}. */
+  public static void sgdF(
+      MemorySegment ws,
+      long wo,
+      MemorySegment gs,
+      long go,
+      MemorySegment bs,
+      long bo,
+      long from,
+      long n,
+      boolean decay,
+      float wd,
+      float m,
+      float damp,
+      float step,
+      boolean nesterov) {
+    for (long i = from; i < n; i++) {
+      float w = ws.getAtIndex(F, wo + i), d = gs.getAtIndex(F, go + i);
+      if (decay) d = d + wd * w;
+      if (bs != null) {
+        float b = bs.getAtIndex(F, bo + i) * m;
+        b = b + damp * d;
+        bs.setAtIndex(F, bo + i, b);
+        d = nesterov ? d + m * b : b;
+      }
+      ws.setAtIndex(F, wo + i, w + step * d);
+    }
+  }
 }

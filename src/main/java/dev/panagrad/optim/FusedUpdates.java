@@ -2,6 +2,8 @@ package dev.panagrad.optim;
 
 import dev.panagrad.DType;
 import dev.panagrad.Tensor;
+import dev.panagrad.kernels.KernelProvider;
+import dev.panagrad.kernels.Kernels;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -15,6 +17,8 @@ import java.lang.foreign.ValueLayout;
 final class FusedUpdates {
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
   private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
+
+  private static final Kernels K = KernelProvider.get();
 
   private FusedUpdates() {}
 
@@ -71,19 +75,20 @@ final class FusedUpdates {
       double weightDecay,
       boolean nesterov) {
     if (f32) {
-      float wd = (float) weightDecay, m = (float) momentum, damp = (float) (1 - dampening);
-      float step = (float) -lr;
-      for (long i = 0; i < n; i++) {
-        float w = ps.getAtIndex(F, po + i), d = gs.getAtIndex(F, go + i);
-        if (weightDecay != 0) d = d + wd * w;
-        if (bs != null) {
-          float b = bs.getAtIndex(F, bo + i) * m;
-          b = b + damp * d;
-          bs.setAtIndex(F, bo + i, b);
-          d = nesterov ? d + m * b : b;
-        }
-        ps.setAtIndex(F, po + i, w + step * d);
-      }
+      K.sgdF(
+          ps,
+          po,
+          gs,
+          go,
+          bs,
+          bo,
+          n,
+          weightDecay != 0,
+          (float) weightDecay,
+          (float) momentum,
+          (float) (1 - dampening),
+          (float) -lr,
+          nesterov);
     } else {
       for (long i = 0; i < n; i++) {
         double w = ps.getAtIndex(D, po + i), d = gs.getAtIndex(D, go + i);

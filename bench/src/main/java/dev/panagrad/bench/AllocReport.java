@@ -108,8 +108,10 @@ public final class AllocReport {
    * Adds ReplayBench's medians (microseconds per step, eager and replayed, one JMH run) and their
    * ratio to the workload's entry.
    */
-  private static void addJmh(ObjectNode o, String name, JsonNode jmh, StringBuilder table) {
+  private static void addJmh(ObjectNode o, String name, JsonNode results, StringBuilder table) {
     String w = name.toLowerCase(java.util.Locale.ROOT);
+    List<JsonNode> jmh = new java.util.ArrayList<>();
+    results.forEach(jmh::add);
     JsonNode eager = Report.findBenchmark(jmh, "ReplayBench." + w + "Eager", "");
     JsonNode replay = Report.findBenchmark(jmh, "ReplayBench." + w + "Replay", "");
     if (eager == null || replay == null) return;

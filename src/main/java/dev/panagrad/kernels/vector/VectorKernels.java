@@ -2,6 +2,7 @@ package dev.panagrad.kernels.vector;
 
 import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.kernels.Kernels;
+import dev.panagrad.kernels.ScalarKernels;
 import dev.panagrad.kernels.UnaryOp;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -940,6 +941,40 @@ public final class VectorKernels implements Kernels {
    * so the adds overlap), combined in a fixed order, lanes added in index order; block sums join a
    * double total. Never {@code reduceLanes(ADD)}: its order is unspecified.
    */
+  @Override
+  public void sgdF(
+      MemorySegment ws,
+      long wo,
+      MemorySegment gs,
+      long go,
+      MemorySegment bs,
+      long bo,
+      long n,
+      boolean decay,
+      float wd,
+      float m,
+      float damp,
+      float step,
+      boolean nesterov) {
+    // The scalar kernel's operations lane by lane: mul then add, never a fused multiply-add.
+    FloatVector wdv = FloatVector.broadcast(FS, wd), mv = FloatVector.broadcast(FS, m);
+    FloatVector dampv = FloatVector.broadcast(FS, damp), stepv = FloatVector.broadcast(FS, step);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector w = FloatVector.fromMemorySegment(FS, ws, (wo + i) * 4, LE);
+      FloatVector d = FloatVector.fromMemorySegment(FS, gs, (go + i) * 4, LE);
+      if (decay) d = d.add(wdv.mul(w));
+      if (bs != null) {
+        FloatVector b = FloatVector.fromMemorySegment(FS, bs, (bo + i) * 4, LE).mul(mv);
+        b = b.add(dampv.mul(d));
+        b.intoMemorySegment(bs, (bo + i) * 4, LE);
+        d = nesterov ? d.add(mv.mul(b)) : b;
+      }
+      w.add(stepv.mul(d)).intoMemorySegment(ws, (wo + i) * 4, LE);
+    }
+    ScalarKernels.sgdF(ws, wo, gs, go, bs, bo, i, n, decay, wd, m, damp, step, nesterov);
+  }
+
   @Override
   public double sumF(MemorySegment a, long ao, long n) {
     int lanes = FS.length();
