@@ -68,6 +68,33 @@ public final class Tensor implements HasStorage {
   /** A new contiguous, uninitialised tensor. */
   public static Tensor empty(DType dtype, long... shape) {
     long[] sh = shape.clone();
+    return new Tensor(allocate(dtype, sh), sh, Shapes.contiguousStrides(sh), 0, dtype, null);
+  }
+
+  /**
+   * A new contiguous, uninitialised tensor of {@code like}'s shape, for the elementwise fast paths.
+   * It shares {@code like}'s shape array, and its strides when they are the default ones: both are
+   * never modified after construction, so a result of the same shape as its input allocates no
+   * arrays.
+   */
+  public static Tensor emptyShaped(DType dtype, Tensor like) {
+    long[] sh = like.shape;
+    long[] st = like.hasDefaultStrides() ? like.strides : Shapes.contiguousStrides(sh);
+    return new Tensor(allocate(dtype, sh), sh, st, 0, dtype, null);
+  }
+
+  /** True when the strides are exactly {@link Shapes#contiguousStrides} of the shape. */
+  boolean hasDefaultStrides() {
+    long expected = 1;
+    for (int i = shape.length - 1; i >= 0; i--) {
+      if (strides[i] != expected) return false;
+      expected *= Math.max(shape[i], 1);
+    }
+    return true;
+  }
+
+  /** Storage for a tensor of {@code sh}, with the shape and dtype in any failure's message. */
+  private static Storage allocate(DType dtype, long[] sh) {
     long n = Shapes.numel(sh);
     long bytes;
     try {
@@ -88,7 +115,7 @@ public final class Tensor implements HasStorage {
               + "): "
               + e.getMessage());
     }
-    return new Tensor(storage, sh, Shapes.contiguousStrides(sh), 0, dtype, null);
+    return storage;
   }
 
   /**
@@ -786,6 +813,13 @@ public final class Tensor implements HasStorage {
    */
   private Tensor writeResult(String op, Tensor result) {
     checkInplace(op);
+    if (!canCast(result.dtype, dtype)) {
+      throw new IllegalArgumentException(
+          "result type "
+              + Pointwise.scalarTypeName(result.dtype)
+              + " can't be cast to the desired output type "
+              + Pointwise.scalarTypeName(dtype));
+    }
     if (!Arrays.equals(Shapes.broadcast(shape, result.shape), shape)) {
       throw new IllegalArgumentException(
           "output with shape "
@@ -799,6 +833,15 @@ public final class Tensor implements HasStorage {
     storage.bumpVersion();
     if (record) CopySlices.moveHistory(result, this);
     return this;
+  }
+
+  /**
+   * c10's canCast, the rule for in-place results: no floating to integral, nothing but bool to
+   * bool. (copy_ converts freely.)
+   */
+  private static boolean canCast(DType from, DType to) {
+    if (from.isFloatingPoint() && !to.isFloatingPoint()) return false;
+    return from == DType.BOOL || to != DType.BOOL;
   }
 
   /** Copies {@code src} (broadcast, converted) into this tensor. */
@@ -827,7 +870,25 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor add_(Tensor other) {
+    if (writesDirectly(other)) {
+      // Gradient accumulation's path: straight into this tensor, no out-of-place temporary.
+      checkInplace("add_");
+      Pointwise.binaryInto(this, this, other, dev.panagrad.kernels.BinaryOp.ADD, 1);
+      storage.bumpVersion();
+      return this;
+    }
     return writeResult("add_", add(other));
+  }
+
+  /**
+   * True when an in-place op with {@code other} can write its result straight into this tensor and
+   * give what {@link #writeResult} gives: nothing to record, one contiguous float run of one dtype
+   * on both sides, and no partial overlap between the two.
+   */
+  private boolean writesDirectly(Tensor other) {
+    return !(GradMode.isEnabled() && (requiresGrad() || other.requiresGrad()))
+        && Pointwise.isContiguousRun(this, other)
+        && (other.storage != storage || other.offset == offset);
   }
 
   public Tensor add_(Tensor other, double alpha) {

@@ -145,6 +145,11 @@ class TensorLayerTest {
     assertEquals(DType.FLOAT32, zeros(3).add(zeros(DType.FLOAT64)).dtype());
     assertEquals(DType.FLOAT32, arange(3).mul(1.5).dtype());
     assertEquals(DType.INT64, arange(3).mul(2).dtype());
+    // clamp's bounds promote too (PyTorch 2: tensor([1, 2]).clamp(0.5, 1.5) is [1.0, 1.5])
+    Tensor c = tensor(1L, 2L).clamp(0.5, 1.5);
+    assertEquals(DType.FLOAT32, c.dtype());
+    assertArrayEquals(new float[] {1f, 1.5f}, c.toFloatArray());
+    assertEquals(DType.INT64, tensor(1L, 2L).clamp(0, 1).dtype());
   }
 
   @Test
@@ -170,6 +175,38 @@ class TensorLayerTest {
         want, full(DType.FLOAT64, new long[] {10_000_000}, 0.1).sum().item(), Math.ulp(want));
     // var of values far from zero (two-pass): var([1e8+1, 1e8+2, 1e8+3]) = 1
     assertEquals(1.0, tensor(1e8 + 1, 1e8 + 2, 1e8 + 3).var().item());
+  }
+
+  @Test
+  void gradientsComeBackInTheInputsDtype() {
+    // float32 * float64 promotes to float64 (PyTorch's rule); each gradient is in its input's dtype
+    Tensor x = tensor(new float[] {1, 2, 3}).requiresGrad_(true);
+    Tensor y = tensor(new double[] {0.5, 0.25, 2}).requiresGrad_(true);
+    Tensor z = x.mul(y);
+    assertEquals(DType.FLOAT64, z.dtype());
+    z.sum().backward();
+    assertEquals(DType.FLOAT32, x.grad().dtype());
+    assertEquals(DType.FLOAT64, y.grad().dtype());
+    // d(sum x*y)/dx = y, d/dy = x
+    assertArrayEquals(new float[] {0.5f, 0.25f, 2f}, x.grad().toFloatArray());
+    assertArrayEquals(new double[] {1, 2, 3}, y.grad().toDoubleArray());
+  }
+
+  @Test
+  void outOfBoundsGeometryIsRefused() {
+    // every view is checked against its storage before any element is touched
+    Tensor t = zeros(2, 3);
+    assertMessage(
+        IllegalArgumentException.class,
+        "out of bounds for a storage of 6 elements",
+        () -> t.rawView(new long[] {2, 3}, new long[] {3, 1}, 1));
+    assertMessage(
+        IllegalArgumentException.class,
+        "out of bounds",
+        () -> t.rawView(new long[] {2}, new long[] {-1}, 0));
+    assertThrows(IndexOutOfBoundsException.class, () -> t.get(0, 3));
+    assertThrows(IndexOutOfBoundsException.class, () -> t.select(1, 3));
+    assertThrows(IndexOutOfBoundsException.class, () -> t.narrow(1, 2, 2));
   }
 
   @Test

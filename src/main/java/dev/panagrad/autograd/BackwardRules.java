@@ -267,7 +267,7 @@ final class BackwardRules {
   }
 
   static Tensor sumTo(Tensor g, long[] shape) {
-    long[] gs = g.shape();
+    long[] gs = g.shapeArray(); // read only
     if (java.util.Arrays.equals(gs, shape)) return g;
     int lead = gs.length - shape.length;
     long[] dims = new long[gs.length];

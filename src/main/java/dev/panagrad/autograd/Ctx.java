@@ -9,11 +9,17 @@ import dev.panagrad.Tensor;
  */
 public final class Ctx {
   final Tape tape;
-  final int e;
+  int e;
 
   Ctx(Tape tape, int e) {
     this.tape = tape;
     this.e = e;
+  }
+
+  /** Points this flyweight at row {@code e}: the engine uses one for a whole backward pass. */
+  Ctx at(int e) {
+    this.e = e;
+    return this;
   }
 
   public Op op() {

@@ -69,6 +69,7 @@ final class Engine {
       Tape tape = Tape.current();
       int stamp = ++tape.stamp;
       int top = -1;
+      Ctx ctx = new Ctx(tape, -1);
       for (int i = 0; i < roots.length; i++) {
         Tensor r = roots[i];
         if (r.isLeaf()) {
@@ -108,7 +109,7 @@ final class Engine {
             t.setGradUnchecked(
                 t.gradUnchecked() == null ? g.detach().clone() : t.gradUnchecked().add(g));
           }
-          Tensor[] grads = BackwardRules.apply(new Ctx(tape, e), g);
+          Tensor[] grads = BackwardRules.apply(ctx.at(e), g);
           for (int i = 0, k = tape.edgeStart[e]; i < grads.length; i++, k++) {
             Tensor gi = grads[i];
             if (gi == null) continue;
@@ -170,6 +171,8 @@ final class Engine {
       Tensor sum = old.add(g);
       sum.storage().shareLifetimeWith(leaf.storage());
       leaf.setGradUnchecked(sum);
+    } else if (!GradMode.isEnabled()) {
+      old.add_(g); // the usual case: backward runs with grad mode off unless create_graph
     } else {
       try (var ng = GradMode.noGrad()) {
         old.add_(g);

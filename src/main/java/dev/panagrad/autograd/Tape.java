@@ -145,7 +145,74 @@ public final class Tape {
     current().append(op, out, inputs, saved, scalars, attr);
   }
 
+  /**
+   * {@link #record} for one input, {@code saved} (or nothing when null) and no scalar, without the
+   * arrays: the common unary op records with no heap allocation.
+   */
+  public static void record(Op op, Tensor out, Tensor in, Tensor saved) {
+    Tape t = current();
+    int e = t.beginRow(op, out, null, 1);
+    t.addEdge(in);
+    t.beginSaved(e, saved == null ? 0 : 1);
+    if (saved != null) t.addSaved(saved, out);
+    t.beginScalars(e, 0);
+    t.endRow(out, e);
+  }
+
+  /** {@link #record} for one input, {@code saved} (or nothing when null) and one scalar. */
+  public static void record(Op op, Tensor out, Tensor in, Tensor saved, double scalar) {
+    Tape t = current();
+    int e = t.beginRow(op, out, null, 1);
+    t.addEdge(in);
+    t.beginSaved(e, saved == null ? 0 : 1);
+    if (saved != null) t.addSaved(saved, out);
+    t.beginScalars(e, 1);
+    t.addScalar(scalar);
+    t.endRow(out, e);
+  }
+
+  /** {@link #record} for two inputs, nothing saved and one scalar (add and sub: alpha). */
+  public static void recordBinary(Op op, Tensor out, Tensor a, Tensor b, double scalar) {
+    Tape t = current();
+    int e = t.beginRow(op, out, null, 2);
+    t.addEdge(a);
+    t.addEdge(b);
+    t.beginSaved(e, 0);
+    t.beginScalars(e, 1);
+    t.addScalar(scalar);
+    t.endRow(out, e);
+  }
+
+  /** {@link #record} for two inputs, two saved tensors (either may be null) and no scalar. */
+  public static void recordBinary(
+      Op op, Tensor out, Tensor a, Tensor b, Tensor savedA, Tensor savedB) {
+    Tape t = current();
+    int e = t.beginRow(op, out, null, 2);
+    t.addEdge(a);
+    t.addEdge(b);
+    t.beginSaved(e, 2);
+    t.addSaved(savedA, out);
+    t.addSaved(savedB, out);
+    t.beginScalars(e, 0);
+    t.endRow(out, e);
+  }
+
   void append(Op o, Tensor out, Tensor[] inputs, Tensor[] sv, double[] sc, Object at) {
+    int e = beginRow(o, out, at, inputs.length);
+    for (Tensor in : inputs) addEdge(in);
+    int ns = sv == null ? 0 : sv.length;
+    beginSaved(e, ns);
+    for (int i = 0; i < ns; i++) addSaved(sv[i], out);
+    int nc = sc == null ? 0 : sc.length;
+    beginScalars(e, nc);
+    for (int i = 0; i < nc; i++) addScalar(sc[i]);
+    endRow(out, e);
+  }
+
+  // A row is written in order: beginRow, its edges, beginSaved and the saved tensors,
+  // beginScalars and the scalars, endRow.
+
+  private int beginRow(Op o, Tensor out, Object at, int inputCount) {
     drainCollected();
     int e = size;
     ensureRows(e + 1);
@@ -160,43 +227,56 @@ public final class Tape {
     retained[e] = null;
     origin[e] = BackwardRules.detectAnomaly ? callSite() : null;
     edgeStart[e] = edgeSize;
-    edgeCount[e] = inputs.length;
-    ensureEdges(edgeSize + inputs.length);
-    for (Tensor in : inputs) {
-      int k = edgeSize++;
-      edgeEntry[k] = -1;
-      edgeLeaf[k] = null;
-      edgeShape[k] = in == null ? null : in.shapeArray();
-      edgeDtype[k] = in == null ? null : in.dtype();
-      if (in == null || !in.requiresGrad()) continue;
-      if (in.isLeaf()) {
-        edgeLeaf[k] = in.weakSelf();
-      } else {
-        int p = producerOf(in);
-        edgeEntry[k] = p;
-        refs[p]++;
-      }
+    edgeCount[e] = inputCount;
+    ensureEdges(edgeSize + inputCount);
+    return e;
+  }
+
+  private void addEdge(Tensor in) {
+    int k = edgeSize++;
+    edgeEntry[k] = -1;
+    edgeLeaf[k] = null;
+    edgeShape[k] = in == null ? null : in.shapeArray();
+    edgeDtype[k] = in == null ? null : in.dtype();
+    if (in == null || !in.requiresGrad()) return;
+    if (in.isLeaf()) {
+      edgeLeaf[k] = in.weakSelf();
+    } else {
+      int p = producerOf(in);
+      edgeEntry[k] = p;
+      refs[p]++;
     }
-    int ns = sv == null ? 0 : sv.length;
+  }
+
+  private void beginSaved(int e, int count) {
     savedStart[e] = savedSize;
-    savedCount[e] = ns;
-    ensureSaved(savedSize + ns);
-    for (int i = 0; i < ns; i++) {
-      // Outside scopes, an op that saves its own output keeps a history-free alias of it: the
-      // row must not keep alive the handle whose collection is what lets the row die. Inside a
-      // scope the row dies with the scope, so the output itself is kept (no allocation).
-      saved[savedSize] = sv[i] == out && Scope.current() == null ? out.detach() : sv[i];
-      savedIsOutput[savedSize] = sv[i] == out;
-      savedVersion[savedSize] = sv[i] == null ? 0 : sv[i].storage().version();
-      savedSize++;
-    }
-    int nc = sc == null ? 0 : sc.length;
+    savedCount[e] = count;
+    ensureSaved(savedSize + count);
+  }
+
+  private void addSaved(Tensor t, Tensor out) {
+    // Outside scopes, an op that saves its own output keeps a history-free alias of it: the
+    // row must not keep alive the handle whose collection is what lets the row die. Inside a
+    // scope the row dies with the scope, so the output itself is kept (no allocation).
+    saved[savedSize] = t == out && !inScope() ? out.detach() : t;
+    savedIsOutput[savedSize] = t == out;
+    savedVersion[savedSize] = t == null ? 0 : t.storage().version();
+    savedSize++;
+  }
+
+  private void beginScalars(int e, int count) {
     scalarStart[e] = scalarSize;
-    scalarCount[e] = nc;
-    if (scalarSize + nc > scalars.length) {
-      scalars = Arrays.copyOf(scalars, Math.max(scalars.length * 2, scalarSize + nc));
+    scalarCount[e] = count;
+    if (scalarSize + count > scalars.length) {
+      scalars = Arrays.copyOf(scalars, Math.max(scalars.length * 2, scalarSize + count));
     }
-    for (int i = 0; i < nc; i++) scalars[scalarSize++] = sc[i];
+  }
+
+  private void addScalar(double v) {
+    scalars[scalarSize++] = v;
+  }
+
+  private void endRow(Tensor out, int e) {
     size = e + 1;
     attachHandle(out, e);
   }
@@ -248,7 +328,7 @@ public final class Tape {
     }
     refs[e]++;
     out.setHistory(this, e, gen[e]);
-    if (Scope.current() == null) {
+    if (!inScope()) {
       // Outside scopes nothing else tells us when the handle goes away.
       Handle h = out.historyHandle();
       if (h == null) {
@@ -313,6 +393,14 @@ public final class Tape {
       scalarSize = scalarStart[e];
       outShape[e] = null;
     }
+  }
+
+  /**
+   * Whether a {@link Scope} is open on this thread: every scope opening pushes a mark (the listener
+   * above), so this answers without {@link Scope#current()}'s thread-local lookup.
+   */
+  private boolean inScope() {
+    return markCount > 0;
   }
 
   private void pushMark() {

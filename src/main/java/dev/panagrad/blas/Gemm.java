@@ -88,28 +88,9 @@ public final class Gemm {
       MemorySegment c,
       long offC,
       int ldc) {
-    check(4, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, c, offC, ldc);
-    long macs = (long) m * n * k;
-    if (useNative(macs, a, b, c)) {
-      MemorySegment sa = a.asSlice(offA * 4), sb = b.asSlice(offB * 4), sc = c.asSlice(offC * 4);
-      int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
-      LOCK.lock();
-      try {
-        if (macs <= CRITICAL_MAX_MACS) {
-          Critical.SGEMM.invokeExact(
-              ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
-        } else {
-          cblas_h.cblas_sgemm(ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
-        }
-      } catch (Throwable t) {
-        throw rethrow(t);
-      } finally {
-        LOCK.unlock();
-      }
-    } else {
-      javaGemm(
-          true, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
-    }
+    new Prepared(
+            true, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc)
+        .run();
   }
 
   /** float64 GEMM; see the class comment for the arguments. */
@@ -130,28 +111,9 @@ public final class Gemm {
       MemorySegment c,
       long offC,
       int ldc) {
-    check(8, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, c, offC, ldc);
-    long macs = (long) m * n * k;
-    if (useNative(macs, a, b, c)) {
-      MemorySegment sa = a.asSlice(offA * 8), sb = b.asSlice(offB * 8), sc = c.asSlice(offC * 8);
-      int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
-      LOCK.lock();
-      try {
-        if (macs <= CRITICAL_MAX_MACS) {
-          Critical.DGEMM.invokeExact(
-              ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
-        } else {
-          cblas_h.cblas_dgemm(ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
-        }
-      } catch (Throwable t) {
-        throw rethrow(t);
-      } finally {
-        LOCK.unlock();
-      }
-    } else {
-      javaGemm(
-          false, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
-    }
+    new Prepared(
+            false, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc)
+        .run();
   }
 
   /**
@@ -207,9 +169,9 @@ public final class Gemm {
   }
 
   /**
-   * A GEMM checked once, its operands sliced once, ready to run again: the instruction a captured
-   * training step replays. {@link #run()} makes the same call as {@link #sgemm}/{@link #dgemm}
-   * (same path, same arguments) and allocates nothing on the native path.
+   * A GEMM checked once, its operands sliced once, ready to run (again): what {@link #sgemm} and
+   * {@link #dgemm} run, and the instruction a captured training step replays. {@link #run()}
+   * allocates nothing on the native path.
    */
   public static final class Prepared implements Recorder.Instruction {
     private final boolean f32, transA, transB, critical, nativePath;

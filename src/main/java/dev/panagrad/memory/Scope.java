@@ -19,6 +19,14 @@ import java.util.Arrays;
  */
 public final class Scope implements AutoCloseable {
   private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
+
+  /**
+   * The list array of this thread's last closed scope, for the next scope to reuse: a step's scope
+   * owns thousands of storages, and growing a fresh list every step was most of a small op's heap
+   * allocation.
+   */
+  private static final ThreadLocal<Storage[]> SPARE_LIST = new ThreadLocal<>();
+
   private static long counter;
   private static volatile Listener listener;
 
@@ -50,7 +58,7 @@ public final class Scope implements AutoCloseable {
   private final Scope parent;
   private final Thread thread;
   private final String name;
-  private Storage[] owned = new Storage[16];
+  private Storage[] owned;
   private int count;
   private boolean closed;
 
@@ -58,6 +66,9 @@ public final class Scope implements AutoCloseable {
     this.parent = parent;
     this.thread = Thread.currentThread();
     this.name = name;
+    Storage[] spare = SPARE_LIST.get();
+    if (spare != null) SPARE_LIST.set(null);
+    this.owned = spare != null ? spare : new Storage[16];
   }
 
   /** Opens a scope on the current thread, nested in the current one if any. */
@@ -127,6 +138,9 @@ public final class Scope implements AutoCloseable {
       if (s.owner() == this) s.release(by);
     }
     count = 0;
+    Storage[] spare = SPARE_LIST.get();
+    if (spare == null || spare.length < owned.length) SPARE_LIST.set(owned);
+    owned = null;
     CURRENT.set(parent);
   }
 

@@ -16,7 +16,7 @@ public final class Storage {
   private static final Cleaner CLEANER = Cleaner.create();
 
   private final StoragePool pool;
-  private final MemorySegment piece;
+  private final StoragePool.Piece piece;
   private final MemorySegment segment;
   private final long byteSize;
   private int version;
@@ -24,10 +24,10 @@ public final class Storage {
   private Scope owner;
   private Cleaner.Cleanable cleanable;
 
-  private Storage(StoragePool pool, MemorySegment piece, long byteSize) {
+  private Storage(StoragePool pool, StoragePool.Piece piece, long byteSize) {
     this.pool = pool;
     this.piece = piece;
-    this.segment = piece.asSlice(0, byteSize);
+    this.segment = piece.view(byteSize);
     this.byteSize = byteSize;
   }
 
@@ -138,7 +138,8 @@ public final class Storage {
   }
 
   /** The release action; holds no reference to the storage, so the Cleaner can run it. */
-  private record Release(StoragePool pool, MemorySegment piece, long byteSize) implements Runnable {
+  private record Release(StoragePool pool, StoragePool.Piece piece, long byteSize)
+      implements Runnable {
     @Override
     public void run() {
       MemoryStats.released(byteSize);

@@ -12,9 +12,11 @@ import java.lang.foreign.MemorySegment;
  * slab. Slabs come from shared arenas so a piece may be released on any thread (the {@link
  * java.lang.ref.Cleaner} thread included). Pieces are 64-byte aligned.
  *
- * <p>Every piece handed out is a fresh slice of exactly the requested size, so code holding a
- * released {@link Storage} can never reach the bytes a later tensor gets (the storage refuses
- * access once released, and the slice is never handed out again).
+ * <p>A storage sees its piece through a view of exactly the requested size (so a kernel cannot run
+ * past a tensor's bytes into the rest of the piece). The view is cut once and kept with the piece
+ * while later requests have the same size, as a training loop's do: cutting one per tensor was a
+ * heap object per op. Reusing it loses nothing: code holding a released {@link Storage} can never
+ * reach the bytes a later tensor gets, because the storage refuses access once released.
  */
 public final class StoragePool {
   /** Alignment of every piece: a cache line, and the widest vector register. */
@@ -28,8 +30,27 @@ public final class StoragePool {
 
   private static final StoragePool INSTANCE = new StoragePool(null);
 
+  /** A slab piece of one size class, and the exact-size view last cut from it. */
+  static final class Piece {
+    final MemorySegment whole;
+    final int sizeClass; // kept here so a release need not reach the segment object
+    private MemorySegment view;
+
+    Piece(MemorySegment whole, int sizeClass) {
+      this.whole = whole;
+      this.sizeClass = sizeClass;
+      this.view = whole;
+    }
+
+    /** A view of the first {@code bytes} bytes; only the piece's current holder calls it. */
+    MemorySegment view(long bytes) {
+      if (view.byteSize() != bytes) view = whole.asSlice(0, bytes);
+      return view;
+    }
+  }
+
   /** Free pieces of each size class, as a stack (most recently freed first: warm in cache). */
-  private final MemorySegment[][] free = new MemorySegment[MAX_CLASS + 1][];
+  private final Piece[][] free = new Piece[MAX_CLASS + 1][];
 
   private final int[] freeCount = new int[MAX_CLASS + 1];
 
@@ -37,7 +58,7 @@ public final class StoragePool {
   private final StoragePool parent;
 
   /** Pieces a private pool borrowed from its parent, all returned by {@link #returnAll()}. */
-  private final java.util.List<MemorySegment> borrowed = new java.util.ArrayList<>();
+  private final java.util.List<Piece> borrowed = new java.util.ArrayList<>();
 
   /** Pieces of a private pool handed out and not yet given back. */
   private int outstanding;
@@ -91,7 +112,7 @@ public final class StoragePool {
    */
   public synchronized boolean returnAll() {
     if (parent == null || outstanding != 0) return false;
-    for (MemorySegment piece : borrowed) parent.give(piece);
+    for (Piece piece : borrowed) parent.give(piece);
     borrowed.clear();
     java.util.Arrays.fill(free, null);
     java.util.Arrays.fill(freeCount, 0);
@@ -113,31 +134,30 @@ public final class StoragePool {
    *
    * @throws OutOfMemoryError naming the request and the live bytes when native memory runs out
    */
-  synchronized MemorySegment take(long bytes) {
+  synchronized Piece take(long bytes) {
     int c = sizeClass(bytes);
     outstanding++;
     if (freeCount[c] == 0 && parent != null) {
-      MemorySegment piece = parent.take(bytes);
+      Piece piece = parent.take(bytes);
       borrowed.add(piece);
       return piece;
     }
     if (freeCount[c] == 0) refill(c, bytes);
-    MemorySegment piece = free[c][--freeCount[c]];
+    Piece piece = free[c][--freeCount[c]];
     free[c][freeCount[c]] = null;
     return piece;
   }
 
   /** Returns a piece taken by {@link #take}. */
-  synchronized void give(MemorySegment piece) {
-    int c = sizeClass(piece.byteSize());
+  synchronized void give(Piece piece) {
     outstanding--;
-    push(c, piece);
+    push(piece.sizeClass, piece);
   }
 
-  private void push(int c, MemorySegment piece) {
-    MemorySegment[] stack = free[c];
+  private void push(int c, Piece piece) {
+    Piece[] stack = free[c];
     if (stack == null) {
-      stack = free[c] = new MemorySegment[16];
+      stack = free[c] = new Piece[16];
     } else if (freeCount[c] == stack.length) {
       stack = free[c] = java.util.Arrays.copyOf(stack, stack.length * 2);
     }
@@ -161,7 +181,7 @@ public final class StoragePool {
     }
     MemoryStats.slabAllocated(slabBytes);
     for (long off = slabBytes - pieceBytes; off >= 0; off -= pieceBytes) {
-      push(c, slab.asSlice(off, pieceBytes));
+      push(c, new Piece(slab.asSlice(off, pieceBytes), c));
     }
   }
 }

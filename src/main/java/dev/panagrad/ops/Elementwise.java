@@ -20,6 +20,16 @@ public final class Elementwise {
   }
 
   /** A unary op whose backward reads the input ({@code saveInput}) or the output. */
+  /** PyTorch's dispatch error for a kernel it compiles for floating types only. */
+  private static void floatingOnly(String kernel, Tensor a) {
+    if (!a.dtype().isFloatingPoint()) notImplemented(kernel, a);
+  }
+
+  private static void notImplemented(String kernel, Tensor a) {
+    throw new IllegalArgumentException(
+        "\"" + kernel + "\" not implemented for '" + Pointwise.scalarTypeName(a.dtype()) + "'");
+  }
+
   static Tensor unary(Tensor a, Op op, boolean saveInput, DoubleUnaryOperator f, double... sc) {
     Tensor out = Pointwise.unary(a, floatType(a), f);
     if (Tape.needsRecord(a)) {
@@ -31,15 +41,18 @@ public final class Elementwise {
   /** A kernel-backed unary op (see Pointwise): saves its input or its output for backward. */
   static Tensor unaryK(Tensor a, Op op, boolean saveInput, UnaryOp k) {
     Tensor out = Pointwise.unary(a, floatType(a), k, 0, 0);
-    if (Tape.needsRecord(a)) {
-      Tape.record(op, out, new Tensor[] {a}, new Tensor[] {saveInput ? a : out}, null, null);
-    }
+    if (Tape.needsRecord(a)) Tape.record(op, out, a, saveInput ? a : out);
     return out;
   }
 
   public static Tensor neg(Tensor a) {
+    if (a.dtype() == DType.BOOL) {
+      throw new IllegalArgumentException(
+          "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to"
+              + " invert a mask, use the `~` or `logical_not()` operator instead.");
+    }
     Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.NEG, 0, 0);
-    if (Tape.needsRecord(a)) Tape.record(Op.NEG, out, new Tensor[] {a}, null, null, null);
+    if (Tape.needsRecord(a)) Tape.record(Op.NEG, out, a, null);
     return out;
   }
 
@@ -56,9 +69,9 @@ public final class Elementwise {
   }
 
   public static Tensor abs(Tensor a) {
+    if (a.dtype() == DType.BOOL) notImplemented("abs_cpu", a);
     Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.ABS, 0, 0);
-    if (Tape.needsRecord(a))
-      Tape.record(Op.ABS, out, new Tensor[] {a}, new Tensor[] {a}, null, null);
+    if (Tape.needsRecord(a)) Tape.record(Op.ABS, out, a, a);
     return out;
   }
 
@@ -75,9 +88,11 @@ public final class Elementwise {
   }
 
   public static Tensor relu(Tensor a) {
+    if (a.dtype() == DType.BOOL) {
+      throw new IllegalArgumentException("Boolean inputs not supported for relu");
+    }
     Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.RELU, 0, 0);
-    if (Tape.needsRecord(a))
-      Tape.record(Op.RELU, out, new Tensor[] {a}, new Tensor[] {out}, null, null);
+    if (Tape.needsRecord(a)) Tape.record(Op.RELU, out, a, out);
     return out;
   }
 
@@ -103,23 +118,28 @@ public final class Elementwise {
   }
 
   public static Tensor gelu(Tensor a) {
+    floatingOnly("GeluKernelImpl", a);
     return unary(a, Op.GELU, true, v -> 0.5 * v * (1 + erf(v / Math.sqrt(2))));
   }
 
   public static Tensor silu(Tensor a) {
+    floatingOnly("silu_cpu", a);
     return unary(a, Op.SILU, true, v -> v * sigmoid(v));
   }
 
   public static Tensor leakyRelu(Tensor a, double slope) {
+    floatingOnly("leaky_relu_cpu", a);
     return unary(a, Op.LEAKY_RELU, true, v -> v > 0 ? v : v * slope, slope);
   }
 
   public static Tensor elu(Tensor a, double alpha) {
+    floatingOnly("elu_cpu", a);
     return unary(a, Op.ELU, true, v -> v > 0 ? v : alpha * Math.expm1(v), alpha);
   }
 
   /** softplus with PyTorch's defaults beta=1, threshold=20 (linear above the threshold). */
   public static Tensor softplus(Tensor a, double beta, double threshold) {
+    floatingOnly("softplus_cpu", a);
     return unary(
         a,
         Op.SOFTPLUS,
@@ -151,10 +171,7 @@ public final class Elementwise {
   static Tensor scalarOp(Tensor a, double s, Op op, boolean saveInput, UnaryOp k) {
     DType dt = Pointwise.resultTypeWithScalar(a, !isIntegral(s));
     Tensor out = Pointwise.unary(a, dt, k, s, 0);
-    if (Tape.needsRecord(a)) {
-      Tape.record(
-          op, out, new Tensor[] {a}, saveInput ? new Tensor[] {a} : null, new double[] {s}, null);
-    }
+    if (Tape.needsRecord(a)) Tape.record(op, out, a, saveInput ? a : null, s);
     return out;
   }
 
@@ -181,12 +198,14 @@ public final class Elementwise {
   public static Tensor div(Tensor a, double s) {
     DType dt = floatType(a);
     Tensor out = Pointwise.unary(a, dt, UnaryOp.DIV_SCALAR, s, 0);
-    if (Tape.needsRecord(a))
-      Tape.record(Op.DIV_SCALAR, out, new Tensor[] {a}, null, new double[] {s}, null);
+    if (Tape.needsRecord(a)) Tape.record(Op.DIV_SCALAR, out, a, null, s);
     return out;
   }
 
   public static Tensor pow(Tensor a, double e) {
+    if (!a.dtype().isFloatingPoint() && isIntegral(e) && e < 0) {
+      throw new IllegalArgumentException("Integers to negative integer powers are not allowed.");
+    }
     DType dt = Pointwise.resultTypeWithScalar(a, !isIntegral(e));
     // x^2 and x^1 are exact as a product and a copy: the kernels run them.
     Tensor out =
@@ -195,14 +214,19 @@ public final class Elementwise {
             : e == 1
                 ? Pointwise.unary(a, dt, UnaryOp.COPY, 0, 0)
                 : Pointwise.unary(a, dt, v -> Math.pow(v, e));
-    if (Tape.needsRecord(a))
-      Tape.record(Op.POW_SCALAR, out, new Tensor[] {a}, new Tensor[] {a}, new double[] {e}, null);
+    if (Tape.needsRecord(a)) Tape.record(Op.POW_SCALAR, out, a, a, e);
     return out;
   }
 
   /** clamp(min, max); either bound may be NaN-free infinity to mean "none". */
   public static Tensor clamp(Tensor a, double min, double max) {
-    Tensor out = Pointwise.unary(a, a.dtype(), UnaryOp.CLAMP, min, max);
+    // The bounds take part in type promotion (an integer tensor clamped to 0.5 becomes float);
+    // an infinite bound means "none" and takes no part.
+    boolean floating =
+        (!isIntegral(min) && !Double.isInfinite(min))
+            || (!isIntegral(max) && !Double.isInfinite(max));
+    Tensor out =
+        Pointwise.unary(a, Pointwise.resultTypeWithScalar(a, floating), UnaryOp.CLAMP, min, max);
     if (Tape.needsRecord(a)) {
       Tape.record(Op.CLAMP, out, new Tensor[] {a}, new Tensor[] {a}, new double[] {min, max}, null);
     }
@@ -211,31 +235,44 @@ public final class Elementwise {
 
   // ------------------------------------------------------------ two tensors
 
+  /** A binary op whose backward reads only its scalar, alpha (add and sub). */
+  static Tensor binaryAlpha(Tensor a, Tensor b, Op op, BinaryOp k, double alpha) {
+    Tensor out = Pointwise.binary(a, b, Pointwise.resultType(a, b), k, alpha);
+    if (Tape.needsRecord(a, b)) Tape.recordBinary(op, out, a, b, alpha);
+    return out;
+  }
+
+  /** A binary op whose backward reads the saved tensors {@code savedA} and {@code savedB}. */
   static Tensor binary(
-      Tensor a, Tensor b, Op op, Tensor[] saved, DType dt, BinaryOp k, double... sc) {
-    Tensor out = Pointwise.binary(a, b, dt, k, sc.length > 0 ? sc[0] : 1);
-    if (Tape.needsRecord(a, b)) Tape.record(op, out, new Tensor[] {a, b}, saved, sc, null);
+      Tensor a, Tensor b, Op op, Tensor savedA, Tensor savedB, DType dt, BinaryOp k) {
+    Tensor out = Pointwise.binary(a, b, dt, k, 1);
+    if (Tape.needsRecord(a, b)) Tape.recordBinary(op, out, a, b, savedA, savedB);
     return out;
   }
 
   public static Tensor add(Tensor a, Tensor b, double alpha) {
-    return binary(a, b, Op.ADD, null, Pointwise.resultType(a, b), BinaryOp.ADD, alpha);
+    return binaryAlpha(a, b, Op.ADD, BinaryOp.ADD, alpha);
   }
 
   public static Tensor sub(Tensor a, Tensor b, double alpha) {
-    return binary(a, b, Op.SUB, null, Pointwise.resultType(a, b), BinaryOp.SUB, alpha);
+    if (a.dtype() == DType.BOOL && b.dtype() == DType.BOOL) {
+      throw new IllegalArgumentException(
+          "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or"
+              + " `logical_xor()` operator instead.");
+    }
+    return binaryAlpha(a, b, Op.SUB, BinaryOp.SUB, alpha);
   }
 
   public static Tensor mul(Tensor a, Tensor b) {
     // Save an input only when the other input needs its gradient (it is that gradient's factor).
-    Tensor[] saved = {a.requiresGrad() ? b : null, b.requiresGrad() ? a : null};
-    return binary(a, b, Op.MUL, saved, Pointwise.resultType(a, b), BinaryOp.MUL);
+    Tensor savedA = a.requiresGrad() ? b : null, savedB = b.requiresGrad() ? a : null;
+    return binary(a, b, Op.MUL, savedA, savedB, Pointwise.resultType(a, b), BinaryOp.MUL);
   }
 
   public static Tensor div(Tensor a, Tensor b) {
     DType dt = Pointwise.resultType(a, b);
     if (!dt.isFloatingPoint()) dt = DType.FLOAT32;
-    return binary(a, b, Op.DIV, new Tensor[] {a, b}, dt, BinaryOp.DIV);
+    return binary(a, b, Op.DIV, a, b, dt, BinaryOp.DIV);
   }
 
   public static Tensor pow(Tensor a, Tensor b) {
@@ -246,11 +283,11 @@ public final class Elementwise {
   }
 
   public static Tensor maximum(Tensor a, Tensor b) {
-    return binary(a, b, Op.MAXIMUM, new Tensor[] {a, b}, Pointwise.resultType(a, b), BinaryOp.MAX);
+    return binary(a, b, Op.MAXIMUM, a, b, Pointwise.resultType(a, b), BinaryOp.MAX);
   }
 
   public static Tensor minimum(Tensor a, Tensor b) {
-    return binary(a, b, Op.MINIMUM, new Tensor[] {a, b}, Pointwise.resultType(a, b), BinaryOp.MIN);
+    return binary(a, b, Op.MINIMUM, a, b, Pointwise.resultType(a, b), BinaryOp.MIN);
   }
 
   public static Tensor where(Tensor cond, Tensor a, Tensor b) {

@@ -129,7 +129,12 @@ public final class Extrema {
 
   /** The 2-norm over all elements (NormBackward1). */
   public static Tensor norm(Tensor x) {
-    DType dt = floatType(x, "linalg.vector_norm");
+    if (!x.dtype().isFloatingPoint()) {
+      throw new IllegalArgumentException(
+          "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+              + Pointwise.scalarTypeName(x.dtype()));
+    }
+    DType dt = x.dtype();
     double[] d = x.detach().toDoubleArray();
     double scale = 0;
     for (double v : d) scale = Math.max(scale, Math.abs(v));

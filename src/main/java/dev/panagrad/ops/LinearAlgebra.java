@@ -154,66 +154,32 @@ public final class LinearAlgebra {
       }
       if (!fitsInt(la[1], lb[1], 0, 0)) return false;
       MemorySegment so = out.segment();
+      // The same call Gemm.sgemm/dgemm make; a captured step keeps it and replays it.
+      Gemm.Prepared product =
+          new Gemm.Prepared(
+              f32,
+              la[0] != 0,
+              lb[0] != 0,
+              (int) m,
+              (int) n,
+              (int) k,
+              1,
+              sa,
+              oa,
+              (int) la[1],
+              sb,
+              ob,
+              (int) lb[1],
+              accumulate ? 1 : 0,
+              so,
+              out.storageOffset(),
+              (int) lo[1]);
+      product.run();
       if (Recorder.active()) {
         if (arena != null)
           Recorder.refuse("mm", "an operand BLAS cannot read as stored is copied to a temporary");
         Recorder.record(
-            "gemm " + m + "x" + n + "x" + k + " " + la[0] + lb[0] + " acc=" + accumulate,
-            new Gemm.Prepared(
-                f32,
-                la[0] != 0,
-                lb[0] != 0,
-                (int) m,
-                (int) n,
-                (int) k,
-                1,
-                sa,
-                oa,
-                (int) la[1],
-                sb,
-                ob,
-                (int) lb[1],
-                accumulate ? 1 : 0,
-                so,
-                out.storageOffset(),
-                (int) lo[1]));
-      }
-      if (f32) {
-        Gemm.sgemm(
-            la[0] != 0,
-            lb[0] != 0,
-            (int) m,
-            (int) n,
-            (int) k,
-            1f,
-            sa,
-            oa,
-            (int) la[1],
-            sb,
-            ob,
-            (int) lb[1],
-            accumulate ? 1f : 0f,
-            so,
-            out.storageOffset(),
-            (int) lo[1]);
-      } else {
-        Gemm.dgemm(
-            la[0] != 0,
-            lb[0] != 0,
-            (int) m,
-            (int) n,
-            (int) k,
-            1,
-            sa,
-            oa,
-            (int) la[1],
-            sb,
-            ob,
-            (int) lb[1],
-            accumulate ? 1 : 0,
-            so,
-            out.storageOffset(),
-            (int) lo[1]);
+            "gemm " + m + "x" + n + "x" + k + " " + la[0] + lb[0] + " acc=" + accumulate, product);
       }
     }
     return true;

@@ -152,7 +152,14 @@ public final class Losses {
   }
 
   public static Tensor binaryCrossEntropy(Tensor x, Tensor y, String reduction) {
-    sameSize(x, y);
+    if (!Arrays.equals(x.shape(), y.shape())) {
+      throw new IllegalArgumentException(
+          "Using a target size (torch.Size("
+              + Shapes.str(y.shape())
+              + ")) that is different to the input size (torch.Size("
+              + Shapes.str(x.shape())
+              + ")) is deprecated. Please ensure they have the same size.");
+    }
     int red = reductionCode(reduction);
     for (double v : x.detach().toDoubleArray()) {
       if (!(v >= 0 && v <= 1))

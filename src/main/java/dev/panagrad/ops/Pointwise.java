@@ -14,6 +14,7 @@ import dev.panagrad.kernels.UnaryOp;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 
@@ -46,7 +47,7 @@ public final class Pointwise {
   }
 
   /** c10's ScalarType name, as PyTorch prints {@code tensor.scalar_type()} in messages: Float. */
-  static String scalarTypeName(DType d) {
+  public static String scalarTypeName(DType d) {
     return switch (d) {
       case FLOAT32 -> "Float";
       case FLOAT64 -> "Double";
@@ -231,14 +232,65 @@ public final class Pointwise {
     }
   }
 
+  static boolean sameShape(Tensor a, Tensor b) {
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
+    return sa == sb || Arrays.equals(sa, sb);
+  }
+
+  /**
+   * True when {@code in} and {@code out} are contiguous, of the same shape (no broadcasting) and
+   * the same floating dtype: the whole op is one run for the kernels.
+   */
+  public static boolean isContiguousRun(Tensor out, Tensor in) {
+    DType d = out.dtype();
+    return (d == DType.FLOAT32 || d == DType.FLOAT64)
+        && in.dtype() == d
+        && sameShape(out, in)
+        && out.isContiguous()
+        && in.isContiguous();
+  }
+
+  /** Below the split threshold the kernel runs here, without Parallel's lambda. */
+  private static boolean runsOnCaller(long n) {
+    return n < Parallel.MIN_ELEMENTS || Parallel.threads() == 1;
+  }
+
   public static Tensor unary(Tensor a, DType outType, UnaryOp op, double p, double q) {
-    Tensor out = Tensor.empty(outType, a.shape());
+    Tensor out = Tensor.emptyShaped(outType, a);
     unaryInto(out, a, op, p, q);
     return out;
   }
 
   /** out[i] = op(a[i]); {@code a} broadcasts to out's shape. */
   public static void unaryInto(Tensor out, Tensor a, UnaryOp op, double p, double q) {
+    if (!Recorder.active() && isContiguousRun(out, a)) {
+      // (A captured step takes the strided loop below, which records its kernel calls.)
+      // Fast path: one contiguous run of one float dtype, straight to the kernel, with none of
+      // the strided loop's arrays and lambdas (what a small tensor's op would spend its time on).
+      MemorySegment so = out.segment(), sa = a.segment();
+      long o = out.storageOffset(), x = a.storageOffset(), n = out.numel();
+      if (out.dtype() == DType.FLOAT32) {
+        float fp = (float) p, fq = (float) q;
+        if (n == 1) { // the strided loop's per-element arithmetic, for identical bits
+          so.setAtIndex(
+              ValueLayout.JAVA_FLOAT,
+              o,
+              op.apply(sa.getAtIndex(ValueLayout.JAVA_FLOAT, x), fp, fq));
+        } else if (runsOnCaller(n)) {
+          K.unaryF(op, sa, x, so, o, n, fp, fq);
+        } else {
+          Parallel.forRange(n, (lo, hi) -> K.unaryF(op, sa, x + lo, so, o + lo, hi - lo, fp, fq));
+        }
+      } else if (n == 1) {
+        so.setAtIndex(
+            ValueLayout.JAVA_DOUBLE, o, op.apply(sa.getAtIndex(ValueLayout.JAVA_DOUBLE, x), p, q));
+      } else if (runsOnCaller(n)) {
+        K.unaryD(op, sa, x, so, o, n, p, q);
+      } else {
+        Parallel.forRange(n, (lo, hi) -> K.unaryD(op, sa, x + lo, so, o + lo, hi - lo, p, q));
+      }
+      return;
+    }
     long[] shape = out.shape();
     MemorySegment so = out.segment(), sa = a.segment();
     DType to = out.dtype(), ta = a.dtype();
@@ -280,13 +332,52 @@ public final class Pointwise {
   }
 
   public static Tensor binary(Tensor a, Tensor b, DType outType, BinaryOp op, double p) {
-    Tensor out = Tensor.empty(outType, Shapes.broadcast(a.shape(), b.shape()));
+    Tensor out =
+        sameShape(a, b)
+            ? Tensor.emptyShaped(outType, a)
+            : Tensor.empty(outType, Shapes.broadcast(a.shape(), b.shape()));
     binaryInto(out, a, b, op, p);
     return out;
   }
 
   /** out[i] = a[i] (op) b[i]; a and b broadcast to out's shape. */
   public static void binaryInto(Tensor out, Tensor a, Tensor b, BinaryOp op, double p) {
+    if (!Recorder.active() && isContiguousRun(out, a) && isContiguousRun(out, b)) {
+      // Fast path: see unaryInto.
+      MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment();
+      long o = out.storageOffset(), x = a.storageOffset(), y = b.storageOffset(), n = out.numel();
+      if (out.dtype() == DType.FLOAT32) {
+        float fp = (float) p;
+        if (n == 1) { // the strided loop's per-element arithmetic, for identical bits
+          so.setAtIndex(
+              ValueLayout.JAVA_FLOAT,
+              o,
+              op.apply(
+                  sa.getAtIndex(ValueLayout.JAVA_FLOAT, x),
+                  sb.getAtIndex(ValueLayout.JAVA_FLOAT, y),
+                  fp));
+        } else if (runsOnCaller(n)) {
+          K.binaryF(op, sa, x, 1, sb, y, 1, so, o, n, fp);
+        } else {
+          Parallel.forRange(
+              n, (lo, hi) -> K.binaryF(op, sa, x + lo, 1, sb, y + lo, 1, so, o + lo, hi - lo, fp));
+        }
+      } else if (n == 1) {
+        so.setAtIndex(
+            ValueLayout.JAVA_DOUBLE,
+            o,
+            op.apply(
+                sa.getAtIndex(ValueLayout.JAVA_DOUBLE, x),
+                sb.getAtIndex(ValueLayout.JAVA_DOUBLE, y),
+                p));
+      } else if (runsOnCaller(n)) {
+        K.binaryD(op, sa, x, 1, sb, y, 1, so, o, n, p);
+      } else {
+        Parallel.forRange(
+            n, (lo, hi) -> K.binaryD(op, sa, x + lo, 1, sb, y + lo, 1, so, o + lo, hi - lo, p));
+      }
+      return;
+    }
     long[] shape = out.shape();
     MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment();
     DType to = out.dtype(), ta = a.dtype(), tb = b.dtype();

@@ -123,6 +123,32 @@ class GemmTest {
   }
 
   @Test
+  void misalignedAndHeapOperandsGiveTheAlignedResult() {
+    // A operand one byte off float alignment, and a heap segment: neither may crash or differ
+    // from the Java kernel on aligned native memory
+    int m = 40, n = 20, k = 30;
+    Random rnd = new Random(7);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment a = GemmChecks.fill(arena, m * k, 4, rnd);
+      MemorySegment b = GemmChecks.fill(arena, k * n, 4, rnd);
+      MemorySegment want = arena.allocate(4L * m * n, 64);
+      Gemm.javaGemm(true, false, false, m, n, k, 1, a, 0, k, b, 0, n, 0, want, 0, n);
+      float[] expected = want.toArray(ValueLayout.JAVA_FLOAT);
+
+      MemorySegment odd = arena.allocate(4L * m * k + 1, 64).asSlice(1);
+      MemorySegment.copy(a, 0, odd, 0, 4L * m * k);
+      MemorySegment c = arena.allocate(4L * m * n, 64);
+      Gemm.sgemm(false, false, m, n, k, 1f, odd, 0, k, b, 0, n, 0f, c, 0, n);
+      assertArrayEquals(expected, c.toArray(ValueLayout.JAVA_FLOAT), 1e-5f);
+
+      MemorySegment heapA = MemorySegment.ofArray(a.toArray(ValueLayout.JAVA_FLOAT));
+      MemorySegment heapC = MemorySegment.ofArray(new float[m * n]);
+      Gemm.sgemm(false, false, m, n, k, 1f, heapA, 0, k, b, 0, n, 0f, heapC, 0, n);
+      assertArrayEquals(expected, heapC.toArray(ValueLayout.JAVA_FLOAT), 1e-5f);
+    }
+  }
+
+  @Test
   void badSizesLeadingDimensionsAndOffsetsAreRejectedBeforeAnyCall() {
     try (Arena arena = Arena.ofConfined()) {
       Random rnd = new Random(5);

@@ -561,6 +561,25 @@ class OpInfoTest {
     assertEquals(OPS.size(), names.size(), "row names are unique");
   }
 
+  /**
+   * Ops PyTorch gives no error input: they take every dtype (integers and bools promote to the
+   * default float dtype), every shape and no dim.
+   */
+  static final Set<String> NO_ERROR_INPUTS =
+      Set.of("exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "reciprocal");
+
+  @Test
+  void everyRegistryOpHasAnErrorRow() {
+    List<String> missing = new ArrayList<>();
+    for (String op : REGISTRY_OPS) {
+      if (NO_ERROR_INPUTS.contains(op)) continue;
+      boolean found = false;
+      for (ErrorInput e : ERRORS) found |= e.name().equals(op) || e.name().startsWith(op + "_");
+      if (!found) missing.add(op);
+    }
+    assertTrue(missing.isEmpty(), "ops without an error row: " + missing);
+  }
+
   // ------------------------------------------------------------------ the five checks
 
   @TestFactory
@@ -941,7 +960,7 @@ class OpInfoTest {
         ARG,
         "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1");
     error(
-        "bce_with_logits_size",
+        "binary_cross_entropy_with_logits_size",
         () -> F.binaryCrossEntropyWithLogits(z(2, 3), z(3)),
         ARG,
         "must be the same as input size");
@@ -1027,7 +1046,7 @@ class OpInfoTest {
         ARG,
         "only Tensors of floating point and complex dtype can require gradients");
     error(
-        "bce_input_range",
+        "binary_cross_entropy_input_range",
         () -> F.binaryCrossEntropy(Torch.full(DType.FLOAT32, s(3), 1.5), z(3)),
         ARG,
         "all elements of input should be between 0 and 1");
@@ -1170,6 +1189,104 @@ class OpInfoTest {
         () -> F.crossEntropy(z(2, 3), Torch.tensor(-1L, 0L)),
         INDEX,
         "Target -1 is out of bounds.");
+  }
+
+  /** A bool tensor [true, false]. */
+  static Tensor bools() {
+    return Torch.tensor(true, false);
+  }
+
+  static {
+    // Wrong dtypes: the activations PyTorch implements for floating types only, the ops that
+    // refuse bool, and in-place results that cannot be cast back to the destination's dtype.
+    String[][] floatOnly = {
+      {"gelu", "GeluKernelImpl"},
+      {"silu", "silu_cpu"},
+      {"leaky_relu", "leaky_relu_cpu"},
+      {"elu", "elu_cpu"},
+      {"softplus", "softplus_cpu"}
+    };
+    java.util.Map<String, java.util.function.UnaryOperator<Tensor>> activations =
+        java.util.Map.of(
+            "gelu", F::gelu,
+            "silu", F::silu,
+            "leaky_relu", x -> F.leakyRelu(x, 0.01),
+            "elu", x -> F.elu(x, 1.0),
+            "softplus", F::softplus);
+    for (String[] a : floatOnly) {
+      var f = activations.get(a[0]);
+      error(
+          a[0] + "_int64",
+          () -> f.apply(ints(3)),
+          ARG,
+          "\"" + a[1] + "\" not implemented for 'Long'");
+      error(
+          a[0] + "_bool",
+          () -> f.apply(bools()),
+          ARG,
+          "\"" + a[1] + "\" not implemented for 'Bool'");
+    }
+    error(
+        "neg_bool",
+        () -> bools().neg(),
+        ARG,
+        "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to"
+            + " invert a mask, use the `~` or `logical_not()` operator instead.");
+    error("abs_bool", () -> bools().abs(), ARG, "\"abs_cpu\" not implemented for 'Bool'");
+    error("relu_bool", () -> bools().relu(), ARG, "Boolean inputs not supported for relu");
+    error(
+        "sub_bool",
+        () -> bools().sub(bools()),
+        ARG,
+        "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or"
+            + " `logical_xor()` operator instead.");
+    error(
+        "pow_negative_integer",
+        () -> ints(2).pow(-1),
+        ARG,
+        "Integers to negative integer powers are not allowed.");
+    error(
+        "norm_int64",
+        () -> ints(2).norm(),
+        ARG,
+        "linalg.vector_norm: Expected a floating point or complex tensor as input. Got Long");
+    String cast = "result type Float can't be cast to the desired output type Long";
+    error("add__cast", () -> ints(2).add_(1.5), ARG, cast);
+    error("mul__cast", () -> ints(2).mul_(z(2)), ARG, cast);
+    error("div__cast", () -> ints(2).div_(2), ARG, cast);
+    error("clamp__cast", () -> ints(2).clamp_(0.5, 1.5), ARG, "result type Float can't be cast");
+    // Broadcast mismatches of the remaining binary ops and losses.
+    String mismatch =
+        "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1";
+    error("sub_broadcast", () -> z(2, 3).sub(z(4)), ARG, mismatch);
+    error("div_broadcast", () -> z(2, 3).div(z(4)), ARG, mismatch);
+    error("pow_broadcast", () -> z(2, 3).pow(z(4)), ARG, mismatch);
+    error("maximum_broadcast", () -> z(2, 3).maximum(z(4)), ARG, mismatch);
+    error("minimum_broadcast", () -> z(2, 3).minimum(z(4)), ARG, mismatch);
+    error("l1_loss_broadcast", () -> F.l1Loss(z(2, 3), z(4)), ARG, mismatch);
+    error(
+        "binary_cross_entropy_size",
+        () -> F.binaryCrossEntropy(z(2, 3), z(3, 2)),
+        ARG,
+        "Using a target size (torch.Size([3, 2])) that is different to the input size"
+            + " (torch.Size([2, 3])) is deprecated. Please ensure they have the same size.");
+    // Out-of-range dims and empty inputs of the remaining reductions.
+    error(
+        "amin_dim",
+        () -> z(2).amin(s(3), false),
+        INDEX,
+        "Dimension out of range (expected to be in range of [-1, 0], but got 3)");
+    error(
+        "min_empty",
+        () -> z(0).min(),
+        ARG,
+        "min(): Expected reduction dim to be specified for input.numel() == 0. Specify the"
+            + " reduction dim with the 'dim' argument.");
+    error(
+        "max_empty",
+        () -> z(0).max(),
+        ARG,
+        "max(): Expected reduction dim to be specified for input.numel() == 0.");
   }
 
   @TestFactory

@@ -347,9 +347,9 @@ class ReduceOpsTest {
     Tensor x = Torch.tensor(1e8f + 1, 1e8f + 2, 1e8f + 3);
     Tensor d = Torch.tensor(1e8 + 1, 1e8 + 2, 1e8 + 3);
     assertEquals(1.0, d.var(new long[] {0}, true, false).item(), 0);
-    // float32 cannot hold 1e8 + 1 exactly; the variance of what it holds is finite and exact
-    double v = x.var(new long[] {0}, true, false).item();
-    assertTrue(v >= 0 && v < 100, "var " + v);
+    // float32 steps by 8 near 1e8, so all three round to 1e8 and their variance is exactly 0
+    assertEquals(1e8f, 1e8f + 3);
+    assertEquals(0.0, x.var(new long[] {0}, true, false).item(), 0);
   }
 
   @Test

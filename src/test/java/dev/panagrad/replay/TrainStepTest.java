@@ -192,10 +192,10 @@ class TrainStepTest {
       TrainStep.Body body = twoLayer ? w1::step : w2::step;
       try (TrainStep step = TrainStep.capture(body, a, b)) {
         // Warm-up until the JIT has compiled the loop: Vector API code allocates until C2
-        // compiles it, so warm up until a window of 100 steps allocates nothing (bounded).
-        for (int round = 0; round < 40; round++) {
+        // compiles it, so warm up until a window of 50 steps allocates nothing (bounded).
+        for (int round = 0; round < 30; round++) {
           long start = bean.getCurrentThreadAllocatedBytes();
-          for (int i = 0; i < 100; i++) step.run(a, b);
+          for (int i = 0; i < 50; i++) step.run(a, b);
           if (round >= 2 && bean.getCurrentThreadAllocatedBytes() == start) break;
         }
         long slabs = MemoryStats.slabCount();
