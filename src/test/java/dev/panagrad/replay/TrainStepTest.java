@@ -199,10 +199,16 @@ class TrainStepTest {
           if (round >= 2 && bean.getCurrentThreadAllocatedBytes() == start) break;
         }
         long slabs = MemoryStats.slabCount();
-        long before = bean.getCurrentThreadAllocatedBytes();
-        for (int i = 0; i < 1_000; i++) step.run(a, b);
-        long after = bean.getCurrentThreadAllocatedBytes();
-        assertEquals(0, after - before, (twoLayer ? "W1" : "W2") + ": heap bytes over 1,000 steps");
+        // A deoptimisation (the JIT recompiling a kernel, more likely on a loaded machine) runs
+        // Vector API code in the interpreter for a moment, which allocates: that is the JIT's,
+        // not the program's. One more window is allowed for it; the steady state must be 0.
+        long allocated = -1;
+        for (int attempt = 0; attempt < 2 && allocated != 0; attempt++) {
+          long before = bean.getCurrentThreadAllocatedBytes();
+          for (int i = 0; i < 1_000; i++) step.run(a, b);
+          allocated = bean.getCurrentThreadAllocatedBytes() - before;
+        }
+        assertEquals(0, allocated, (twoLayer ? "W1" : "W2") + ": heap bytes over 1,000 steps");
         assertEquals(slabs, MemoryStats.slabCount(), "no native allocation either");
       }
     }

@@ -23,8 +23,9 @@ import org.openjdk.jmh.annotations.Warmup;
 // Average time per step: the figure PyTorch users compare (time per iteration).
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-// Warm-up long enough for C2 to compile the kernels and the replay loop.
-@Warmup(iterations = 3, time = 2)
+// Warm-up long enough for C2 to compile the kernels and the replay loop: Vector API code
+// allocates until it is compiled, and gc.alloc.rate.norm must see only compiled replay.
+@Warmup(iterations = 5, time = 4)
 @Measurement(iterations = 5, time = 2)
 // One fork with the library's flags and a fixed, pre-touched heap, so GC noise stays low.
 @Fork(
