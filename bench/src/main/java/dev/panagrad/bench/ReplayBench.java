@@ -38,51 +38,87 @@ import org.openjdk.jmh.annotations.Warmup;
       "-XX:+AlwaysPreTouch",
       "-Dpanagrad.quiet=true"
     })
-@State(Scope.Thread)
 public class ReplayBench {
-  Workloads.W1 w1Eager, w1Captured;
-  Workloads.W2 w2Eager, w2Captured;
-  TrainStep w1Step, w2Step;
-  Tensor w1x, w1y, w2x, w2t;
+  /** Warm-up by steps as well as JMH's timed warm-up; see {@link Replayed}. */
+  static final int EAGER_WARM_UP = 100;
 
-  @Setup
-  public void setUp() {
-    w1Eager = new Workloads.W1();
-    w2Eager = new Workloads.W2();
-    w1Captured = new Workloads.W1();
-    w2Captured = new Workloads.W2();
-    Tensor[] in1 = w1Captured.inputs(), in2 = w2Captured.inputs();
-    w1x = in1[0];
-    w1y = in1[1];
-    w2x = in2[0];
-    w2t = in2[1];
-    w1Step = TrainStep.capture(w1Captured::body, in1);
-    w2Step = TrainStep.capture(w2Captured::body, in2);
+  @State(Scope.Thread)
+  public static class EagerW1 {
+    final Workloads.W1 w = new Workloads.W1();
+
+    @Setup
+    public void setUp() {
+      for (int i = 0; i < EAGER_WARM_UP; i++) w.step();
+    }
   }
 
-  @TearDown
-  public void tearDown() {
-    w1Step.close();
-    w2Step.close();
+  @State(Scope.Thread)
+  public static class EagerW2 {
+    final Workloads.W2 w = new Workloads.W2();
+
+    @Setup
+    public void setUp() {
+      for (int i = 0; i < EAGER_WARM_UP; i++) w.step();
+    }
+  }
+
+  /**
+   * A captured step and its inputs. JMH's warm-up is timed: on a loaded machine it can end before
+   * C2 has compiled the Vector API kernels, and until then they allocate; so the set-up also
+   * replays until a window of steps allocates nothing (bounded).
+   */
+  abstract static class Replayed {
+    TrainStep step;
+    Tensor x, y;
+
+    void capture(TrainStep.Body body, Tensor[] inputs) {
+      x = inputs[0];
+      y = inputs[1];
+      step = TrainStep.capture(body, inputs);
+      AllocReport.measureAfterWarmUp(200, () -> step.run(x, y));
+    }
+
+    @TearDown
+    public void tearDown() {
+      step.close();
+    }
+  }
+
+  @State(Scope.Thread)
+  public static class ReplayedW1 extends Replayed {
+    @Setup
+    public void setUp() {
+      Workloads.W1 w = new Workloads.W1();
+      capture(w::body, w.inputs());
+    }
+  }
+
+  @State(Scope.Thread)
+  public static class ReplayedW2 extends Replayed {
+    @Setup
+    public void setUp() {
+      Workloads.W2 w = new Workloads.W2();
+      capture(w::body, w.inputs());
+    }
   }
 
   @Benchmark
-  public double w1Eager() {
-    return w1Eager.step();
+  public double w1Eager(EagerW1 s) {
+    return s.w.step();
   }
 
   @Benchmark
-  public double w1Replay() {
-    return w1Step.run(w1x, w1y);
+  public double w1Replay(ReplayedW1 s) {
+    return s.step.run(s.x, s.y);
   }
 
   @Benchmark
-  public double w2Eager() {
-    return w2Eager.step();
+  public double w2Eager(EagerW2 s) {
+    return s.w.step();
   }
 
   @Benchmark
-  public double w2Replay() {
-    return w2Step.run(w2x, w2t);
+  public double w2Replay(ReplayedW2 s) {
+    return s.step.run(s.x, s.y);
   }
 }
