@@ -18,8 +18,8 @@ import java.util.function.DoubleSupplier;
  * and W7: heap bytes per step from {@code ThreadMXBean.getCurrentThreadAllocatedBytes} (this
  * thread's allocations, after warm-up), native slab allocations per step after warm-up, and steps
  * per second of each. Writes the {@code alloc} section of bench/results/latest.json (other sections
- * are kept) and prints a table. The timings are a side figure: JMH's {@code ReplayBench} is the
- * measurement of speed.
+ * are kept) and prints a table. Steps per second are medians of alternating eager and replay
+ * windows (the same machine load for both); JMH's {@code ReplayBench} is the measurement of speed.
  *
  * <p>Usage: {@code AllocReport OUT_JSON [REPLAY_BENCH_JMH_JSON] [--quick]}
  */
@@ -34,7 +34,16 @@ public final class AllocReport {
   /** What was measured over {@code steps} steps after warm-up. */
   record Figures(double bytesPerStep, double slabsPerStep, double stepsPerSecond) {}
 
+  /** Alternating eager and replay windows for the speed figures. */
+  private static final int ROUNDS = 5;
+
   private AllocReport() {}
+
+  private static double median(double[] v) {
+    double[] c = v.clone();
+    java.util.Arrays.sort(c);
+    return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+  }
 
   public static void main(String[] args) throws IOException {
     Path out = Path.of(args[0]);
@@ -45,9 +54,9 @@ public final class AllocReport {
     Workloads.W7 w7e = new Workloads.W7(), w7r = new Workloads.W7();
     List<Case> cases =
         List.of(
-            new Case("W1", w1e::step, w1r::body, w1r.inputs(), 2_000 / scale),
-            new Case("W2", w2e::step, w2r::body, w2r.inputs(), 400 / scale),
-            new Case("W7", w7e::step, w7r::body, w7r.inputs(), 40 / scale));
+            new Case("W1", w1e::step, w1r::body, w1r.inputs(), 1_000 / scale),
+            new Case("W2", w2e::step, w2r::body, w2r.inputs(), 200 / scale),
+            new Case("W7", w7e::step, w7r::body, w7r.inputs(), 20 / scale));
     JsonNode jmh =
         args.length > 1 && !args[1].equals("--quick")
             ? JSON.readTree(Path.of(args[1]).toFile())
@@ -69,6 +78,16 @@ public final class AllocReport {
         Tensor[] in = eager.inputs();
         DoubleSupplier run = in.length == 2 ? () -> step.run(in[0], in[1]) : () -> step.run(in);
         r = measureAfterWarmUp(eager.steps(), run);
+        // Speed in alternating windows, so eager and replay see the same machine load.
+        double[] eagerRate = new double[ROUNDS], replayRate = new double[ROUNDS];
+        int window = Math.max(2, eager.steps() / ROUNDS);
+        for (int k = 0; k < ROUNDS; k++) {
+          eagerRate[k] = window(window, eager.eager()).stepsPerSecond();
+          replayRate[k] = window(window, run).stepsPerSecond();
+        }
+        e = new Figures(e.bytesPerStep(), e.slabsPerStep(), median(eagerRate));
+        r = new Figures(r.bytesPerStep(), r.slabsPerStep(), median(replayRate));
+        o.put("eager_steps_per_s", e.stepsPerSecond());
       } catch (IllegalStateException ex) {
         error = ex.getMessage();
       }
