@@ -6,6 +6,7 @@ import dev.panagrad.autograd.GradMode;
 import dev.panagrad.autograd.Node;
 import dev.panagrad.autograd.Tape;
 import dev.panagrad.memory.HasStorage;
+import dev.panagrad.memory.Recorder;
 import dev.panagrad.memory.Storage;
 import dev.panagrad.ops.Elementwise;
 import dev.panagrad.ops.LinearAlgebra;
@@ -115,6 +116,17 @@ public final class Tensor implements HasStorage {
               + e.getMessage());
     }
     return storage;
+  }
+
+  /**
+   * A new contiguous, uninitialised tensor that no scope owns, whatever scope is open: the garbage
+   * collector releases it, or its owner does at once through {@code storage().releaseIfUnscoped}.
+   */
+  public static Tensor emptyUnscoped(DType dtype, long... shape) {
+    long[] sh = shape.clone();
+    Storage storage =
+        Storage.allocateUnscoped(Math.multiplyExact(Shapes.numel(sh), dtype.byteSize()));
+    return new Tensor(storage, sh, Shapes.contiguousStrides(sh), 0, dtype, null);
   }
 
   /**
@@ -328,6 +340,8 @@ public final class Tensor implements HasStorage {
 
   /** The elements in row-major order. */
   public float[] toFloatArray() {
+    Recorder.refuse(
+        "an op reading tensor data into Java", "its result would keep the captured values");
     float[] out = new float[Math.toIntExact(numel())];
     Tensor c = isContiguous() ? this : ShapeOps.contiguous(detach());
     MemorySegment s = c.segment();
@@ -341,6 +355,8 @@ public final class Tensor implements HasStorage {
   }
 
   public double[] toDoubleArray() {
+    Recorder.refuse(
+        "an op reading tensor data into Java", "its result would keep the captured values");
     double[] out = new double[Math.toIntExact(numel())];
     Tensor c = isContiguous() ? this : ShapeOps.contiguous(detach());
     MemorySegment s = c.segment();
@@ -362,6 +378,8 @@ public final class Tensor implements HasStorage {
   }
 
   public long[] toLongArray() {
+    Recorder.refuse(
+        "an op reading tensor data into Java", "its result would keep the captured values");
     long[] out = new long[Math.toIntExact(numel())];
     Tensor c = isContiguous() ? this : ShapeOps.contiguous(detach());
     MemorySegment s = c.segment();
@@ -370,6 +388,8 @@ public final class Tensor implements HasStorage {
   }
 
   public boolean[] toBooleanArray() {
+    Recorder.refuse(
+        "an op reading tensor data into Java", "its result would keep the captured values");
     boolean[] out = new boolean[Math.toIntExact(numel())];
     for (int i = 0; i < out.length; i++) out[i] = getFlat(i) != 0;
     return out;

@@ -1,6 +1,7 @@
 package dev.panagrad;
 
 import dev.panagrad.autograd.GradMode;
+import dev.panagrad.memory.Recorder;
 import dev.panagrad.ops.Elementwise;
 import dev.panagrad.ops.LinearAlgebra;
 import dev.panagrad.ops.ShapeOps;
@@ -35,30 +36,35 @@ public final class Torch {
 
   /** A 0-d int64 tensor, as {@code torch.tensor(2)} (an int or long literal lands here). */
   public static Tensor tensor(long value) {
+    refuseJavaData();
     Tensor t = Tensor.empty(DType.INT64);
     t.segment().set(ValueLayout.JAVA_LONG, 0, value);
     return t;
   }
 
   public static Tensor tensor(float... data) {
+    refuseJavaData();
     Tensor t = Tensor.empty(DType.FLOAT32, data.length);
     MemorySegment.copy(data, 0, t.segment(), ValueLayout.JAVA_FLOAT, 0, data.length);
     return t;
   }
 
   public static Tensor tensor(double... data) {
+    refuseJavaData();
     Tensor t = Tensor.empty(DType.FLOAT64, data.length);
     MemorySegment.copy(data, 0, t.segment(), ValueLayout.JAVA_DOUBLE, 0, data.length);
     return t;
   }
 
   public static Tensor tensor(long... data) {
+    refuseJavaData();
     Tensor t = Tensor.empty(DType.INT64, data.length);
     MemorySegment.copy(data, 0, t.segment(), ValueLayout.JAVA_LONG, 0, data.length);
     return t;
   }
 
   public static Tensor tensor(boolean... data) {
+    refuseJavaData();
     Tensor t = Tensor.empty(DType.BOOL, data.length);
     for (int i = 0; i < data.length; i++)
       t.segment().set(ValueLayout.JAVA_BYTE, i, (byte) (data[i] ? 1 : 0));
@@ -66,6 +72,7 @@ public final class Torch {
   }
 
   public static Tensor tensor(float[][] rows) {
+    refuseJavaData();
     int n = rows.length, m = n == 0 ? 0 : rows[0].length;
     Tensor t = Tensor.empty(DType.FLOAT32, n, m);
     for (int i = 0; i < n; i++) {
@@ -78,6 +85,7 @@ public final class Torch {
   }
 
   public static Tensor tensor(double[][] rows) {
+    refuseJavaData();
     int n = rows.length, m = n == 0 ? 0 : rows[0].length;
     Tensor t = Tensor.empty(DType.FLOAT64, n, m);
     for (int i = 0; i < n; i++) {
@@ -91,6 +99,7 @@ public final class Torch {
 
   /** A tensor of {@code shape} holding {@code data} (row-major), converted to {@code dtype}. */
   public static Tensor tensor(double[] data, DType dtype, long... shape) {
+    refuseJavaData();
     if (Shapes.numel(shape) != data.length) {
       throw new IllegalArgumentException(
           "shape '" + Shapes.str(shape) + "' is invalid for input of size " + data.length);
@@ -144,9 +153,23 @@ public final class Torch {
     Tensor t = Tensor.empty(dtype, shape);
     MemorySegment s = t.segment();
     long n = t.numel();
+    fill(s, dtype, n, value);
+    if (Recorder.active())
+      Recorder.record("full " + dtype + " n=" + n, () -> fill(s, dtype, n, value));
+    return t;
+  }
+
+  private static void fill(MemorySegment s, DType dtype, long n, double value) {
     if (value == 0) s.fill((byte) 0);
     else for (long i = 0; i < n; i++) Elements.put(s, dtype, i, value);
-    return t;
+  }
+
+  /**
+   * A tensor made from Java values inside a captured step would replay with the values it had when
+   * captured, and an op that computes its result in Java arrays makes one: both are refused.
+   */
+  private static void refuseJavaData() {
+    Recorder.refuse("tensor(data)", "a tensor made from Java values keeps its captured values");
   }
 
   public static Tensor zerosLike(Tensor t) {

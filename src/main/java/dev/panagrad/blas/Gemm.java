@@ -1,6 +1,7 @@
 package dev.panagrad.blas;
 
 import dev.panagrad.blas.bindings.cblas_h;
+import dev.panagrad.memory.Recorder;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -87,28 +88,9 @@ public final class Gemm {
       MemorySegment c,
       long offC,
       int ldc) {
-    check(4, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, c, offC, ldc);
-    long macs = (long) m * n * k;
-    if (useNative(macs, a, b, c)) {
-      MemorySegment sa = a.asSlice(offA * 4), sb = b.asSlice(offB * 4), sc = c.asSlice(offC * 4);
-      int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
-      LOCK.lock();
-      try {
-        if (macs <= CRITICAL_MAX_MACS) {
-          Critical.SGEMM.invokeExact(
-              ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
-        } else {
-          cblas_h.cblas_sgemm(ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
-        }
-      } catch (Throwable t) {
-        throw rethrow(t);
-      } finally {
-        LOCK.unlock();
-      }
-    } else {
-      javaGemm(
-          true, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
-    }
+    new Prepared(
+            true, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc)
+        .run();
   }
 
   /** float64 GEMM; see the class comment for the arguments. */
@@ -129,28 +111,9 @@ public final class Gemm {
       MemorySegment c,
       long offC,
       int ldc) {
-    check(8, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, c, offC, ldc);
-    long macs = (long) m * n * k;
-    if (useNative(macs, a, b, c)) {
-      MemorySegment sa = a.asSlice(offA * 8), sb = b.asSlice(offB * 8), sc = c.asSlice(offC * 8);
-      int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
-      LOCK.lock();
-      try {
-        if (macs <= CRITICAL_MAX_MACS) {
-          Critical.DGEMM.invokeExact(
-              ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
-        } else {
-          cblas_h.cblas_dgemm(ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
-        }
-      } catch (Throwable t) {
-        throw rethrow(t);
-      } finally {
-        LOCK.unlock();
-      }
-    } else {
-      javaGemm(
-          false, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
-    }
+    new Prepared(
+            false, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc)
+        .run();
   }
 
   /**
@@ -201,6 +164,95 @@ public final class Gemm {
           double prev = beta == 0 ? 0 : beta * c.getAtIndex(dl, ic + j);
           c.setAtIndex(dl, ic + j, alpha * row[j] + prev);
         }
+      }
+    }
+  }
+
+  /**
+   * A GEMM checked once, its operands sliced once, ready to run (again): what {@link #sgemm} and
+   * {@link #dgemm} run, and the instruction a captured training step replays. {@link #run()}
+   * allocates nothing on the native path.
+   */
+  public static final class Prepared implements Recorder.Instruction {
+    private final boolean f32, transA, transB, critical, nativePath;
+    private final int m, n, k, lda, ldb, ldc;
+    private final double alpha, beta;
+    private final MemorySegment a, b, c, sa, sb, sc;
+    private final long offA, offB, offC;
+
+    public Prepared(
+        boolean f32,
+        boolean transA,
+        boolean transB,
+        int m,
+        int n,
+        int k,
+        double alpha,
+        MemorySegment a,
+        long offA,
+        int lda,
+        MemorySegment b,
+        long offB,
+        int ldb,
+        double beta,
+        MemorySegment c,
+        long offC,
+        int ldc) {
+      int size = f32 ? 4 : 8;
+      check(size, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, c, offC, ldc);
+      long macs = (long) m * n * k;
+      this.f32 = f32;
+      this.transA = transA;
+      this.transB = transB;
+      this.m = m;
+      this.n = n;
+      this.k = k;
+      this.alpha = alpha;
+      this.beta = beta;
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      this.offA = offA;
+      this.offB = offB;
+      this.offC = offC;
+      this.lda = lda;
+      this.ldb = ldb;
+      this.ldc = ldc;
+      this.nativePath = useNative(macs, a, b, c);
+      this.critical = macs <= CRITICAL_MAX_MACS;
+      this.sa = nativePath ? a.asSlice(offA * size) : null;
+      this.sb = nativePath ? b.asSlice(offB * size) : null;
+      this.sc = nativePath ? c.asSlice(offC * size) : null;
+    }
+
+    @Override
+    public void run() {
+      if (!nativePath) {
+        javaGemm(
+            f32, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+        return;
+      }
+      int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
+      LOCK.lock();
+      try {
+        if (f32) {
+          float fa = (float) alpha, fb = (float) beta;
+          if (critical) {
+            Critical.SGEMM.invokeExact(
+                ROW_MAJOR, ta, tb, m, n, k, fa, sa, lda, sb, ldb, fb, sc, ldc);
+          } else {
+            cblas_h.cblas_sgemm(ROW_MAJOR, ta, tb, m, n, k, fa, sa, lda, sb, ldb, fb, sc, ldc);
+          }
+        } else if (critical) {
+          Critical.DGEMM.invokeExact(
+              ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
+        } else {
+          cblas_h.cblas_dgemm(ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
+        }
+      } catch (Throwable t) {
+        throw rethrow(t);
+      } finally {
+        LOCK.unlock();
       }
     }
   }

@@ -1,14 +1,17 @@
 package dev.panagrad.kernels;
 
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The library's one intra-op thread pool. Work is split only above {@link #MIN_ELEMENTS}, into one
  * chunk per thread at boundaries that depend only on the length and the thread count, so a result
  * never depends on timing; the calling thread runs the first chunk.
+ *
+ * <p>Dispatch allocates nothing: the workers are persistent threads, each with one task slot that
+ * the caller fills and wakes with {@link LockSupport#unpark}. A replayed training step runs with 0
+ * bytes of heap allocation at any thread count. When two threads split work at once, the second
+ * runs its chunks itself, at the same boundaries (same results, no waiting on the other's work).
  */
 public final class Parallel {
   /**
@@ -23,8 +26,12 @@ public final class Parallel {
     void run(long from, long to);
   }
 
+  /** Spins before parking while waiting for a worker: a chunk often ends within microseconds. */
+  private static final int SPINS = 2_000;
+
   private static volatile int threads = Runtime.getRuntime().availableProcessors();
-  private static volatile ExecutorService pool;
+  private static Worker[] workers = new Worker[0];
+  private static final ReentrantLock BUSY = new ReentrantLock();
 
   private Parallel() {}
 
@@ -33,28 +40,17 @@ public final class Parallel {
   }
 
   /** Sets the thread count (the caller included); 1 runs everything on the calling thread. */
-  public static synchronized void setThreads(int n) {
+  public static void setThreads(int n) {
     if (n < 1) throw new IllegalArgumentException("Number of threads must be positive, got " + n);
-    if (n == threads) return;
-    threads = n;
-    ExecutorService old = pool;
-    pool = null;
-    if (old != null) old.shutdown();
-  }
-
-  private static synchronized ExecutorService pool() {
-    if (pool == null) {
-      AtomicInteger id = new AtomicInteger();
-      pool =
-          Executors.newFixedThreadPool(
-              Math.max(1, threads - 1),
-              r -> {
-                Thread t = new Thread(r, "panagrad-intra-op-" + id.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-              });
+    BUSY.lock();
+    try {
+      if (n == threads) return;
+      threads = n;
+      for (Worker w : workers) w.retire();
+      workers = new Worker[0];
+    } finally {
+      BUSY.unlock();
     }
-    return pool;
   }
 
   /** Runs {@code body} over [0, n), split into fixed chunks when n is large enough. */
@@ -67,26 +63,100 @@ public final class Parallel {
     // Chunk boundaries are multiples of 64 elements, so every chunk starts cache-line aligned
     // relative to the first, and SIMD tails fall only at the very end.
     long chunk = ((n + t - 1) / t + 63) & ~63L;
-    ExecutorService p = pool();
-    @SuppressWarnings("unchecked")
-    Future<?>[] futures = new Future<?>[t];
-    int k = 0;
-    for (long from = chunk; from < n; from += chunk) {
-      long lo = from, hi = Math.min(n, from + chunk);
-      futures[k++] = p.submit(() -> body.run(lo, hi));
+    if (BUSY.isHeldByCurrentThread() || !BUSY.tryLock()) {
+      for (long from = 0; from < n; from += chunk) body.run(from, Math.min(n, from + chunk));
+      return;
     }
-    body.run(0, Math.min(chunk, n));
-    for (int i = 0; i < k; i++) {
+    try {
+      if (workers.length != t - 1) startWorkers(t - 1);
+      Thread caller = Thread.currentThread();
+      int k = 0;
+      for (long from = chunk; from < n; from += chunk) {
+        workers[k++].submit(body, from, Math.min(n, from + chunk), caller);
+      }
+      Throwable failure = null;
       try {
-        futures[i].get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for an intra-op chunk", e);
-      } catch (java.util.concurrent.ExecutionException e) {
-        Throwable c = e.getCause();
-        if (c instanceof RuntimeException re) throw re;
-        if (c instanceof Error er) throw er;
-        throw new IllegalStateException(c);
+        body.run(0, Math.min(chunk, n));
+      } catch (Throwable e) {
+        failure = e;
+      }
+      for (int i = 0; i < k; i++) {
+        Throwable e = workers[i].await();
+        if (failure == null) failure = e;
+      }
+      if (failure instanceof RuntimeException re) throw re;
+      if (failure instanceof Error er) throw er;
+      if (failure != null) throw new IllegalStateException(failure);
+    } finally {
+      BUSY.unlock();
+    }
+  }
+
+  private static void startWorkers(int count) {
+    for (Worker w : workers) w.retire();
+    Worker[] ws = new Worker[count];
+    for (int i = 0; i < count; i++) {
+      ws[i] = new Worker("panagrad-intra-op-" + (i + 1));
+      ws[i].start();
+    }
+    workers = ws;
+  }
+
+  /** A persistent thread with one task slot; {@code pending} hands the slot back and forth. */
+  private static final class Worker extends Thread {
+    private Range body;
+    private long from, to;
+    private Thread caller;
+    private Throwable error;
+    private volatile boolean pending;
+    private volatile boolean retired;
+
+    Worker(String name) {
+      super(name);
+      setDaemon(true);
+    }
+
+    /** Fills the slot (plain writes, published by the volatile write of pending) and wakes us. */
+    void submit(Range body, long from, long to, Thread caller) {
+      this.body = body;
+      this.from = from;
+      this.to = to;
+      this.caller = caller;
+      this.error = null;
+      pending = true;
+      LockSupport.unpark(this);
+    }
+
+    /** Waits for the submitted chunk; returns what it threw, or null. */
+    Throwable await() {
+      for (int spin = 0; pending; spin++) {
+        if (spin < SPINS) Thread.onSpinWait();
+        else LockSupport.park(this);
+      }
+      return error;
+    }
+
+    void retire() {
+      retired = true;
+      LockSupport.unpark(this);
+    }
+
+    @Override
+    public void run() {
+      while (!retired) {
+        if (!pending) {
+          LockSupport.park(this);
+          continue;
+        }
+        try {
+          body.run(from, to);
+        } catch (Throwable e) {
+          error = e;
+        }
+        body = null;
+        Thread c = caller;
+        pending = false;
+        LockSupport.unpark(c);
       }
     }
   }

@@ -15,6 +15,7 @@ import java.lang.ref.Cleaner;
 public final class Storage {
   private static final Cleaner CLEANER = Cleaner.create();
 
+  private final StoragePool pool;
   private final StoragePool.Piece piece;
   private final MemorySegment segment;
   private final long byteSize;
@@ -23,7 +24,8 @@ public final class Storage {
   private Scope owner;
   private Cleaner.Cleanable cleanable;
 
-  private Storage(StoragePool.Piece piece, long byteSize) {
+  private Storage(StoragePool pool, StoragePool.Piece piece, long byteSize) {
+    this.pool = pool;
     this.piece = piece;
     this.segment = piece.view(byteSize);
     this.byteSize = byteSize;
@@ -34,12 +36,29 @@ public final class Storage {
    * or by the garbage collector when no scope is open.
    */
   public static Storage allocate(long byteSize) {
-    if (byteSize < 0) throw new IllegalArgumentException("negative storage size " + byteSize);
-    Storage s = new Storage(StoragePool.get().take(byteSize), byteSize);
-    MemoryStats.allocated(byteSize);
+    Storage s = take(byteSize);
     Scope scope = Scope.current();
     if (scope != null) scope.adopt(s);
     else s.releaseWhenUnreachable();
+    return s;
+  }
+
+  /**
+   * Uninitialised storage that no scope owns, whatever scope is open: released by the garbage
+   * collector, or at once by {@link #releaseIfUnscoped}.
+   */
+  public static Storage allocateUnscoped(long byteSize) {
+    Storage s = take(byteSize);
+    s.releaseWhenUnreachable();
+    return s;
+  }
+
+  /** Storage from this thread's pool (a capture's private one while a step is captured). */
+  private static Storage take(long byteSize) {
+    if (byteSize < 0) throw new IllegalArgumentException("negative storage size " + byteSize);
+    StoragePool pool = StoragePool.forCurrentThread();
+    Storage s = new Storage(pool, pool.take(byteSize), byteSize);
+    MemoryStats.allocated(byteSize);
     return s;
   }
 
@@ -104,7 +123,7 @@ public final class Storage {
 
   void releaseWhenUnreachable() {
     owner = null;
-    if (cleanable == null) cleanable = CLEANER.register(this, new Release(piece, byteSize));
+    if (cleanable == null) cleanable = CLEANER.register(this, new Release(pool, piece, byteSize));
   }
 
   /** Returns the bytes to the pool now; later accesses throw naming {@code by}. */
@@ -114,16 +133,17 @@ public final class Storage {
     if (cleanable != null) {
       cleanable.clean();
     } else {
-      new Release(piece, byteSize).run();
+      new Release(pool, piece, byteSize).run();
     }
   }
 
   /** The release action; holds no reference to the storage, so the Cleaner can run it. */
-  private record Release(StoragePool.Piece piece, long byteSize) implements Runnable {
+  private record Release(StoragePool pool, StoragePool.Piece piece, long byteSize)
+      implements Runnable {
     @Override
     public void run() {
       MemoryStats.released(byteSize);
-      StoragePool.get().give(piece);
+      pool.give(piece);
     }
   }
 }

@@ -28,7 +28,7 @@ public final class StoragePool {
   private static final int MIN_CLASS = 6; // 64 bytes
   private static final int MAX_CLASS = 62;
 
-  private static final StoragePool INSTANCE = new StoragePool();
+  private static final StoragePool INSTANCE = new StoragePool(null);
 
   /** A slab piece of one size class, and the exact-size view last cut from it. */
   static final class Piece {
@@ -54,10 +54,69 @@ public final class StoragePool {
 
   private final int[] freeCount = new int[MAX_CLASS + 1];
 
-  private StoragePool() {}
+  /** The pool a private pool borrows from, or null for the shared pool. */
+  private final StoragePool parent;
+
+  /** Pieces a private pool borrowed from its parent, all returned by {@link #returnAll()}. */
+  private final java.util.List<Piece> borrowed = new java.util.ArrayList<>();
+
+  /** Pieces of a private pool handed out and not yet given back. */
+  private int outstanding;
+
+  private static final ThreadLocal<StoragePool> THREAD_POOL = new ThreadLocal<>();
+  private static volatile int privateInUse;
+
+  private StoragePool(StoragePool parent) {
+    this.parent = parent;
+  }
 
   public static StoragePool get() {
     return INSTANCE;
+  }
+
+  /**
+   * A private pool: it borrows pieces from the shared pool and keeps them when they are released,
+   * so memory a captured step's program writes can never be handed to other code. {@link
+   * #returnAll()} gives everything back.
+   */
+  public static StoragePool newPrivate() {
+    return new StoragePool(INSTANCE);
+  }
+
+  /** The pool storage allocated on this thread comes from: a private one while installed. */
+  static StoragePool forCurrentThread() {
+    if (privateInUse == 0) return INSTANCE;
+    StoragePool p = THREAD_POOL.get();
+    return p == null ? INSTANCE : p;
+  }
+
+  /** Routes this thread's storage allocations to {@code pool} (null: back to the shared pool). */
+  public static void installOnThisThread(StoragePool pool) {
+    StoragePool old = THREAD_POOL.get();
+    if (old == pool) return;
+    synchronized (StoragePool.class) {
+      privateInUse += (pool == null ? 0 : 1) - (old == null ? 0 : 1);
+    }
+    if (pool == null) THREAD_POOL.remove();
+    else THREAD_POOL.set(pool);
+  }
+
+  /** Pieces of this private pool handed out and not given back. */
+  public synchronized int outstanding() {
+    return outstanding;
+  }
+
+  /**
+   * Gives every borrowed piece back to the shared pool. Only when none is outstanding: a piece some
+   * storage still holds stays borrowed (leaked, never aliased). Returns whether all went back.
+   */
+  public synchronized boolean returnAll() {
+    if (parent == null || outstanding != 0) return false;
+    for (Piece piece : borrowed) parent.give(piece);
+    borrowed.clear();
+    java.util.Arrays.fill(free, null);
+    java.util.Arrays.fill(freeCount, 0);
+    return true;
   }
 
   /** The size class (log2 of the piece size) that holds {@code bytes}. */
@@ -77,6 +136,12 @@ public final class StoragePool {
    */
   synchronized Piece take(long bytes) {
     int c = sizeClass(bytes);
+    outstanding++;
+    if (freeCount[c] == 0 && parent != null) {
+      Piece piece = parent.take(bytes);
+      borrowed.add(piece);
+      return piece;
+    }
     if (freeCount[c] == 0) refill(c, bytes);
     Piece piece = free[c][--freeCount[c]];
     free[c][freeCount[c]] = null;
@@ -85,6 +150,7 @@ public final class StoragePool {
 
   /** Returns a piece taken by {@link #take}. */
   synchronized void give(Piece piece) {
+    outstanding--;
     push(piece.sizeClass, piece);
   }
 

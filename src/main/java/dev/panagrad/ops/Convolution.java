@@ -11,6 +11,7 @@ import dev.panagrad.autograd.Tape;
 import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
+import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -227,14 +228,17 @@ public final class Convolution {
    * reads padding), so one matrix product covers the whole batch.
    */
   static void im2col(Geo g, Tensor x, int gi, Tensor cols) {
-    if (x.dtype() == DType.FLOAT32) {
-      im2colF(g, x, gi, cols);
-      return;
-    }
-    // float64 from here on
     MemorySegment xs = x.segment(), cs = cols.segment();
-    long es = 8;
+    boolean f32 = x.dtype() == DType.FLOAT32;
     long xo = x.storageOffset();
+    im2col(g, xs, xo, f32, gi, cs);
+    if (Recorder.active())
+      Recorder.record("im2col " + g.k + "x" + g.n * g.p, () -> im2col(g, xs, xo, f32, gi, cs));
+  }
+
+  private static void im2col(
+      Geo g, MemorySegment xs, long xo, boolean f32, int gi, MemorySegment cs) {
+    long es = f32 ? 4 : 8;
     ConvArgs a = g.a;
     long np = (long) g.n * g.p;
     for (int ci = 0; ci < g.cg; ci++) {
@@ -247,7 +251,7 @@ public final class Convolution {
             for (int y = 0; y < g.oh; y++, col += g.ow) {
               int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
               if (ih < 0 || ih >= g.h) {
-                cs.asSlice(col * es, (long) g.ow * es).fill((byte) 0);
+                zero(cs, col * es, (long) g.ow * es);
                 continue;
               }
               long rowAt = plane + (long) ih * g.w;
@@ -255,7 +259,7 @@ public final class Convolution {
                 // A run of the input row: copy it, zero the padded ends.
                 int z0 = Math.min(g.ow, Math.max(0, a.padding[1] - kj)),
                     z1 = Math.min(g.ow, g.w + a.padding[1] - kj);
-                if (z0 > 0) cs.asSlice(col * es, (long) z0 * es).fill((byte) 0);
+                if (z0 > 0) zero(cs, col * es, (long) z0 * es);
                 if (z1 > z0) {
                   MemorySegment.copy(
                       xs,
@@ -265,14 +269,14 @@ public final class Convolution {
                       (long) (z1 - z0) * es);
                 }
                 if (z1 < g.ow)
-                  cs.asSlice((col + Math.max(z1, z0)) * es, (long) (g.ow - Math.max(z1, z0)) * es)
-                      .fill((byte) 0);
+                  zero(cs, (col + Math.max(z1, z0)) * es, (long) (g.ow - Math.max(z1, z0)) * es);
                 continue;
               }
               for (int z = 0; z < g.ow; z++) {
                 int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
                 boolean in = iw >= 0 && iw < g.w;
-                cs.setAtIndex(D, col + z, in ? xs.getAtIndex(D, rowAt + iw) : 0d);
+                if (f32) cs.setAtIndex(F, col + z, in ? xs.getAtIndex(F, rowAt + iw) : 0f);
+                else cs.setAtIndex(D, col + z, in ? xs.getAtIndex(D, rowAt + iw) : 0d);
               }
             }
           }
@@ -281,14 +285,25 @@ public final class Convolution {
     }
   }
 
+  /** Zeroes {@code bytes} bytes of {@code s} at {@code at} without slicing (a slice allocates). */
+  private static void zero(MemorySegment s, long at, long bytes) {
+    for (long done = 0; done < bytes; done += ZEROS.byteSize()) {
+      MemorySegment.copy(ZEROS, 0, s, at + done, Math.min(ZEROS.byteSize(), bytes - done));
+    }
+  }
+
+  private static final MemorySegment ZEROS = java.lang.foreign.Arena.global().allocate(4096, 64);
+
   /** Folds cols [K, N * P] back into group {@code gi} of gx (contiguous), adding overlaps. */
   static void col2im(Geo g, Tensor cols, int gi, Tensor gx) {
-    if (gx.dtype() == DType.FLOAT32) {
-      col2imF(g, cols, gi, gx);
-      return;
-    }
-    // float64 from here on
     MemorySegment cs = cols.segment(), xs = gx.segment();
+    boolean f32 = gx.dtype() == DType.FLOAT32;
+    col2im(g, cs, gi, xs, f32);
+    if (Recorder.active())
+      Recorder.record("col2im " + g.k + "x" + g.n * g.p, () -> col2im(g, cs, gi, xs, f32));
+  }
+
+  private static void col2im(Geo g, MemorySegment cs, int gi, MemorySegment xs, boolean f32) {
     ConvArgs a = g.a;
     long np = (long) g.n * g.p;
     for (int ci = 0; ci < g.cg; ci++) {
@@ -307,7 +322,8 @@ public final class Convolution {
                     z1 = Math.min(g.ow, g.w + a.padding[1] - kj);
                 if (z1 > z0) {
                   long at = plane + (long) ih * g.w + z0 - a.padding[1] + kj;
-                  K.binaryD(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1d);
+                  if (f32) K.binaryF(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1f);
+                  else K.binaryD(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1d);
                 }
                 continue;
               }
@@ -315,103 +331,12 @@ public final class Convolution {
                 int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
                 if (iw < 0 || iw >= g.w) continue;
                 long at = plane + (long) ih * g.w + iw;
-                xs.setAtIndex(D, at, xs.getAtIndex(D, at) + cs.getAtIndex(D, col + z));
+                if (f32) xs.setAtIndex(F, at, xs.getAtIndex(F, at) + cs.getAtIndex(F, col + z));
+                else xs.setAtIndex(D, at, xs.getAtIndex(D, at) + cs.getAtIndex(D, col + z));
               }
             }
           }
         }
-      }
-    }
-  }
-
-  // The float32 im2col and col2im work one input plane at a time on heap arrays: a plane and a
-  // cols row segment each move in one bulk copy, and the window loops index plain arrays, where
-  // the segment loops paid a bounds check (or a short copy) per element or per row run.
-
-  /** {@link #im2col} for float32. */
-  private static void im2colF(Geo g, Tensor x, int gi, Tensor cols) {
-    MemorySegment xs = x.segment(), cs = cols.segment();
-    long np = (long) g.n * g.p;
-    float[] plane = new float[g.h * g.w], run = new float[g.p];
-    // Channel outer, sample inner: the kH * kW cols rows of a channel fill front to back, a few
-    // sequential streams (with the sample outer, every row of cols would be one).
-    for (int ci = 0; ci < g.cg; ci++) {
-      for (int ni = 0; ni < g.n; ni++) {
-        long at = x.storageOffset() + ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
-        MemorySegment.copy(xs, F, at * 4, plane, 0, plane.length);
-        for (int ki = 0; ki < g.kh; ki++) {
-          for (int kj = 0; kj < g.kw; kj++) {
-            unfoldWindowRow(g, plane, ki, kj, run);
-            long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
-            MemorySegment.copy(run, 0, cs, F, (row + (long) ni * g.p) * 4, g.p);
-          }
-        }
-      }
-    }
-  }
-
-  /** run[y, z] = the plane's value under kernel tap (ki, kj) at output (y, z), 0 in padding. */
-  private static void unfoldWindowRow(Geo g, float[] plane, int ki, int kj, float[] run) {
-    ConvArgs a = g.a;
-    for (int y = 0, col = 0; y < g.oh; y++, col += g.ow) {
-      int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
-      if (ih < 0 || ih >= g.h) {
-        java.util.Arrays.fill(run, col, col + g.ow, 0f);
-        continue;
-      }
-      int rowAt = ih * g.w;
-      if (a.stride[1] == 1 && a.dilation[1] == 1) {
-        // A run of the input row, zeros where the window hangs over the padding.
-        int z0 = Math.min(g.ow, Math.max(0, a.padding[1] - kj)),
-            z1 = Math.max(z0, Math.min(g.ow, g.w + a.padding[1] - kj));
-        java.util.Arrays.fill(run, col, col + z0, 0f);
-        System.arraycopy(plane, rowAt + z0 - a.padding[1] + kj, run, col + z0, z1 - z0);
-        java.util.Arrays.fill(run, col + z1, col + g.ow, 0f);
-        continue;
-      }
-      for (int z = 0; z < g.ow; z++) {
-        int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
-        run[col + z] = iw >= 0 && iw < g.w ? plane[rowAt + iw] : 0f;
-      }
-    }
-  }
-
-  /**
-   * {@link #col2im} for float32. Every input element gets its kernel taps added in the order (ki,
-   * kj) as in the float64 loop, so the sums round the same way.
-   */
-  private static void col2imF(Geo g, Tensor cols, int gi, Tensor gx) {
-    MemorySegment cs = cols.segment(), xs = gx.segment();
-    ConvArgs a = g.a;
-    long np = (long) g.n * g.p;
-    float[] plane = new float[g.h * g.w], run = new float[g.p];
-    for (int ci = 0; ci < g.cg; ci++) { // channel outer, as in im2colF
-      for (int ni = 0; ni < g.n; ni++) {
-        long at = gx.storageOffset() + ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
-        MemorySegment.copy(xs, F, at * 4, plane, 0, plane.length);
-        for (int ki = 0; ki < g.kh; ki++) {
-          for (int kj = 0; kj < g.kw; kj++) {
-            long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
-            MemorySegment.copy(cs, F, (row + (long) ni * g.p) * 4, run, 0, g.p);
-            for (int y = 0, col = 0; y < g.oh; y++, col += g.ow) {
-              int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
-              if (ih < 0 || ih >= g.h) continue;
-              int rowAt = ih * g.w;
-              if (a.stride[1] == 1 && a.dilation[1] == 1) {
-                int z0 = Math.min(g.ow, Math.max(0, a.padding[1] - kj)),
-                    z1 = Math.min(g.ow, g.w + a.padding[1] - kj);
-                int shift = rowAt - a.padding[1] + kj;
-                for (int z = z0; z < z1; z++) plane[shift + z] += run[col + z];
-                continue;
-              }
-              for (int z = 0; z < g.ow; z++) {
-                int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
-                if (iw >= 0 && iw < g.w) plane[rowAt + iw] += run[col + z];
-              }
-            }
-          }
-        }
-        MemorySegment.copy(plane, 0, xs, F, at * 4, plane.length);
       }
     }
   }
@@ -429,32 +354,11 @@ public final class Convolution {
       for (int gi = 0; gi < g.groups; gi++) {
         im2col(g, x.contiguous(), gi, cols);
         Tensor prod = w2.narrow(0, (long) gi * g.og, g.og).mm(cols); // [og, N * P]
-        toNchw(g, prod, gi * g.og, b, y3);
+        y3.narrow(1, (long) gi * g.og, g.og).copy_(prod.reshape(g.og, g.n, g.p).permute(1, 0, 2));
       }
+      if (b != null) y3.add_(b.reshape(1, g.o, 1));
     }
     return y;
-  }
-
-  /**
-   * y[n, o0 + o, :] = prod[o, n, :] + b[o0 + o] (no bias: a copy): the product's [og, N, P] rows
-   * laid out as NCHW, the bias added in the same pass, one kernel call per (n, o) row. The add is
-   * the one a separate bias pass would make, so the bits are the same.
-   */
-  static void toNchw(Geo g, Tensor prod, int o0, Tensor b, Tensor y3) {
-    MemorySegment ps = prod.segment(), ys = y3.segment();
-    MemorySegment bs = b == null ? null : b.segment();
-    boolean f32 = prod.dtype() == DType.FLOAT32;
-    long es = f32 ? 4 : 8;
-    for (int o = 0; o < g.og; o++) {
-      long bAt = b == null ? 0 : b.storageOffset() + (o0 + o) * b.stride()[0];
-      for (int ni = 0; ni < g.n; ni++) {
-        long from = prod.storageOffset() + ((long) o * g.n + ni) * g.p;
-        long to = y3.storageOffset() + ((long) ni * g.o + o0 + o) * g.p;
-        if (bs == null) MemorySegment.copy(ps, from * es, ys, to * es, g.p * es);
-        else if (f32) K.binaryF(BinaryOp.ADD, ps, from, 1, bs, bAt, 0, ys, to, g.p, 1f);
-        else K.binaryD(BinaryOp.ADD, ps, from, 1, bs, bAt, 0, ys, to, g.p, 1d);
-      }
-    }
   }
 
   /**
@@ -488,29 +392,8 @@ public final class Convolution {
         }
       }
     }
-    Tensor gb = nb ? biasGrad(grad, g) : null;
+    Tensor gb = nb ? grad.sum(new long[] {0, 2, 3}, false) : null;
     return new Tensor[] {gx, nw ? gw.reshape(wt.shape()) : null, gb};
-  }
-
-  /**
-   * grad_bias[o] = the sum of grad[n, o, :, :] over n: each [oh, ow] plane summed by the kernels
-   * (float lanes, then double), the planes added in double in sample order. The order is fixed, so
-   * the result is the same on every run.
-   */
-  static Tensor biasGrad(Tensor grad, Geo g) {
-    if (grad.dtype() != DType.FLOAT32) return grad.sum(new long[] {0, 2, 3}, false);
-    Tensor gc = grad.contiguous();
-    MemorySegment gs = gc.segment();
-    double[] sums = new double[g.o];
-    for (int ni = 0; ni < g.n; ni++) {
-      for (int oi = 0; oi < g.o; oi++) {
-        sums[oi] += K.sumF(gs, gc.storageOffset() + ((long) ni * g.o + oi) * g.p, g.p);
-      }
-    }
-    Tensor gb = Torch.empty(grad.dtype(), g.o);
-    MemorySegment bs = gb.segment();
-    for (int oi = 0; oi < g.o; oi++) bs.setAtIndex(F, oi, (float) sums[oi]);
-    return gb;
   }
 
   // ------------------------------------------------------------------ pooling
@@ -611,41 +494,11 @@ public final class Convolution {
     Tensor r = Torch.empty(x.dtype(), pooledShape(xs, oh, ow));
     MemorySegment rs = r.segment();
     int[] arg = new int[planes * oh * ow];
-    // Each plane through a heap array (widened to double for float32, which compares the same):
-    // one bulk copy in and out instead of a bounds-checked segment access per window element.
-    float[] inF = f32 ? new float[h * w] : null, outF = f32 ? new float[oh * ow] : null;
-    double[] in = new double[h * w], out = new double[oh * ow];
-    // The common case, 2x2 windows inside the plane (no padding or dilation): its own loop.
-    boolean pairWindows =
-        k[0] == 2
-            && k[1] == 2
-            && p[0] == 0
-            && p[1] == 0
-            && d[0] == 1
-            && d[1] == 1
-            && (oh - 1) * s[0] + 1 < h
-            && (ow - 1) * s[1] + 1 < w;
-    for (int pl = 0; pl < planes; pl++) {
-      long from = xo + (long) pl * h * w, to = (long) pl * oh * ow;
-      if (f32 && pairWindows) {
-        MemorySegment.copy(xseg, F, from * 4, inF, 0, h * w);
-        maxPoolPairsF(inF, w, outF, arg, pl * oh * ow, pl * h * w, oh, ow, s);
-        MemorySegment.copy(outF, 0, rs, F, to * 4, oh * ow);
-        continue;
-      }
-      if (f32) {
-        MemorySegment.copy(xseg, F, from * 4, inF, 0, h * w);
-        for (int i = 0; i < in.length; i++) in[i] = inF[i];
-      } else {
-        MemorySegment.copy(xseg, D, from * 8, in, 0, h * w);
-      }
-      maxPoolPlane(in, h, w, out, arg, pl * oh * ow, pl * h * w, oh, ow, k, s, p, d);
-      if (f32) {
-        for (int i = 0; i < out.length; i++) outF[i] = (float) out[i];
-        MemorySegment.copy(outF, 0, rs, F, to * 4, oh * ow);
-      } else {
-        MemorySegment.copy(out, 0, rs, D, to * 8, oh * ow);
-      }
+    maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d);
+    if (Recorder.active()) {
+      Recorder.record(
+          "max_pool2d " + Shapes.str(xs) + " k=" + k[0] + "x" + k[1],
+          () -> maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d));
     }
     if (Tape.needsRecord(x)) {
       PoolArgs a = new PoolArgs(x.shape(), k, s, p, d, ceilMode, true, 0, arg);
@@ -654,106 +507,51 @@ public final class Convolution {
     return r;
   }
 
-  /**
-   * Max pooling of one plane {@code in} [h, w] into {@code out} [oh, ow], with the flat input index
-   * of each maximum (plus {@code base}) into {@code arg} from {@code argAt}. The first maximum of a
-   * window wins; a NaN wins over numbers (the last NaN, as ATen's kernel).
-   */
-  private static void maxPoolPlane(
-      double[] in,
+  /** The max over each window into rs, and where it was (the argmax backward reads) into arg. */
+  private static void maxPool(
+      MemorySegment xseg,
+      long xo,
+      boolean f32,
+      MemorySegment rs,
+      int[] arg,
+      int planes,
       int h,
       int w,
-      double[] out,
-      int[] arg,
-      int argAt,
-      int base,
       int oh,
       int ow,
       int[] k,
       int[] s,
       int[] p,
       int[] d) {
-    boolean inside =
-        p[0] == 0
-            && p[1] == 0
-            && (oh - 1) * s[0] + (k[0] - 1) * d[0] < h
-            && (ow - 1) * s[1] + (k[1] - 1) * d[1] < w;
-    if (inside) {
-      // No window reaches past the plane (no padding, floor mode): no bounds tests, and the
-      // window's first element starts the search. Only the index is carried, picked by a
-      // select rather than a branch (on random data a branch is mispredicted half the time).
-      int kh = k[0], kw = k[1], rowStep = d[0] * w, colStep = d[1];
+    for (int pl = 0; pl < planes; pl++) {
+      int base = pl * h * w;
       for (int y = 0; y < oh; y++) {
+        int hs = y * s[0] - p[0];
         for (int z = 0; z < ow; z++) {
-          int first = y * s[0] * w + z * s[1], bi = first;
-          for (int i = 0, row = first; i < kh; i++, row += rowStep) {
-            for (int j = i == 0 ? 1 : 0, at = row + j * colStep; j < kw; j++, at += colStep) {
-              double v = in[at];
-              bi = v > in[bi] || v != v ? at : bi;
+          int ws = z * s[1] - p[1];
+          double best = Double.NEGATIVE_INFINITY;
+          int bi = -1;
+          for (int i = 0; i < k[0]; i++) {
+            int ih = hs + i * d[0];
+            if (ih < 0 || ih >= h) continue;
+            for (int j = 0; j < k[1]; j++) {
+              int iw = ws + j * d[1];
+              if (iw < 0 || iw >= w) continue;
+              long at = xo + base + ih * w + iw;
+              double v = f32 ? xseg.getAtIndex(F, at) : xseg.getAtIndex(D, at);
+              if (bi < 0 || v > best || Double.isNaN(v)) {
+                best = v;
+                bi = base + ih * w + iw;
+              }
             }
           }
-          out[y * ow + z] = in[bi];
-          arg[argAt + y * ow + z] = base + bi;
+          int oi = (pl * oh + y) * ow + z;
+          if (f32) rs.setAtIndex(F, oi, (float) best);
+          else rs.setAtIndex(D, oi, best);
+          arg[oi] = bi;
         }
       }
-      return;
     }
-    for (int y = 0; y < oh; y++) {
-      int hs = y * s[0] - p[0];
-      for (int z = 0; z < ow; z++) {
-        int ws = z * s[1] - p[1];
-        double best = Double.NEGATIVE_INFINITY;
-        int bi = -1;
-        for (int i = 0; i < k[0]; i++) {
-          int ih = hs + i * d[0];
-          if (ih < 0 || ih >= h) continue;
-          for (int j = 0; j < k[1]; j++) {
-            int iw = ws + j * d[1];
-            if (iw < 0 || iw >= w) continue;
-            double v = in[ih * w + iw];
-            if (bi < 0 || v > best || v != v) {
-              best = v;
-              bi = ih * w + iw;
-            }
-          }
-        }
-        out[y * ow + z] = best;
-        arg[argAt + y * ow + z] = bi < 0 ? -1 : base + bi;
-      }
-    }
-  }
-
-  /**
-   * {@link #maxPoolPlane} for float32 2x2 windows that stay inside the plane: the four values are
-   * compared in window order with the same rule. Each step selects through an all-ones or zero mask
-   * instead of a branch: on random data a branch on the comparison is mispredicted half the time,
-   * which made this loop twice as slow.
-   */
-  private static void maxPoolPairsF(
-      float[] in, int w, float[] out, int[] arg, int argAt, int base, int oh, int ow, int[] s) {
-    for (int y = 0; y < oh; y++) {
-      int r0 = y * s[0] * w, r1 = r0 + w;
-      for (int z = 0; z < ow; z++) {
-        int a = r0 + z * s[1], c = r1 + z * s[1];
-        int best = Float.floatToRawIntBits(in[a]), bi = a;
-        int m = takeMask(best, in[a + 1]);
-        best = (best & ~m) | (Float.floatToRawIntBits(in[a + 1]) & m);
-        bi = (bi & ~m) | ((a + 1) & m);
-        m = takeMask(best, in[c]);
-        best = (best & ~m) | (Float.floatToRawIntBits(in[c]) & m);
-        bi = (bi & ~m) | (c & m);
-        m = takeMask(best, in[c + 1]);
-        best = (best & ~m) | (Float.floatToRawIntBits(in[c + 1]) & m);
-        bi = (bi & ~m) | ((c + 1) & m);
-        out[y * ow + z] = Float.intBitsToFloat(best);
-        arg[argAt + y * ow + z] = base + bi;
-      }
-    }
-  }
-
-  /** All ones when v replaces the maximum so far (its bits {@code best}): larger, or NaN. */
-  private static int takeMask(int best, float v) {
-    return -((v > Float.intBitsToFloat(best)) | (v != v) ? 1 : 0);
   }
 
   /** MaxPool2DWithIndicesBackward0: each output's gradient goes to its argmax. */
@@ -764,40 +562,31 @@ public final class Convolution {
     Tensor gc = grad.contiguous();
     MemorySegment gs = gc.segment();
     long go = gc.storageOffset();
-    int[] arg = a.argmax();
-    if (grad.dtype() == DType.FLOAT32) return maxPoolBackwardF(a, gc, arg);
     Tensor gx = Torch.zeros(grad.dtype(), a.inputShape());
     MemorySegment xs = gx.segment();
-    for (int i = 0; i < arg.length; i++) {
-      if (arg[i] >= 0)
-        xs.setAtIndex(D, arg[i], xs.getAtIndex(D, arg[i]) + gs.getAtIndex(D, go + i));
+    int[] arg = a.argmax();
+    boolean f32 = grad.dtype() == DType.FLOAT32;
+    scatterToArgmax(gs, go, xs, arg, f32);
+    if (Recorder.active()) {
+      Recorder.record(
+          "max_pool2d backward n=" + arg.length, () -> scatterToArgmax(gs, go, xs, arg, f32));
     }
     return gx;
   }
 
-  /**
-   * {@link #maxPool2dBackward} for float32, a plane at a time on heap arrays (a window's argmax is
-   * in its own plane): the plane's output gradients in, zeros plus the scattered sums out, in the
-   * same order as the element loop.
-   */
-  private static Tensor maxPoolBackwardF(PoolArgs a, Tensor gc, int[] arg) {
-    long[] xs = a.inputShape();
-    int hw = (int) (xs[xs.length - 2] * xs[xs.length - 1]);
-    int planes = (int) (Shapes.numel(xs) / hw), ohw = arg.length / Math.max(1, planes);
-    Tensor gx = Torch.empty(DType.FLOAT32, xs);
-    MemorySegment gs = gc.segment(), out = gx.segment();
-    float[] g = new float[ohw], plane = new float[hw];
-    for (int pl = 0; pl < planes; pl++) {
-      MemorySegment.copy(gs, F, (gc.storageOffset() + (long) pl * ohw) * 4, g, 0, ohw);
-      java.util.Arrays.fill(plane, 0f);
-      int base = pl * hw;
-      for (int i = 0; i < ohw; i++) {
-        int at = arg[pl * ohw + i];
-        if (at >= 0) plane[at - base] += g[i];
+  private static void scatterToArgmax(
+      MemorySegment gs, long go, MemorySegment xs, int[] arg, boolean f32) {
+    if (f32) {
+      for (int i = 0; i < arg.length; i++) {
+        if (arg[i] >= 0)
+          xs.setAtIndex(F, arg[i], xs.getAtIndex(F, arg[i]) + gs.getAtIndex(F, go + i));
       }
-      MemorySegment.copy(plane, 0, out, F, (long) pl * hw * 4, hw);
+    } else {
+      for (int i = 0; i < arg.length; i++) {
+        if (arg[i] >= 0)
+          xs.setAtIndex(D, arg[i], xs.getAtIndex(D, arg[i]) + gs.getAtIndex(D, go + i));
+      }
     }
-    return gx;
   }
 
   /**

@@ -6,6 +6,7 @@ import dev.panagrad.Tensor;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
 import dev.panagrad.blas.Gemm;
+import dev.panagrad.memory.Recorder;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -106,6 +107,10 @@ public final class LinearAlgebra {
   static void gemm(Tensor a, Tensor b, Tensor out, boolean accumulate) {
     long m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
     if (Gemm.nativeFor(m * n * k) && nativeGemm(a, b, out, accumulate, m, n, k)) return;
+    if (Recorder.active()) {
+      Recorder.refuse(
+          "mm " + m + "x" + n + "x" + k, "products below the native BLAS size are not recorded");
+    }
     MemorySegment sa = a.segment(), sb = b.segment(), so = out.segment();
     long[] ta = a.stride(), tb = b.stride();
     long oa = a.storageOffset(), ob = b.storageOffset(), oo = out.storageOffset();
@@ -173,42 +178,32 @@ public final class LinearAlgebra {
       }
       if (!fitsInt(la[1], lb[1], 0, 0)) return false;
       MemorySegment so = out.segment();
-      if (f32) {
-        Gemm.sgemm(
-            la[0] != 0,
-            lb[0] != 0,
-            (int) m,
-            (int) n,
-            (int) k,
-            1f,
-            sa,
-            oa,
-            (int) la[1],
-            sb,
-            ob,
-            (int) lb[1],
-            accumulate ? 1f : 0f,
-            so,
-            out.storageOffset(),
-            (int) lo[1]);
-      } else {
-        Gemm.dgemm(
-            la[0] != 0,
-            lb[0] != 0,
-            (int) m,
-            (int) n,
-            (int) k,
-            1,
-            sa,
-            oa,
-            (int) la[1],
-            sb,
-            ob,
-            (int) lb[1],
-            accumulate ? 1 : 0,
-            so,
-            out.storageOffset(),
-            (int) lo[1]);
+      // The same call Gemm.sgemm/dgemm make; a captured step keeps it and replays it.
+      Gemm.Prepared product =
+          new Gemm.Prepared(
+              f32,
+              la[0] != 0,
+              lb[0] != 0,
+              (int) m,
+              (int) n,
+              (int) k,
+              1,
+              sa,
+              oa,
+              (int) la[1],
+              sb,
+              ob,
+              (int) lb[1],
+              accumulate ? 1 : 0,
+              so,
+              out.storageOffset(),
+              (int) lo[1]);
+      product.run();
+      if (Recorder.active()) {
+        if (arena != null)
+          Recorder.refuse("mm", "an operand BLAS cannot read as stored is copied to a temporary");
+        Recorder.record(
+            "gemm " + m + "x" + n + "x" + k + " " + la[0] + lb[0] + " acc=" + accumulate, product);
       }
     }
     return true;

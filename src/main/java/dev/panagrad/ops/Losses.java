@@ -1,12 +1,15 @@
 package dev.panagrad.ops;
 
 import dev.panagrad.DType;
+import dev.panagrad.Elements;
 import dev.panagrad.Shapes;
 import dev.panagrad.Tensor;
-import dev.panagrad.Torch;
 import dev.panagrad.autograd.Ctx;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
+import dev.panagrad.memory.Recorder;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
@@ -219,24 +222,28 @@ public final class Losses {
               + (target.dim() == 0 ? 1 : target.size(0))
               + ").");
     }
-    long[] t = target.toLongArray();
-    double[] v = x.detach().toDoubleArray();
-    double[] each = new double[(int) n];
-    double total = 0, count = 0;
-    for (int i = 0; i < n; i++) {
-      if (t[i] == ignoreIndex) continue;
-      if (t[i] < 0 || t[i] >= cls)
-        throw new IndexOutOfBoundsException("Target " + t[i] + " is out of bounds.");
-      each[i] = -v[(int) (i * cls + t[i])];
-      total += each[i];
-      count++;
+    Tensor xc = x.isContiguous() ? x : ShapeOps.contiguous(x.detach());
+    Tensor tc = target.isContiguous() ? target : ShapeOps.contiguous(target);
+    Tensor out = Tensor.empty(x.dtype(), red == NONE && batched ? new long[] {n} : new long[0]);
+    Nll nll =
+        new Nll(
+            xc.segment(),
+            xc.dtype(),
+            xc.storageOffset(),
+            tc.segment(),
+            tc.storageOffset(),
+            (int) n,
+            cls,
+            ignoreIndex,
+            red,
+            out.segment(),
+            out.dtype());
+    nll.run();
+    double count = nll.count;
+    if (Recorder.active()) {
+      nll.capturedCount = count;
+      Recorder.record("nll_loss n=" + n + " classes=" + cls + " reduction=" + red, nll);
     }
-    Tensor out =
-        switch (red) {
-          case NONE -> Torch.tensor(each, x.dtype(), batched ? new long[] {n} : new long[0]);
-          case MEAN -> Torch.tensor(new double[] {total / count}, x.dtype());
-          default -> Torch.tensor(new double[] {total}, x.dtype());
-        };
     if (Tape.needsRecord(x))
       Tape.record(
           Op.NLL_LOSS,
@@ -256,15 +263,117 @@ public final class Losses {
     double scale = red == MEAN ? -1 / c.scalar(1) : -1;
     long ignore = (long) c.scalar(2);
     long cls = shape[shape.length - 1];
-    long[] t = target.toLongArray();
-    double[] w = new double[Math.toIntExact(Shapes.numel(shape))];
-    for (int i = 0; i < t.length; i++) if (t[i] != ignore) w[(int) (i * cls + t[i])] = scale;
-    Tensor wt = Torch.tensor(w, g.dtype(), shape);
+    Tensor tc = target.isContiguous() ? target : ShapeOps.contiguous(target);
+    Tensor wt = Tensor.empty(g.dtype(), shape);
+    NllWeights weights =
+        new NllWeights(
+            wt.segment(),
+            g.dtype(),
+            tc.segment(),
+            tc.storageOffset(),
+            (int) tc.numel(),
+            cls,
+            ignore,
+            scale);
+    weights.run();
+    if (Recorder.active()) Recorder.record("nll_loss backward " + Shapes.str(shape), weights);
     return wt.mul(red == NONE && shape.length == 2 ? g.unsqueeze(1) : g);
   }
 
   /** cross_entropy = nll_loss(log_softmax(x, 1)) (dim 0 for an unbatched [C] input). */
   public static Tensor crossEntropy(Tensor x, Tensor target, String reduction) {
     return nllLoss(Softmax.logSoftmax(x, x.dim() == 1 ? 0 : 1), target, reduction);
+  }
+
+  /**
+   * nll_loss forward over contiguous log-probabilities and int64 targets: the loss written to
+   * {@code out}, the count of counted targets kept for backward. A replayable instruction: replay
+   * refuses a batch whose count differs from the captured one (the backward's scale is fixed).
+   */
+  private static final class Nll implements Recorder.Instruction {
+    private final MemorySegment xs, ts, os;
+    private final DType xt, ot;
+    private final long xo, to, cls, ignoreIndex;
+    private final int n, red;
+    private final double[] each;
+    double count, capturedCount = -1;
+
+    Nll(
+        MemorySegment xs,
+        DType xt,
+        long xo,
+        MemorySegment ts,
+        long to,
+        int n,
+        long cls,
+        long ignoreIndex,
+        int red,
+        MemorySegment os,
+        DType ot) {
+      this.xs = xs;
+      this.xt = xt;
+      this.xo = xo;
+      this.ts = ts;
+      this.to = to;
+      this.n = n;
+      this.cls = cls;
+      this.ignoreIndex = ignoreIndex;
+      this.red = red;
+      this.os = os;
+      this.ot = ot;
+      this.each = new double[n];
+    }
+
+    @Override
+    public void run() {
+      double total = 0;
+      count = 0;
+      for (int i = 0; i < n; i++) {
+        long t = ts.getAtIndex(ValueLayout.JAVA_LONG, to + i);
+        each[i] = 0;
+        if (t == ignoreIndex) continue;
+        if (t < 0 || t >= cls)
+          throw new IndexOutOfBoundsException("Target " + t + " is out of bounds.");
+        each[i] = -Elements.get(xs, xt, xo + i * cls + t);
+        total += each[i];
+        count++;
+      }
+      if (capturedCount >= 0 && count != capturedCount) {
+        throw new IllegalStateException(
+            "the step is not static: nll_loss counted "
+                + (long) count
+                + " targets (the others equal ignore_index), the captured step "
+                + (long) capturedCount
+                + "; capture again for this batch");
+      }
+      switch (red) {
+        case NONE -> {
+          for (int i = 0; i < n; i++) Elements.put(os, ot, i, each[i]);
+        }
+        case MEAN -> Elements.put(os, ot, 0, total / count);
+        default -> Elements.put(os, ot, 0, total);
+      }
+    }
+  }
+
+  /** The weights of nll_loss backward: {@code scale} at [i, target_i], 0 elsewhere. */
+  private record NllWeights(
+      MemorySegment ws,
+      DType wt,
+      MemorySegment ts,
+      long to,
+      int n,
+      long cls,
+      long ignore,
+      double scale)
+      implements Recorder.Instruction {
+    @Override
+    public void run() {
+      ws.fill((byte) 0);
+      for (int i = 0; i < n; i++) {
+        long t = ts.getAtIndex(ValueLayout.JAVA_LONG, to + i);
+        if (t != ignore) Elements.put(ws, wt, i * cls + t, scale);
+      }
+    }
   }
 }

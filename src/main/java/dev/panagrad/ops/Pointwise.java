@@ -9,7 +9,9 @@ import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
 import dev.panagrad.kernels.Parallel;
+import dev.panagrad.kernels.TransposedCopy;
 import dev.panagrad.kernels.UnaryOp;
+import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -161,6 +163,7 @@ public final class Pointwise {
   /** Copies {@code src} (broadcast, converted) into {@code dst}. */
   public static void copyInto(Tensor dst, Tensor src) {
     Shapes.broadcast(dst.shape(), src.shape()); // message if they do not broadcast
+    if (Recorder.active() && recordTransposedCopy(dst, src)) return;
     if (dst.dtype() == DType.INT64 && src.dtype() == DType.INT64) {
       copyLongs(dst, src);
     } else if (TransposeCopy.applies(dst, src)) {
@@ -168,6 +171,31 @@ public final class Pointwise {
     } else {
       unaryInto(dst, src, UnaryOp.COPY, 0, 0);
     }
+  }
+
+  /**
+   * While a step is captured, a float32 matrix copied from a transposed view into contiguous memory
+   * runs (and replays) as a tiled copy: the same bits, without the cache misses of the strided
+   * loop.
+   */
+  private static boolean recordTransposedCopy(Tensor dst, Tensor src) {
+    if (dst.dtype() != DType.FLOAT32 || src.dtype() != DType.FLOAT32) return false;
+    if (dst.dim() != 2 || src.dim() != 2 || !dst.isContiguous() || src.stride(0) != 1) return false;
+    if (dst.storage() == src.storage()) return false;
+    if (src.size(0) != dst.size(0) || src.size(1) != dst.size(1) || src.size(1) < 2) return false;
+    TransposedCopy copy =
+        new TransposedCopy(
+            src.segment(),
+            src.storageOffset(),
+            src.stride(0),
+            src.stride(1),
+            dst.segment(),
+            dst.storageOffset(),
+            Math.toIntExact(dst.size(0)),
+            Math.toIntExact(dst.size(1)));
+    copy.run();
+    Recorder.record("transposed copy " + dst.size(0) + "x" + dst.size(1), copy);
+    return true;
   }
 
   /** int64 copies go through longs: doubles would round values above 2^53. */
@@ -194,6 +222,17 @@ public final class Pointwise {
   // so strided and contiguous inputs give identical results.
 
   private static final Kernels K = KernelProvider.get();
+
+  /**
+   * Runs a kernel over a run of n elements through the intra-op pool; while a step is captured,
+   * records the same call (the signature string is built only then).
+   */
+  private static void forRange(String kind, Object op, long n, Parallel.Range body) {
+    Parallel.forRange(n, body);
+    if (Recorder.active()) {
+      Recorder.record(kind + " " + op + " n=" + n, () -> Parallel.forRange(n, body));
+    }
+  }
 
   static boolean sameShape(Tensor a, Tensor b) {
     long[] sa = a.shapeArray(), sb = b.shapeArray();
@@ -226,7 +265,8 @@ public final class Pointwise {
 
   /** out[i] = op(a[i]); {@code a} broadcasts to out's shape. */
   public static void unaryInto(Tensor out, Tensor a, UnaryOp op, double p, double q) {
-    if (isContiguousRun(out, a)) {
+    if (!Recorder.active() && isContiguousRun(out, a)) {
+      // (A captured step takes the strided loop below, which records its kernel calls.)
       // Fast path: one contiguous run of one float dtype, straight to the kernel, with none of
       // the strided loop's arrays and lambdas (what a small tensor's op would spend its time on).
       MemorySegment so = out.segment(), sa = a.segment();
@@ -269,11 +309,15 @@ public final class Pointwise {
           boolean run = inner[0] == 1 && inner[1] == 1;
           if (f32 && run) {
             long x0 = x, o0 = o;
-            Parallel.forRange(
-                n, (lo, hi) -> K.unaryF(op, sa, x0 + lo, so, o0 + lo, hi - lo, fp, fq));
+            forRange(
+                "unaryF",
+                op,
+                n,
+                (lo, hi) -> K.unaryF(op, sa, x0 + lo, so, o0 + lo, hi - lo, fp, fq));
           } else if (f64 && run) {
             long x0 = x, o0 = o;
-            Parallel.forRange(n, (lo, hi) -> K.unaryD(op, sa, x0 + lo, so, o0 + lo, hi - lo, p, q));
+            forRange(
+                "unaryD", op, n, (lo, hi) -> K.unaryD(op, sa, x0 + lo, so, o0 + lo, hi - lo, p, q));
           } else if (f32) {
             for (long i = 0; i < n; i++, o += inner[0], x += inner[1]) {
               so.setAtIndex(
@@ -300,7 +344,7 @@ public final class Pointwise {
 
   /** out[i] = a[i] (op) b[i]; a and b broadcast to out's shape. */
   public static void binaryInto(Tensor out, Tensor a, Tensor b, BinaryOp op, double p) {
-    if (isContiguousRun(out, a) && isContiguousRun(out, b)) {
+    if (!Recorder.active() && isContiguousRun(out, a) && isContiguousRun(out, b)) {
       // Fast path: see unaryInto.
       MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment();
       long o = out.storageOffset(), x = a.storageOffset(), y = b.storageOffset(), n = out.numel();
@@ -356,13 +400,17 @@ public final class Pointwise {
           boolean run = inner[0] == 1 && (inner[1] | 1) == 1 && (inner[2] | 1) == 1;
           long ia = inner[1], ib = inner[2], x0 = x, y0 = y, o0 = o;
           if (f32 && run) {
-            Parallel.forRange(
+            forRange(
+                "binaryF",
+                op,
                 n,
                 (lo, hi) ->
                     K.binaryF(
                         op, sa, x0 + lo * ia, ia, sb, y0 + lo * ib, ib, so, o0 + lo, hi - lo, fp));
           } else if (f64 && run) {
-            Parallel.forRange(
+            forRange(
+                "binaryD",
+                op,
                 n,
                 (lo, hi) ->
                     K.binaryD(

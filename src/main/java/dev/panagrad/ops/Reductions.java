@@ -7,6 +7,7 @@ import dev.panagrad.StridedLoop;
 import dev.panagrad.Tensor;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
+import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -60,61 +61,23 @@ public final class Reductions {
     long[] shape = a.shape();
     long[] keptShape = reducedShape(shape, mask, true);
     long outN = Shapes.numel(keptShape);
-    double[] acc = new double[Math.toIntExact(outN)];
-    Arrays.fill(acc, r.init());
     long[] accStrides = Shapes.contiguousStrides(keptShape);
     for (int i = 0; i < shape.length; i++) if (mask[i]) accStrides[i] = 0;
-    MemorySegment s = a.segment();
-    DType ta = a.dtype();
-    boolean f32 = ta == DType.FLOAT32;
-    if (r == SUM) {
-      // Neumaier-compensated summation in double: float32 sums are exact far beyond 2^24
-      // elements, float64 sums lose no more than a few ulps, and the order is fixed.
-      double[] comp = new double[acc.length];
-      float[] run = f32 ? new float[(int) Math.min(a.numel(), RUN_CHUNK)] : null;
-      StridedLoop.forEach(
-          shape,
-          new long[][] {a.stride(), accStrides},
-          new long[] {a.storageOffset(), 0},
-          (off, inner, n) -> {
-            long x = off[0], o = off[1];
-            if (f32 && inner[0] == 1 && (inner[1] == 0 || inner[1] == 1)) {
-              // A contiguous float32 run: the same steps, in the same order, on a heap copy of
-              // the run (a bulk copy instead of a bounds-checked access per element).
-              for (long from = 0; from < n; from += run.length) {
-                int len = (int) Math.min(run.length, n - from);
-                MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, (x + from) * 4, run, 0, len);
-                if (inner[1] == 0) neumaierInto(acc, comp, (int) o, run, len);
-                else neumaierEach(acc, comp, (int) (o + from), run, len);
-              }
-              return;
-            }
-            for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
-              int k = (int) o;
-              double v = f32 ? s.getAtIndex(ValueLayout.JAVA_FLOAT, x) : Elements.get(s, ta, x);
-              double t = acc[k] + v;
-              comp[k] += Math.abs(acc[k]) >= Math.abs(v) ? (acc[k] - t) + v : (v - t) + acc[k];
-              acc[k] = t;
-            }
-          });
-      for (int i = 0; i < acc.length; i++) {
-        if (Double.isFinite(comp[i])) acc[i] += comp[i];
-      }
-    } else {
-      StridedLoop.forEach(
-          shape,
-          new long[][] {a.stride(), accStrides},
-          new long[] {a.storageOffset(), 0},
-          (off, inner, n) -> {
-            long x = off[0], o = off[1];
-            for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
-              acc[(int) o] = r.step(acc[(int) o], Elements.get(s, ta, x));
-            }
-          });
-    }
     Tensor out = Tensor.empty(dt, reducedShape(shape, mask, keepdim));
-    MemorySegment so = out.segment();
-    for (int i = 0; i < acc.length; i++) Elements.put(so, dt, i, acc[i]);
+    Reduction work =
+        new Reduction(
+            a.segment(), a.dtype(), out.segment(), dt, Math.toIntExact(outN), a.numel(), r);
+    long[][] strides = {a.stride(), accStrides};
+    long[] offsets = {a.storageOffset(), 0};
+    if (Recorder.active()) {
+      // Recorded as one instruction over precomputed runs: replay resets the accumulators itself.
+      work.plan = StridedLoop.plan(shape, strides, offsets);
+      Recorder.record("reduce " + Shapes.str(shape) + " -> " + Shapes.str(keptShape), work);
+      work.run();
+    } else {
+      StridedLoop.forEach(shape, strides, offsets, work);
+      work.finish();
+    }
     return out;
   }
 
@@ -146,6 +109,87 @@ public final class Reductions {
       comp[k + i] += (a - (t - vPart)) + (v - vPart);
       acc[k + i] = t;
     }
+  }
+
+  /**
+   * One reduction of {@code a} into {@code out}: the input is visited in row-major order and
+   * accumulated in double, so the result is the same on every run. Runs again, allocating nothing,
+   * as a replayed instruction.
+   */
+  private static final class Reduction implements StridedLoop.Body, Recorder.Instruction {
+    private final MemorySegment s, so;
+    private final DType ta, dt;
+    private final boolean f32;
+    private final double[] acc, comp;
+    private final float[] run;
+    private final Reducer r;
+    StridedLoop.Plan plan;
+
+    Reduction(
+        MemorySegment s, DType ta, MemorySegment so, DType dt, int outN, long numel, Reducer r) {
+      this.s = s;
+      this.ta = ta;
+      this.so = so;
+      this.dt = dt;
+      this.f32 = ta == DType.FLOAT32;
+      this.r = r;
+      this.acc = new double[outN];
+      this.comp = r == SUM ? new double[outN] : null;
+      this.run = r == SUM && f32 ? new float[(int) Math.min(numel, RUN_CHUNK)] : null;
+      Arrays.fill(acc, r.init());
+    }
+
+    @Override
+    public void run(long[] off, long[] inner, long n) {
+      long x = off[0], o = off[1];
+      if (run != null && inner[0] == 1 && (inner[1] == 0 || inner[1] == 1)) {
+        // A contiguous float32 run: the same steps, in the same order, on a heap copy of the
+        // run (a bulk copy instead of a bounds-checked access per element).
+        for (long from = 0; from < n; from += run.length) {
+          int len = (int) Math.min(run.length, n - from);
+          MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, (x + from) * 4, run, 0, len);
+          if (inner[1] == 0) neumaierInto(acc, comp, (int) o, run, len);
+          else neumaierEach(acc, comp, (int) (o + from), run, len);
+        }
+      } else if (comp != null) {
+        // Neumaier-compensated summation in double: float32 sums are exact far beyond 2^24
+        // elements, float64 sums lose no more than a few ulps, and the order is fixed.
+        for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
+          int k = (int) o;
+          double v = f32 ? s.getAtIndex(ValueLayout.JAVA_FLOAT, x) : Elements.get(s, ta, x);
+          double t = acc[k] + v;
+          comp[k] += Math.abs(acc[k]) >= Math.abs(v) ? (acc[k] - t) + v : (v - t) + acc[k];
+          acc[k] = t;
+        }
+      } else {
+        for (long i = 0; i < n; i++, x += inner[0], o += inner[1]) {
+          acc[(int) o] = r.step(acc[(int) o], Elements.get(s, ta, x));
+        }
+      }
+    }
+
+    /** Replays the reduction over the recorded runs. */
+    @Override
+    public void run() {
+      Arrays.fill(acc, r.init());
+      if (comp != null) Arrays.fill(comp, 0);
+      plan.forEach(this);
+      finish();
+    }
+
+    void finish() {
+      if (comp != null) {
+        for (int i = 0; i < acc.length; i++) {
+          if (Double.isFinite(comp[i])) acc[i] += comp[i];
+        }
+      }
+      for (int i = 0; i < acc.length; i++) Elements.put(so, dt, i, acc[i]);
+    }
+  }
+
+  /** The mean from the sum: element 0 divided by n in double, rounded once. */
+  private static void divideFirst(MemorySegment so, DType dt, long n) {
+    Elements.put(so, dt, 0, Elements.get(so, dt, 0) / n);
   }
 
   static final Reducer SUM =
@@ -189,7 +233,10 @@ public final class Reductions {
     checkMeanType(a);
     long n = a.numel();
     Tensor out = reduce(a, dimMask(null, a.dim()), false, a.dtype(), SUM);
-    Elements.put(out.segment(), out.dtype(), 0, Elements.get(out.segment(), out.dtype(), 0) / n);
+    MemorySegment so = out.segment();
+    DType dt = out.dtype();
+    divideFirst(so, dt, n);
+    if (Recorder.active()) Recorder.record("mean /" + n, () -> divideFirst(so, dt, n));
     if (Tape.needsRecord(a))
       Tape.record(Op.MEAN, out, new Tensor[] {a}, null, new double[] {n}, null);
     return out;

@@ -1,11 +1,13 @@
 package dev.panagrad.ops;
 
 import dev.panagrad.DType;
+import dev.panagrad.Elements;
 import dev.panagrad.Shapes;
 import dev.panagrad.Tensor;
-import dev.panagrad.Torch;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
+import dev.panagrad.memory.Recorder;
+import java.lang.foreign.MemorySegment;
 
 /** softmax and log_softmax along one dim, shifted by the max and computed in double. */
 public final class Softmax {
@@ -28,23 +30,14 @@ public final class Softmax {
     long s = 1;
     for (int i = d + 1; i < shape.length; i++) s *= shape[i];
     int inner = Math.toIntExact(s);
-    double[] v = x.detach().toDoubleArray();
-    int outer = n * inner == 0 ? 0 : v.length / (n * inner);
-    double[] out = new double[v.length];
-    for (int o = 0; o < outer; o++) {
-      for (int i = 0; i < inner; i++) {
-        int base = o * n * inner + i;
-        double m = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) m = Math.max(m, v[base + j * inner]);
-        double sum = 0;
-        for (int j = 0; j < n; j++) sum += Math.exp(v[base + j * inner] - m);
-        for (int j = 0; j < n; j++) {
-          double z = v[base + j * inner] - m;
-          out[base + j * inner] = log ? z - Math.log(sum) : Math.exp(z) / sum;
-        }
-      }
+    Tensor xc = x.isContiguous() ? x : ShapeOps.contiguous(x.detach());
+    Tensor y = Tensor.empty(dt, shape);
+    Rows rows =
+        new Rows(xc.segment(), xc.dtype(), xc.storageOffset(), y.segment(), dt, n, inner, log);
+    rows.run();
+    if (Recorder.active()) {
+      Recorder.record((log ? "log_softmax " : "softmax ") + Shapes.str(shape) + " dim " + d, rows);
     }
-    Tensor y = Torch.tensor(out, dt, shape);
     if (Tape.needsRecord(x))
       Tape.record(
           log ? Op.LOG_SOFTMAX : Op.SOFTMAX,
@@ -54,6 +47,58 @@ public final class Softmax {
           new double[] {d},
           null);
     return y;
+  }
+
+  /** The softmax of a contiguous input into y; a replayable instruction with its own buffers. */
+  private static final class Rows implements Recorder.Instruction {
+    private final MemorySegment xs, ys;
+    private final DType xt, yt;
+    private final long xo;
+    private final int n, inner;
+    private final boolean log;
+    private final double[] v, out;
+
+    Rows(
+        MemorySegment xs,
+        DType xt,
+        long xo,
+        MemorySegment ys,
+        DType yt,
+        int n,
+        int inner,
+        boolean log) {
+      this.xs = xs;
+      this.xt = xt;
+      this.xo = xo;
+      this.ys = ys;
+      this.yt = yt;
+      this.n = n;
+      this.inner = inner;
+      this.log = log;
+      int total = Math.toIntExact(ys.byteSize() / yt.byteSize());
+      this.v = new double[total];
+      this.out = new double[total];
+    }
+
+    @Override
+    public void run() {
+      for (int i = 0; i < v.length; i++) v[i] = Elements.get(xs, xt, xo + i);
+      int outer = n * inner == 0 ? 0 : v.length / (n * inner);
+      for (int o = 0; o < outer; o++) {
+        for (int i = 0; i < inner; i++) {
+          int base = o * n * inner + i;
+          double m = Double.NEGATIVE_INFINITY;
+          for (int j = 0; j < n; j++) m = Math.max(m, v[base + j * inner]);
+          double sum = 0;
+          for (int j = 0; j < n; j++) sum += Math.exp(v[base + j * inner] - m);
+          for (int j = 0; j < n; j++) {
+            double z = v[base + j * inner] - m;
+            out[base + j * inner] = log ? z - Math.log(sum) : Math.exp(z) / sum;
+          }
+        }
+      }
+      for (int i = 0; i < out.length; i++) Elements.put(ys, yt, i, out[i]);
+    }
   }
 
   /** d softmax = y (g - sum(g y, dim)). */

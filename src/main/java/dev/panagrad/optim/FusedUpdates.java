@@ -4,7 +4,7 @@ import dev.panagrad.DType;
 import dev.panagrad.Tensor;
 import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
-import dev.panagrad.kernels.Parallel;
+import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -45,32 +45,40 @@ final class FusedUpdates {
     MemorySegment ps = p.segment(), gs = g.segment();
     MemorySegment bs = buf == null ? null : buf.segment();
     long po = p.storageOffset(), go = g.storageOffset(), bo = buf == null ? 0 : buf.storageOffset();
-    // Elementwise, so splitting it over the intra-op pool changes no bits.
-    if (p.dtype() == DType.FLOAT32) {
+    boolean f32 = p.dtype() == DType.FLOAT32;
+    sgd(f32, ps, po, gs, go, bs, bo, n, lr, momentum, dampening, weightDecay, nesterov);
+    if (Recorder.active()) {
+      Recorder.record(
+          "sgd n=" + n + " lr=" + lr + " momentum=" + momentum + " buf=" + (bs != null),
+          () ->
+              sgd(f32, ps, po, gs, go, bs, bo, n, lr, momentum, dampening, weightDecay, nesterov));
+    }
+  }
+
+  /**
+   * The SGD update over raw memory: what {@link #sgd(Tensor, Tensor, Tensor, double, double,
+   * double, double, boolean)} runs, and what a captured step replays. One pass on the calling
+   * thread: the update is bound by memory bandwidth, and a split would allocate in replay.
+   */
+  static void sgd(
+      boolean f32,
+      MemorySegment ps,
+      long po,
+      MemorySegment gs,
+      long go,
+      MemorySegment bs,
+      long bo,
+      long n,
+      double lr,
+      double momentum,
+      double dampening,
+      double weightDecay,
+      boolean nesterov) {
+    if (f32) {
       float wd = (float) weightDecay, m = (float) momentum, damp = (float) (1 - dampening);
-      float step = (float) -lr;
-      Parallel.forRange(
-          n,
-          (lo, hi) ->
-              K.sgdF(ps, po + lo, gs, go + lo, bs, bo + lo, hi - lo, step, m, damp, wd, nesterov));
+      K.sgdF(ps, po, gs, go, bs, bo, n, (float) -lr, m, damp, wd, nesterov);
     } else {
-      double damp = 1 - dampening, step = -lr;
-      Parallel.forRange(
-          n,
-          (lo, hi) ->
-              K.sgdD(
-                  ps,
-                  po + lo,
-                  gs,
-                  go + lo,
-                  bs,
-                  bo + lo,
-                  hi - lo,
-                  step,
-                  momentum,
-                  damp,
-                  weightDecay,
-                  nesterov));
+      K.sgdD(ps, po, gs, go, bs, bo, n, -lr, momentum, 1 - dampening, weightDecay, nesterov);
     }
   }
 
@@ -92,6 +100,7 @@ final class FusedUpdates {
       double scale,
       double stepSize,
       double bc2Sqrt) {
+    Recorder.refuse("the Adam update", "its bias correction changes every step");
     long n = p.numel();
     MemorySegment ps = p.segment(), gs = g.segment(), ms = m.segment(), vs = v.segment();
     MemorySegment xs = vmax == null ? null : vmax.segment();
@@ -155,6 +164,7 @@ final class FusedUpdates {
       double eps,
       double weightDecay,
       double momentum) {
+    Recorder.refuse("the RMSprop update", "it has no instruction yet");
     long n = p.numel();
     MemorySegment ps = p.segment(), gs = g.segment(), ss = sq.segment();
     MemorySegment as = ga == null ? null : ga.segment(), bs = buf == null ? null : buf.segment();

@@ -1,5 +1,6 @@
 package dev.panagrad.random;
 
+import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -224,6 +225,7 @@ public final class Generator {
    * multiply-add is fused, see Note [fused multiply-add] above.
    */
   public synchronized void uniformFloat(MemorySegment dst, long n, double from, double to) {
+    Recorder.refuse("randn/rand/dropout", "random ops are not capturable");
     checkSize(dst, n, Float.BYTES);
     checkUniform(from, to, Float.MAX_VALUE);
     float f = (float) from;
@@ -235,6 +237,7 @@ public final class Generator {
 
   /** {@code uniform_(from, to)} on float64: 53-bit doubles from random64(), in double. */
   public synchronized void uniformDouble(MemorySegment dst, long n, double from, double to) {
+    Recorder.refuse("randn/rand/dropout", "random ops are not capturable");
     checkSize(dst, n, Double.BYTES);
     checkUniform(from, to, Double.MAX_VALUE);
     double range = to - from;
@@ -272,6 +275,7 @@ public final class Generator {
    * using the cached normal.
    */
   public synchronized void normalFloat(MemorySegment dst, long n, double mean, double std) {
+    Recorder.refuse("randn/rand/dropout", "random ops are not capturable");
     checkSize(dst, n, Float.BYTES);
     checkStd(std);
     if (n < 16) {
@@ -320,6 +324,7 @@ public final class Generator {
    * float); below 16, {@code normal_distribution<double>} per element with the cached normal.
    */
   public synchronized void normalDouble(MemorySegment dst, long n, double mean, double std) {
+    Recorder.refuse("randn/rand/dropout", "random ops are not capturable");
     checkSize(dst, n, Double.BYTES);
     checkStd(std);
     if (n < 16) {
@@ -369,6 +374,7 @@ public final class Generator {
    * low} is below 2^32, else {@code random64() % range + low}, unsigned.
    */
   public synchronized void randint(MemorySegment dst, long n, long low, long high) {
+    Recorder.refuse("randn/rand/dropout", "random ops are not capturable");
     checkSize(dst, n, Long.BYTES);
     if (low >= high) {
       throw new IllegalArgumentException(
@@ -389,6 +395,7 @@ public final class Generator {
    * % (i + 1)}, followed here too.
    */
   public synchronized void randperm(MemorySegment dst, long n) {
+    Recorder.refuse("randn/rand/dropout", "random ops are not capturable");
     if (n < 0) {
       throw new IllegalArgumentException("n must be non-negative, got " + n);
     }
@@ -423,6 +430,7 @@ public final class Generator {
    * draw one random() as the seed of an MKL VSL MCG31 stream, which is not reproduced here.
    */
   public synchronized void bernoulliFloat(MemorySegment dst, long n, double p) {
+    Recorder.refuse("randn/rand/dropout", "random ops are not capturable");
     checkSize(dst, n, Float.BYTES);
     checkP(p);
     for (long i = 0; i < n; i++) {
@@ -432,6 +440,7 @@ public final class Generator {
 
   /** {@code bernoulli_(p)} on float64; see {@link #bernoulliFloat}. */
   public synchronized void bernoulliDouble(MemorySegment dst, long n, double p) {
+    Recorder.refuse("randn/rand/dropout", "random ops are not capturable");
     checkSize(dst, n, Double.BYTES);
     checkP(p);
     for (long i = 0; i < n; i++) {

@@ -15,8 +15,12 @@ import org.junit.jupiter.api.Test;
  */
 class FusedUpdatesTest {
   static void sameSteps(DType dt, Function<List<Tensor>, Optimizer> make) {
+    sameSteps(dt, make, 4, 3);
+  }
+
+  static void sameSteps(DType dt, Function<List<Tensor>, Optimizer> make, int rows, int cols) {
     manualSeed(5);
-    Tensor w = randn(dt, 4, 3), gsrc = randn(dt, 3, 4, 3);
+    Tensor w = randn(dt, rows, cols), gsrc = randn(dt, 3, rows, cols);
     Tensor fused = w.clone().requiresGrad_(true);
     Tensor strided = w.t().contiguous().t().requiresGrad_(true); // same values, transposed layout
     assertFalse(strided.isContiguous());
@@ -37,6 +41,14 @@ class FusedUpdatesTest {
       sameSteps(dt, ps -> new SGD(ps, 0.1, 0.9, 0.2, 0.0, false));
       sameSteps(dt, ps -> new SGD(ps, 0.1));
     }
+  }
+
+  @Test
+  void sgdOnSizesWithVectorBodiesAndTails() {
+    // 37 x 29 = 1073 elements: whole vectors of every width, then a scalar tail.
+    sameSteps(DType.FLOAT32, ps -> new SGD(ps, 0.1, 0.9, 0, 0.01, true), 37, 29);
+    sameSteps(DType.FLOAT32, ps -> new SGD(ps, 0.1, 0.9, 0.2, 0.0, false), 37, 29);
+    sameSteps(DType.FLOAT32, ps -> new SGD(ps, 0.1), 37, 29);
   }
 
   @Test

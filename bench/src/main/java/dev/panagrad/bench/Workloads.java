@@ -38,17 +38,25 @@ public final class Workloads {
 
     public double step() {
       try (var s = Scope.open()) {
-        Tensor loss = x.mm(w1).clamp(0).mm(w2).sub(y).pow(2).sum();
-        double value = loss.item();
-        loss.backward();
-        try (var ng = noGrad()) {
-          w1.sub_(w1.grad().mul(1e-6));
-          w2.sub_(w2.grad().mul(1e-6));
-          w1.grad().zero_();
-          w2.grad().zero_();
-        }
-        return value;
+        return body(x, y).item();
       }
+    }
+
+    /** The step on inputs {x, y}, returning the loss: what a TrainStep captures. */
+    public Tensor body(Tensor... in) {
+      Tensor loss = in[0].mm(w1).clamp(0).mm(w2).sub(in[1]).pow(2).sum();
+      loss.backward();
+      try (var ng = noGrad()) {
+        w1.sub_(w1.grad().mul(1e-6));
+        w2.sub_(w2.grad().mul(1e-6));
+        w1.grad().zero_();
+        w2.grad().zero_();
+      }
+      return loss;
+    }
+
+    public Tensor[] inputs() {
+      return new Tensor[] {x, y};
     }
   }
 
@@ -72,15 +80,23 @@ public final class Workloads {
 
     public double step() {
       try (var s = Scope.open()) {
-        Tensor h = F.linear(x, params.get(0), params.get(1)).relu();
-        h = F.linear(h, params.get(2), params.get(3)).relu();
-        Tensor loss = F.crossEntropy(F.linear(h, params.get(4), params.get(5)), target);
-        double value = loss.item();
-        loss.backward();
-        opt.step();
-        opt.zeroGrad();
-        return value;
+        return body(x, target).item();
       }
+    }
+
+    /** The step on inputs {x, target}, returning the loss: what a TrainStep captures. */
+    public Tensor body(Tensor... in) {
+      Tensor h = F.linear(in[0], params.get(0), params.get(1)).relu();
+      h = F.linear(h, params.get(2), params.get(3)).relu();
+      Tensor loss = F.crossEntropy(F.linear(h, params.get(4), params.get(5)), in[1]);
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    }
+
+    public Tensor[] inputs() {
+      return new Tensor[] {x, target};
     }
   }
 
@@ -133,16 +149,24 @@ public final class Workloads {
 
     public double step() {
       try (var s = Scope.open()) {
-        Tensor h = F.maxPool2d(F.conv2d(x, params.get(0), params.get(1)).relu(), 2, 2);
-        h = F.maxPool2d(F.conv2d(h, params.get(2), params.get(3)).relu(), 2, 2);
-        Tensor logits = F.linear(h.flatten(1), params.get(4), params.get(5));
-        Tensor loss = F.crossEntropy(logits, target);
-        double value = loss.item();
-        loss.backward();
-        opt.step();
-        opt.zeroGrad();
-        return value;
+        return body(x, target).item();
       }
+    }
+
+    /** The step on inputs {x, target}, returning the loss: what a TrainStep captures. */
+    public Tensor body(Tensor... in) {
+      Tensor h = F.maxPool2d(F.conv2d(in[0], params.get(0), params.get(1)).relu(), 2, 2);
+      h = F.maxPool2d(F.conv2d(h, params.get(2), params.get(3)).relu(), 2, 2);
+      Tensor logits = F.linear(h.flatten(1), params.get(4), params.get(5));
+      Tensor loss = F.crossEntropy(logits, in[1]);
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    }
+
+    public Tensor[] inputs() {
+      return new Tensor[] {x, target};
     }
   }
 

@@ -1,0 +1,305 @@
+package dev.panagrad.replay;
+
+import static dev.panagrad.Torch.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.panagrad.DType;
+import dev.panagrad.F;
+import dev.panagrad.Tensor;
+import dev.panagrad.memory.MemoryStats;
+import dev.panagrad.memory.Scope;
+import dev.panagrad.nn.Dropout;
+import dev.panagrad.optim.SGD;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Captured steps against the eager loop they come from: the oracle is the eager loop itself (same
+ * seed, same batch), which must match bit for bit, step by step.
+ */
+class TrainStepTest {
+  /** The benchmark's W2: MLP 784-512-512-10, batch 128, ReLU, cross-entropy, SGD momentum. */
+  static final class Mlp {
+    final Tensor x, target;
+    final List<Tensor> params = new ArrayList<>();
+    final SGD opt;
+
+    Mlp() {
+      manualSeed(0);
+      x = rand(128, 784);
+      target = randint(0, 10, 128);
+      long[][] layers = {{784, 512}, {512, 512}, {512, 10}};
+      for (long[] l : layers) {
+        double bound = 1 / Math.sqrt(l[0]);
+        params.add(empty(l[1], l[0]).uniform_(-bound, bound).requiresGrad_(true));
+        params.add(empty(l[1]).uniform_(-bound, bound).requiresGrad_(true));
+      }
+      opt = new SGD(params, 0.01, 0.9, 0, 0, false);
+    }
+
+    Tensor step(Tensor... in) {
+      Tensor h = F.linear(in[0], params.get(0), params.get(1)).relu();
+      h = F.linear(h, params.get(2), params.get(3)).relu();
+      Tensor loss = F.crossEntropy(F.linear(h, params.get(4), params.get(5)), in[1]);
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    }
+
+    double eagerStep() {
+      try (var s = Scope.open()) {
+        return step(x, target).item();
+      }
+    }
+  }
+
+  /** The seed's net (W1): SGD by hand under noGrad, gradients kept and zeroed in place. */
+  static final class TwoLayer {
+    final Tensor x, y, w1, w2;
+
+    TwoLayer() {
+      manualSeed(0);
+      x = randn(64, 1000);
+      y = randn(64, 10);
+      w1 = randn(1000, 100).requiresGrad_(true);
+      w2 = randn(100, 10).requiresGrad_(true);
+    }
+
+    Tensor step(Tensor... in) {
+      Tensor loss = in[0].mm(w1).clamp(0).mm(w2).sub(in[1]).pow(2).sum();
+      loss.backward();
+      try (var ng = noGrad()) {
+        w1.sub_(w1.grad().mul(1e-6));
+        w2.sub_(w2.grad().mul(1e-6));
+        w1.grad().zero_();
+        w2.grad().zero_();
+      }
+      return loss;
+    }
+  }
+
+  @Test
+  void replayMatchesTheEagerLoopBitForBitOver100Steps() {
+    int steps = 100;
+    Mlp eager = new Mlp();
+    double[] expected = new double[steps];
+    for (int i = 0; i < steps; i++) expected[i] = eager.eagerStep();
+
+    Mlp replayed = new Mlp();
+    double[] got = new double[steps];
+    try (TrainStep step = TrainStep.capture(replayed::step, replayed.x, replayed.target)) {
+      double[] first = step.captureLosses();
+      System.arraycopy(first, 0, got, 0, first.length);
+      for (int i = first.length; i < steps; i++) got[i] = step.run(replayed.x, replayed.target);
+    }
+    for (int i = 0; i < steps; i++) {
+      assertEquals(
+          Double.doubleToRawLongBits(expected[i]), Double.doubleToRawLongBits(got[i]), "step " + i);
+    }
+    for (int p = 0; p < eager.params.size(); p++) {
+      assertArrayEquals(
+          eager.params.get(p).toFloatArray(), replayed.params.get(p).toFloatArray(), "param " + p);
+      assertNull(replayed.params.get(p).grad(), "zeroGrad leaves no gradient, as eager does");
+    }
+  }
+
+  @Test
+  void theTwoLayerNetReplaysBitForBit() {
+    int steps = 20;
+    TwoLayer eager = new TwoLayer();
+    double[] expected = new double[steps];
+    for (int i = 0; i < steps; i++) {
+      try (var s = Scope.open()) {
+        expected[i] = eager.step(eager.x, eager.y).item();
+      }
+    }
+    TwoLayer replayed = new TwoLayer();
+    double[] got = new double[steps];
+    try (TrainStep step = TrainStep.capture(replayed::step, replayed.x, replayed.y)) {
+      double[] first = step.captureLosses();
+      System.arraycopy(first, 0, got, 0, first.length);
+      for (int i = first.length; i < steps; i++) got[i] = step.run(replayed.x, replayed.y);
+    }
+    assertArrayEquals(expected, got);
+    assertArrayEquals(eager.w1.toFloatArray(), replayed.w1.toFloatArray());
+    assertArrayEquals(eager.w2.toFloatArray(), replayed.w2.toFloatArray());
+  }
+
+  @Test
+  void aSmallCnnReplaysBitForBit() {
+    // W7's layers on a batch of 8: conv2d, relu, max_pool2d twice, flatten, linear, cross-entropy.
+    int steps = 6;
+    double[] expected = new double[steps], got = new double[steps];
+    float[][] eagerParams = null;
+    for (boolean replay : new boolean[] {false, true}) {
+      manualSeed(0);
+      Tensor x = rand(8, 1, 28, 28), target = randint(0, 10, 8);
+      List<Tensor> ps =
+          List.of(
+              uniformParam(9, 32, 1, 3, 3),
+              uniformParam(9, 32),
+              uniformParam(32 * 9, 64, 32, 3, 3),
+              uniformParam(32 * 9, 64),
+              uniformParam(64 * 25, 10, 64 * 25),
+              uniformParam(64 * 25, 10));
+      SGD opt = new SGD(ps, 0.01);
+      TrainStep.Body body =
+          in -> {
+            Tensor h = F.maxPool2d(F.conv2d(in[0], ps.get(0), ps.get(1)).relu(), 2, 2);
+            h = F.maxPool2d(F.conv2d(h, ps.get(2), ps.get(3)).relu(), 2, 2);
+            Tensor loss = F.crossEntropy(F.linear(h.flatten(1), ps.get(4), ps.get(5)), in[1]);
+            loss.backward();
+            opt.step();
+            opt.zeroGrad();
+            return loss;
+          };
+      if (!replay) {
+        for (int i = 0; i < steps; i++) {
+          try (var s = Scope.open()) {
+            expected[i] = body.step(x, target).item();
+          }
+        }
+        eagerParams = ps.stream().map(Tensor::toFloatArray).toArray(float[][]::new);
+      } else {
+        try (TrainStep step = TrainStep.capture(body, x, target)) {
+          double[] first = step.captureLosses();
+          System.arraycopy(first, 0, got, 0, first.length);
+          for (int i = first.length; i < steps; i++) got[i] = step.run(x, target);
+        }
+        for (int p = 0; p < ps.size(); p++) {
+          assertArrayEquals(eagerParams[p], ps.get(p).toFloatArray(), "param " + p);
+        }
+      }
+    }
+    assertArrayEquals(expected, got);
+  }
+
+  static Tensor uniformParam(long fanIn, long... shape) {
+    double bound = 1 / Math.sqrt(fanIn);
+    return empty(shape).uniform_(-bound, bound).requiresGrad_(true);
+  }
+
+  @Test
+  void replayAllocatesNoHeapOver1000Steps() {
+    var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    for (boolean twoLayer : new boolean[] {false, true}) {
+      TwoLayer w1 = twoLayer ? new TwoLayer() : null;
+      Mlp w2 = twoLayer ? null : new Mlp();
+      Tensor a = twoLayer ? w1.x : w2.x, b = twoLayer ? w1.y : w2.target;
+      TrainStep.Body body = twoLayer ? w1::step : w2::step;
+      try (TrainStep step = TrainStep.capture(body, a, b)) {
+        // Warm-up until the JIT has compiled the loop: Vector API code allocates until C2
+        // compiles it, so warm up until a window of 50 steps allocates nothing (bounded).
+        for (int round = 0; round < 30; round++) {
+          long start = bean.getCurrentThreadAllocatedBytes();
+          for (int i = 0; i < 50; i++) step.run(a, b);
+          if (round >= 2 && bean.getCurrentThreadAllocatedBytes() == start) break;
+        }
+        long slabs = MemoryStats.slabCount();
+        // A deoptimisation (the JIT recompiling a kernel, more likely on a loaded machine) runs
+        // Vector API code in the interpreter for a moment, which allocates: that is the JIT's,
+        // not the program's. One more window is allowed for it; the steady state must be 0.
+        long allocated = -1;
+        for (int attempt = 0; attempt < 2 && allocated != 0; attempt++) {
+          long before = bean.getCurrentThreadAllocatedBytes();
+          for (int i = 0; i < 1_000; i++) step.run(a, b);
+          allocated = bean.getCurrentThreadAllocatedBytes() - before;
+        }
+        assertEquals(0, allocated, (twoLayer ? "W1" : "W2") + ": heap bytes over 1,000 steps");
+        assertEquals(slabs, MemoryStats.slabCount(), "no native allocation either");
+      }
+    }
+  }
+
+  @Test
+  void aChangedInputShapeOrDtypeIsRefused() {
+    Mlp m = new Mlp();
+    try (TrainStep step = TrainStep.capture(m::step, m.x, m.target)) {
+      var e = assertThrows(IllegalArgumentException.class, () -> step.run(rand(64, 784), m.target));
+      assertTrue(e.getMessage().contains("[128, 784]"), e.getMessage());
+      assertTrue(e.getMessage().contains("[64, 784]"), e.getMessage());
+      e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> step.run(rand(DType.FLOAT64, 128, 784), m.target));
+      assertTrue(
+          e.getMessage().contains("FLOAT64") || e.getMessage().contains("float64"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aRandomOpIsRefusedNamingIt() {
+    Tensor w = randn(8, 4).requiresGrad_(true);
+    Tensor x = randn(2, 8);
+    var e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                TrainStep.capture(
+                    in -> {
+                      Tensor loss = new Dropout(0.5).forward(in[0].mm(w)).sum();
+                      loss.backward();
+                      w.setGrad(null);
+                      return loss;
+                    },
+                    x));
+    assertTrue(e.getMessage().contains("random ops are not capturable"), e.getMessage());
+  }
+
+  @Test
+  void aStepThatIsNotStaticIsRefused() {
+    Tensor w = randn(300, 300).requiresGrad_(true);
+    Tensor x = randn(300, 300);
+    int[] calls = {0};
+    var e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                TrainStep.capture(
+                    in -> {
+                      // Control flow that changes between steps: an extra op every other call.
+                      Tensor h = in[0].mm(w);
+                      if (calls[0]++ % 2 == 1) h = h.relu();
+                      Tensor loss = h.sum();
+                      loss.backward();
+                      w.setGrad(null);
+                      return loss;
+                    },
+                    x));
+    assertTrue(e.getMessage().contains("the step is not static"), e.getMessage());
+  }
+
+  @Test
+  void aTensorFromTheCapturedStepIsStale() {
+    Mlp m = new Mlp();
+    Tensor[] made = new Tensor[1];
+    try (TrainStep step =
+        TrainStep.capture(
+            in -> {
+              Tensor loss = m.step(in);
+              made[0] = loss;
+              return loss;
+            },
+            m.x,
+            m.target)) {
+      step.run(m.x, m.target);
+      assertThrows(IllegalStateException.class, () -> made[0].item());
+      assertThrows(IllegalStateException.class, () -> made[0].add(1));
+    }
+  }
+
+  @Test
+  void closingReturnsTheMemory() {
+    Mlp m = new Mlp();
+    m.eagerStep(); // the momentum buffers exist before the step is captured
+    long live = MemoryStats.liveBytes();
+    TrainStep step = TrainStep.capture(m::step, m.x, m.target);
+    assertTrue(MemoryStats.liveBytes() > live, "the input copies are live");
+    step.close();
+    assertEquals(live, MemoryStats.liveBytes());
+    assertThrows(IllegalStateException.class, () -> step.run(m.x, m.target));
+  }
+}
