@@ -84,6 +84,9 @@ public final class Reductions {
   /** The longest piece of a run {@link #reduce} copies to the heap at once. */
   private static final int RUN_CHUNK = 4096;
 
+  private static final ThreadLocal<float[]> SCRATCH =
+      ThreadLocal.withInitial(() -> new float[RUN_CHUNK]);
+
   /** Adds run[0, len) into acc[k] one by one, Neumaier-compensated (comp[k]). */
   private static void neumaierInto(double[] acc, double[] comp, int k, float[] run, int len) {
     double sum = acc[k], c = comp[k];
@@ -135,7 +138,12 @@ public final class Reductions {
       this.r = r;
       this.acc = new double[outN];
       this.comp = r == SUM ? new double[outN] : null;
-      this.run = r == SUM && f32 ? new float[(int) Math.min(numel, RUN_CHUNK)] : null;
+      // Eager reductions share the thread's scratch run (they never nest); a recorded one owns
+      // its own, as its instruction may be replayed on another thread.
+      this.run =
+          r != SUM || !f32
+              ? null
+              : Recorder.active() ? new float[(int) Math.min(numel, RUN_CHUNK)] : SCRATCH.get();
       Arrays.fill(acc, r.init());
     }
 

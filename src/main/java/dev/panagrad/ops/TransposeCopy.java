@@ -17,6 +17,14 @@ final class TransposeCopy {
   /** The tile side, in elements: a 64 x 64 float64 tile (32 KiB) stays in the L1 or L2 cache. */
   static final int TILE = 64;
 
+  /** The tiles a copy moves through, one set per thread (a copy never nests in another). */
+  private static final class Scratch {
+    final float[] inF = new float[TILE * TILE], outF = new float[TILE * TILE];
+    final double[] inD = new double[TILE * TILE], outD = new double[TILE * TILE];
+  }
+
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
   private TransposeCopy() {}
 
   /** True when dst is a row-major and src a column-major matrix of the same shape and dtype. */
@@ -45,9 +53,9 @@ final class TransposeCopy {
     ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
     int es = f32 ? 4 : 8;
-    float[] inF = f32 ? new float[TILE * TILE] : null, outF = f32 ? new float[TILE * TILE] : null;
-    double[] inD = f32 ? null : new double[TILE * TILE],
-        outD = f32 ? null : new double[TILE * TILE];
+    Scratch t = SCRATCH.get();
+    float[] inF = t.inF, outF = t.outF;
+    double[] inD = t.inD, outD = t.outD;
     for (long i0 = 0; i0 < rows; i0 += TILE) {
       int h = (int) Math.min(TILE, rows - i0);
       for (long j0 = 0; j0 < cols; j0 += TILE) {
