@@ -9,7 +9,6 @@ import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
 import dev.panagrad.kernels.Parallel;
-import dev.panagrad.kernels.TransposedCopy;
 import dev.panagrad.kernels.UnaryOp;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
@@ -163,7 +162,6 @@ public final class Pointwise {
   /** Copies {@code src} (broadcast, converted) into {@code dst}. */
   public static void copyInto(Tensor dst, Tensor src) {
     Shapes.broadcast(dst.shape(), src.shape()); // message if they do not broadcast
-    if (Recorder.active() && recordTransposedCopy(dst, src)) return;
     if (dst.dtype() == DType.INT64 && src.dtype() == DType.INT64) {
       copyLongs(dst, src);
     } else if (TransposeCopy.applies(dst, src)) {
@@ -171,31 +169,6 @@ public final class Pointwise {
     } else {
       unaryInto(dst, src, UnaryOp.COPY, 0, 0);
     }
-  }
-
-  /**
-   * While a step is captured, a float32 matrix copied from a transposed view into contiguous memory
-   * runs (and replays) as a tiled copy: the same bits, without the cache misses of the strided
-   * loop.
-   */
-  private static boolean recordTransposedCopy(Tensor dst, Tensor src) {
-    if (dst.dtype() != DType.FLOAT32 || src.dtype() != DType.FLOAT32) return false;
-    if (dst.dim() != 2 || src.dim() != 2 || !dst.isContiguous() || src.stride(0) != 1) return false;
-    if (dst.storage() == src.storage()) return false;
-    if (src.size(0) != dst.size(0) || src.size(1) != dst.size(1) || src.size(1) < 2) return false;
-    TransposedCopy copy =
-        new TransposedCopy(
-            src.segment(),
-            src.storageOffset(),
-            src.stride(0),
-            src.stride(1),
-            dst.segment(),
-            dst.storageOffset(),
-            Math.toIntExact(dst.size(0)),
-            Math.toIntExact(dst.size(1)));
-    copy.run();
-    Recorder.record("transposed copy " + dst.size(0) + "x" + dst.size(1), copy);
-    return true;
   }
 
   /** int64 copies go through longs: doubles would round values above 2^53. */

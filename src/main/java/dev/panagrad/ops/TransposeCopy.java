@@ -2,6 +2,7 @@ package dev.panagrad.ops;
 
 import dev.panagrad.DType;
 import dev.panagrad.Tensor;
+import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -43,13 +44,35 @@ final class TransposeCopy {
         && ss[1] >= sh[0];
   }
 
-  /** dst[i, j] = src[i, j], tile by tile; exact (a copy, no arithmetic). */
+  /**
+   * dst[i, j] = src[i, j], tile by tile; exact (a copy, no arithmetic). While a step is captured
+   * the copy is recorded too: the weight gradient of a linear layer may arrive transposed.
+   */
   static void copy(Tensor dst, Tensor src) {
+    boolean f32 = dst.dtype() == DType.FLOAT32;
     long rows = dst.shape()[0], cols = dst.shape()[1];
     long ldd = dst.stride()[0], lds = src.stride()[1];
     long dOff = dst.storageOffset(), sOff = src.storageOffset();
     MemorySegment d = dst.segment(), s = src.segment();
-    boolean f32 = dst.dtype() == DType.FLOAT32;
+    copy(f32, s, sOff, lds, d, dOff, ldd, rows, cols);
+    if (Recorder.active()) {
+      Recorder.record(
+          "transposed copy " + rows + "x" + cols,
+          () -> copy(f32, s, sOff, lds, d, dOff, ldd, rows, cols));
+    }
+  }
+
+  /** The copy on raw memory: a column-major source (column stride lds) to a row-major dst. */
+  private static void copy(
+      boolean f32,
+      MemorySegment s,
+      long sOff,
+      long lds,
+      MemorySegment d,
+      long dOff,
+      long ldd,
+      long rows,
+      long cols) {
     ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
     ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
     int es = f32 ? 4 : 8;
