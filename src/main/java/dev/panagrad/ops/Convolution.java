@@ -229,11 +229,18 @@ public final class Convolution {
    */
   static void im2col(Geo g, Tensor x, int gi, Tensor cols) {
     MemorySegment xs = x.segment(), cs = cols.segment();
-    boolean f32 = x.dtype() == DType.FLOAT32;
     long xo = x.storageOffset();
-    im2col(g, xs, xo, f32, gi, cs);
-    if (Recorder.active())
-      Recorder.record("im2col " + g.k + "x" + g.n * g.p, () -> im2col(g, xs, xo, f32, gi, cs));
+    String sig = "im2col " + g.k + "x" + g.n * g.p;
+    if (x.dtype() == DType.FLOAT32) {
+      // The heap arrays belong to the call, and to its instruction when recorded: replay reuses
+      // them and allocates nothing.
+      float[] plane = new float[g.h * g.w], run = new float[g.p];
+      im2colF(g, xs, xo, gi, cs, plane, run);
+      if (Recorder.active()) Recorder.record(sig, () -> im2colF(g, xs, xo, gi, cs, plane, run));
+      return;
+    }
+    im2col(g, xs, xo, false, gi, cs);
+    if (Recorder.active()) Recorder.record(sig, () -> im2col(g, xs, xo, false, gi, cs));
   }
 
   private static void im2col(
@@ -297,10 +304,15 @@ public final class Convolution {
   /** Folds cols [K, N * P] back into group {@code gi} of gx (contiguous), adding overlaps. */
   static void col2im(Geo g, Tensor cols, int gi, Tensor gx) {
     MemorySegment cs = cols.segment(), xs = gx.segment();
-    boolean f32 = gx.dtype() == DType.FLOAT32;
-    col2im(g, cs, gi, xs, f32);
-    if (Recorder.active())
-      Recorder.record("col2im " + g.k + "x" + g.n * g.p, () -> col2im(g, cs, gi, xs, f32));
+    String sig = "col2im " + g.k + "x" + g.n * g.p;
+    if (gx.dtype() == DType.FLOAT32) {
+      float[] plane = new float[g.h * g.w], run = new float[g.p];
+      col2imF(g, cs, gi, xs, plane, run);
+      if (Recorder.active()) Recorder.record(sig, () -> col2imF(g, cs, gi, xs, plane, run));
+      return;
+    }
+    col2im(g, cs, gi, xs, false);
+    if (Recorder.active()) Recorder.record(sig, () -> col2im(g, cs, gi, xs, false));
   }
 
   private static void col2im(Geo g, MemorySegment cs, int gi, MemorySegment xs, boolean f32) {
@@ -341,24 +353,208 @@ public final class Convolution {
     }
   }
 
+  // Note [float32 planes on the heap]. The float32 im2col, col2im and max pooling move one input
+  // plane at a time into a heap array (one bulk copy), index plain arrays in their window loops,
+  // and move whole rows of cols or whole output planes back in one bulk copy. The segment loops
+  // they replace paid a bounds check per element, or a short copy per window row (an [11]-float
+  // row of W7's second conv is 44 bytes: the call cost more than the copy). The arrays are the
+  // call's own; a recorded call's instruction keeps them, so replay allocates nothing. The
+  // arithmetic and its order are those of the float64 loops, so the bits are too.
+
+  /** {@link #im2col} for float32, a (sample, channel) plane at a time. */
+  private static void im2colF(
+      Geo g, MemorySegment xs, long xo, int gi, MemorySegment cs, float[] plane, float[] run) {
+    long np = (long) g.n * g.p;
+    for (int ni = 0; ni < g.n; ni++) {
+      for (int ci = 0; ci < g.cg; ci++) {
+        long at = xo + ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
+        MemorySegment.copy(xs, F, at * 4, plane, 0, plane.length);
+        for (int ki = 0; ki < g.kh; ki++) {
+          for (int kj = 0; kj < g.kw; kj++) {
+            unfoldTap(g, plane, ki, kj, run);
+            long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
+            MemorySegment.copy(run, 0, cs, F, (row + (long) ni * g.p) * 4, g.p);
+          }
+        }
+      }
+    }
+  }
+
+  /** run[y, z] = the plane's value under kernel tap (ki, kj) at output (y, z), 0 in padding. */
+  private static void unfoldTap(Geo g, float[] plane, int ki, int kj, float[] run) {
+    ConvArgs a = g.a;
+    boolean unitW = a.stride[1] == 1 && a.dilation[1] == 1;
+    // stride 1 along W: the taps of an output row are a run of the input row
+    int z0 = unitW ? Math.min(g.ow, Math.max(0, a.padding[1] - kj)) : 0;
+    int z1 = unitW ? Math.max(z0, Math.min(g.ow, g.w + a.padding[1] - kj)) : 0;
+    for (int y = 0, col = 0; y < g.oh; y++, col += g.ow) {
+      int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+      if (ih < 0 || ih >= g.h) {
+        java.util.Arrays.fill(run, col, col + g.ow, 0f);
+        continue;
+      }
+      int rowAt = ih * g.w;
+      if (unitW) {
+        if (z0 > 0) java.util.Arrays.fill(run, col, col + z0, 0f);
+        System.arraycopy(plane, rowAt + z0 - a.padding[1] + kj, run, col + z0, z1 - z0);
+        if (z1 < g.ow) java.util.Arrays.fill(run, col + z1, col + g.ow, 0f);
+        continue;
+      }
+      for (int z = 0; z < g.ow; z++) {
+        int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
+        run[col + z] = iw >= 0 && iw < g.w ? plane[rowAt + iw] : 0f;
+      }
+    }
+  }
+
+  /**
+   * {@link #col2im} for float32, a (sample, channel) plane at a time: each input element gets its
+   * taps added in the order (ki, kj), as in the float64 loop.
+   */
+  private static void col2imF(
+      Geo g, MemorySegment cs, int gi, MemorySegment xs, float[] plane, float[] run) {
+    ConvArgs a = g.a;
+    long np = (long) g.n * g.p;
+    boolean unitW = a.stride[1] == 1 && a.dilation[1] == 1;
+    for (int ni = 0; ni < g.n; ni++) {
+      for (int ci = 0; ci < g.cg; ci++) {
+        long at = ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
+        MemorySegment.copy(xs, F, at * 4, plane, 0, plane.length);
+        for (int ki = 0; ki < g.kh; ki++) {
+          for (int kj = 0; kj < g.kw; kj++) {
+            long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
+            MemorySegment.copy(cs, F, (row + (long) ni * g.p) * 4, run, 0, g.p);
+            int z0 = unitW ? Math.min(g.ow, Math.max(0, a.padding[1] - kj)) : 0;
+            int z1 = unitW ? Math.min(g.ow, g.w + a.padding[1] - kj) : 0;
+            for (int y = 0, col = 0; y < g.oh; y++, col += g.ow) {
+              int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+              if (ih < 0 || ih >= g.h) continue;
+              int rowAt = ih * g.w;
+              if (unitW) {
+                int shift = rowAt - a.padding[1] + kj;
+                for (int z = z0; z < z1; z++) plane[shift + z] += run[col + z];
+                continue;
+              }
+              for (int z = 0; z < g.ow; z++) {
+                int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
+                if (iw >= 0 && iw < g.w) plane[rowAt + iw] += run[col + z];
+              }
+            }
+          }
+        }
+        MemorySegment.copy(plane, 0, xs, F, at * 4, plane.length);
+      }
+    }
+  }
+
   /**
    * y[n, o, p] = b[o] + sum_k W[o, k] cols[k, (n, p)]: per group one matrix product over the whole
-   * batch (BLAS), then the [O, N, P] result laid out as [N, O, P].
+   * batch (BLAS), then the [O, N, P] result laid out as [N, O, P] with the bias added.
    */
   static Tensor forward(Geo g, Tensor x, Tensor w, Tensor b) {
     Tensor y = Torch.empty(x.dtype(), g.n, g.o, g.oh, g.ow);
     try (var ng = GradMode.noGrad()) {
       Tensor cols = Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
       Tensor w2 = w.reshape(g.o, g.k);
-      Tensor y3 = y.reshape(g.n, g.o, g.p);
+      Tensor xc = x.contiguous();
       for (int gi = 0; gi < g.groups; gi++) {
-        im2col(g, x.contiguous(), gi, cols);
+        im2col(g, xc, gi, cols);
         Tensor prod = w2.narrow(0, (long) gi * g.og, g.og).mm(cols); // [og, N * P]
-        y3.narrow(1, (long) gi * g.og, g.og).copy_(prod.reshape(g.og, g.n, g.p).permute(1, 0, 2));
+        toNchw(g, prod, gi * g.og, b, y);
       }
-      if (b != null) y3.add_(b.reshape(1, g.o, 1));
     }
     return y;
+  }
+
+  /**
+   * y[n, o0 + o, :] = prod[o, n, :] + b[o0 + o] (without a bias: a copy), one kernel call per (n,
+   * o) row of P elements: the product laid out as NCHW and the bias added in one pass. The add is
+   * the one a separate bias pass would make, so the bits are the same. Records itself.
+   */
+  static void toNchw(Geo g, Tensor prod, int o0, Tensor b, Tensor y) {
+    MemorySegment ps = prod.segment(), ys = y.segment();
+    MemorySegment bs = b == null ? null : b.segment();
+    long po = prod.storageOffset(), yo = y.storageOffset();
+    long bo = b == null ? 0 : b.storageOffset(), bst = b == null ? 0 : b.stride()[0];
+    boolean f32 = prod.dtype() == DType.FLOAT32;
+    toNchw(g, ps, po, o0, bs, bo, bst, ys, yo, f32);
+    if (Recorder.active()) {
+      Recorder.record(
+          "conv2d nchw " + g.og + "x" + g.n + "x" + g.p + " bias=" + (b != null),
+          () -> toNchw(g, ps, po, o0, bs, bo, bst, ys, yo, f32));
+    }
+  }
+
+  private static void toNchw(
+      Geo g,
+      MemorySegment ps,
+      long po,
+      int o0,
+      MemorySegment bs,
+      long bo,
+      long bst,
+      MemorySegment ys,
+      long yo,
+      boolean f32) {
+    long es = f32 ? 4 : 8;
+    for (int o = 0; o < g.og; o++) {
+      long bAt = bo + (o0 + o) * bst;
+      for (int ni = 0; ni < g.n; ni++) {
+        long from = po + ((long) o * g.n + ni) * g.p;
+        long to = yo + ((long) ni * g.o + o0 + o) * g.p;
+        if (bs == null) MemorySegment.copy(ps, from * es, ys, to * es, g.p * es);
+        else if (f32) K.binaryF(BinaryOp.ADD, ps, from, 1, bs, bAt, 0, ys, to, g.p, 1f);
+        else K.binaryD(BinaryOp.ADD, ps, from, 1, bs, bAt, 0, ys, to, g.p, 1d);
+      }
+    }
+  }
+
+  /**
+   * The output gradient grad [N, O, P] (contiguous) laid out as g2 [O, N * P], the layout the
+   * products want (g2 null: not needed), and grad_bias[o] = the sum of grad[:, o, :] into gb (gb
+   * null: not needed), in one pass over grad. Records itself.
+   */
+  static void fromNchw(Geo g, Tensor grad, Tensor g2, Tensor gb) {
+    MemorySegment gs = grad.segment();
+    MemorySegment g2s = g2 == null ? null : g2.segment(), bs = gb == null ? null : gb.segment();
+    long go = grad.storageOffset();
+    boolean f32 = grad.dtype() == DType.FLOAT32;
+    double[] sums = new double[g.o]; // the call's own, and its instruction's when recorded
+    fromNchw(g, gs, go, g2s, bs, f32, sums);
+    if (Recorder.active()) {
+      Recorder.record(
+          "conv2d grad layout " + g.o + "x" + g.n + "x" + g.p + " bias=" + (gb != null),
+          () -> fromNchw(g, gs, go, g2s, bs, f32, sums));
+    }
+  }
+
+  /**
+   * Each (n, o) plane of P elements is summed by the kernels (a fixed order: the same result every
+   * run) and the plane sums added in double in sample order.
+   */
+  private static void fromNchw(
+      Geo g,
+      MemorySegment gs,
+      long go,
+      MemorySegment g2s,
+      MemorySegment bs,
+      boolean f32,
+      double[] sums) {
+    long es = f32 ? 4 : 8, np = (long) g.n * g.p;
+    java.util.Arrays.fill(sums, 0);
+    for (int ni = 0; ni < g.n; ni++) {
+      for (int o = 0; o < g.o; o++) {
+        long from = go + ((long) ni * g.o + o) * g.p;
+        if (g2s != null)
+          MemorySegment.copy(gs, from * es, g2s, ((long) o * np + (long) ni * g.p) * es, g.p * es);
+        if (bs != null) sums[o] += f32 ? K.sumF(gs, from, g.p) : K.sumD(gs, from, g.p);
+      }
+    }
+    if (bs == null) return;
+    for (int o = 0; o < g.o; o++) {
+      if (f32) bs.setAtIndex(F, o, (float) sums[o]);
+      else bs.setAtIndex(D, o, sums[o]);
+    }
   }
 
   /**
@@ -372,19 +568,20 @@ public final class Convolution {
     Geo g = new Geo(x.shape(), wt.shape(), args);
     boolean nx = c.needsGrad(0), nw = c.needsGrad(1), nb = c.needsGrad(2);
     Tensor gx = nx ? Torch.zeros(x.dtype(), x.shape()) : null;
-    Tensor gw = nw ? Torch.empty(wt.dtype(), g.o, g.k) : null;
+    Tensor gw = nw && g.groups > 1 ? Torch.empty(wt.dtype(), g.o, g.k) : null;
+    Tensor gb = nb ? Torch.empty(grad.dtype(), g.o) : null;
     try (var ng = GradMode.noGrad()) {
-      // g as [O, N * P], the layout the products want
-      Tensor g2 =
-          grad.reshape(g.n, g.o, g.p).permute(1, 0, 2).contiguous().reshape(g.o, (long) g.n * g.p);
+      Tensor g2 = nx || nw ? Torch.empty(grad.dtype(), g.o, (long) g.n * g.p) : null;
+      fromNchw(g, grad.contiguous(), g2, gb);
       Tensor w2 = wt.reshape(g.o, g.k);
-      Tensor cols = Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
+      Tensor cols = nw ? Torch.empty(x.dtype(), g.k, (long) g.n * g.p) : null;
       Tensor xc = x.contiguous();
-      for (int gi = 0; gi < g.groups; gi++) {
+      for (int gi = 0; gi < g.groups && g2 != null; gi++) {
         Tensor gg = g2.narrow(0, (long) gi * g.og, g.og);
         if (nw) {
           im2col(g, xc, gi, cols);
-          gw.narrow(0, (long) gi * g.og, g.og).copy_(gg.mm(cols.t()));
+          if (g.groups == 1) gw = gg.mm(cols.t()); // already [O, K]: no copy
+          else gw.narrow(0, (long) gi * g.og, g.og).copy_(gg.mm(cols.t()));
         }
         if (nx) {
           Tensor gcols = w2.narrow(0, (long) gi * g.og, g.og).t().mm(gg); // [K, N * P]
@@ -392,7 +589,6 @@ public final class Convolution {
         }
       }
     }
-    Tensor gb = nb ? grad.sum(new long[] {0, 2, 3}, false) : null;
     return new Tensor[] {gx, nw ? gw.reshape(wt.shape()) : null, gb};
   }
 
@@ -494,17 +690,39 @@ public final class Convolution {
     Tensor r = Torch.empty(x.dtype(), pooledShape(xs, oh, ow));
     MemorySegment rs = r.segment();
     int[] arg = new int[planes * oh * ow];
-    maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d);
-    if (Recorder.active()) {
-      Recorder.record(
-          "max_pool2d " + Shapes.str(xs) + " k=" + k[0] + "x" + k[1],
-          () -> maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d));
+    String sig = "max_pool2d " + Shapes.str(xs) + " k=" + k[0] + "x" + k[1];
+    if (f32 && windowsInside(h, w, oh, ow, k, s, p, d)) {
+      // see Note [float32 planes on the heap]
+      float[] in = new float[h * w], out = new float[oh * ow];
+      maxPoolF(xseg, xo, rs, arg, planes, h, w, oh, ow, k, s, d, in, out);
+      if (Recorder.active()) {
+        Recorder.record(
+            sig, () -> maxPoolF(xseg, xo, rs, arg, planes, h, w, oh, ow, k, s, d, in, out));
+      }
+    } else {
+      maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d);
+      if (Recorder.active()) {
+        Recorder.record(
+            sig, () -> maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d));
+      }
     }
     if (Tape.needsRecord(x)) {
       PoolArgs a = new PoolArgs(x.shape(), k, s, p, d, ceilMode, true, 0, arg);
       Tape.record(Op.MAX_POOL2D, r, new Tensor[] {x}, null, null, a);
     }
     return r;
+  }
+
+  /**
+   * True when no window reaches past the plane: no padding, and floor mode or a ceil adding
+   * nothing.
+   */
+  private static boolean windowsInside(
+      int h, int w, int oh, int ow, int[] k, int[] s, int[] p, int[] d) {
+    return p[0] == 0
+        && p[1] == 0
+        && (oh - 1) * s[0] + (k[0] - 1) * d[0] < h
+        && (ow - 1) * s[1] + (k[1] - 1) * d[1] < w;
   }
 
   /** The max over each window into rs, and where it was (the argmax backward reads) into arg. */
@@ -554,6 +772,98 @@ public final class Convolution {
     }
   }
 
+  /**
+   * {@link #maxPool} for float32 windows that all lie inside the plane ({@link #windowsInside}), a
+   * plane at a time through the heap arrays {@code in} [h * w] and {@code out} [oh * ow]: no bounds
+   * tests, and the window's first element starts the search. Float comparisons of float values
+   * decide as the double ones do, so the values and the argmax are the same.
+   */
+  private static void maxPoolF(
+      MemorySegment xseg,
+      long xo,
+      MemorySegment rs,
+      int[] arg,
+      int planes,
+      int h,
+      int w,
+      int oh,
+      int ow,
+      int[] k,
+      int[] s,
+      int[] d,
+      float[] in,
+      float[] out) {
+    boolean twoByTwo = k[0] == 2 && k[1] == 2 && s[0] == 2 && s[1] == 2 && d[0] == 1 && d[1] == 1;
+    for (int pl = 0; pl < planes; pl++) {
+      int base = pl * h * w, argAt = pl * oh * ow;
+      MemorySegment.copy(xseg, F, (xo + base) * 4, in, 0, h * w);
+      if (twoByTwo) maxPool2x2(in, w, out, arg, argAt, base, oh, ow);
+      else maxPoolInside(in, w, out, arg, argAt, base, oh, ow, k, s, d);
+      MemorySegment.copy(out, 0, rs, F, (long) argAt * 4, oh * ow);
+    }
+  }
+
+  /**
+   * 2x2 windows at stride 2, all inside the plane: the four candidates in window order (a b on the
+   * first row, c e on the second), each taking over when greater or NaN, as the general loop does.
+   */
+  private static void maxPool2x2(
+      float[] in, int w, float[] out, int[] arg, int argAt, int base, int oh, int ow) {
+    for (int y = 0; y < oh; y++) {
+      int r0 = 2 * y * w, o = y * ow;
+      for (int z = 0; z < ow; z++) {
+        int i = r0 + 2 * z, bi = i;
+        float best = in[i], b = in[i + 1], c = in[i + w], e = in[i + w + 1];
+        if (b > best || b != b) {
+          best = b;
+          bi = i + 1;
+        }
+        if (c > best || c != c) {
+          best = c;
+          bi = i + w;
+        }
+        if (e > best || e != e) {
+          best = e;
+          bi = i + w + 1;
+        }
+        out[o + z] = best;
+        arg[argAt + o + z] = base + bi;
+      }
+    }
+  }
+
+  /** Windows all inside the plane, any size, stride and dilation. */
+  private static void maxPoolInside(
+      float[] in,
+      int w,
+      float[] out,
+      int[] arg,
+      int argAt,
+      int base,
+      int oh,
+      int ow,
+      int[] k,
+      int[] s,
+      int[] d) {
+    for (int y = 0; y < oh; y++) {
+      for (int z = 0; z < ow; z++) {
+        int first = y * s[0] * w + z * s[1], bi = first;
+        float best = in[first];
+        for (int i = 0; i < k[0]; i++) {
+          for (int j = 0, at = first + i * d[0] * w; j < k[1]; j++, at += d[1]) {
+            float v = in[at];
+            if (v > best || (v != v && at != first)) {
+              best = v;
+              bi = at;
+            }
+          }
+        }
+        out[y * ow + z] = best;
+        arg[argAt + y * ow + z] = base + bi;
+      }
+    }
+  }
+
   /** MaxPool2DWithIndicesBackward0: each output's gradient goes to its argmax. */
   public static Tensor maxPool2dBackward(Ctx c, Tensor grad) {
     checkNoDoubleBackward(c, grad);
@@ -562,16 +872,52 @@ public final class Convolution {
     Tensor gc = grad.contiguous();
     MemorySegment gs = gc.segment();
     long go = gc.storageOffset();
-    Tensor gx = Torch.zeros(grad.dtype(), a.inputShape());
+    // float32 writes every element of gx itself; the float64 loop adds into zeros
+    boolean f32 = grad.dtype() == DType.FLOAT32;
+    Tensor gx =
+        f32 ? Torch.empty(grad.dtype(), a.inputShape()) : Torch.zeros(grad.dtype(), a.inputShape());
     MemorySegment xs = gx.segment();
     int[] arg = a.argmax();
-    boolean f32 = grad.dtype() == DType.FLOAT32;
-    scatterToArgmax(gs, go, xs, arg, f32);
-    if (Recorder.active()) {
-      Recorder.record(
-          "max_pool2d backward n=" + arg.length, () -> scatterToArgmax(gs, go, xs, arg, f32));
+    String sig = "max_pool2d backward n=" + arg.length;
+    if (f32) {
+      long[] is = a.inputShape();
+      int hw = (int) (is[is.length - 2] * is[is.length - 1]);
+      int planes = (int) (Shapes.numel(is) / hw), ohw = arg.length / Math.max(1, planes);
+      float[] gp = new float[ohw], plane = new float[hw]; // Note [float32 planes on the heap]
+      scatterToArgmaxF(gs, go, xs, arg, planes, gp, plane);
+      if (Recorder.active())
+        Recorder.record(sig, () -> scatterToArgmaxF(gs, go, xs, arg, planes, gp, plane));
+      return gx;
     }
+    scatterToArgmax(gs, go, xs, arg, false);
+    if (Recorder.active()) Recorder.record(sig, () -> scatterToArgmax(gs, go, xs, arg, false));
     return gx;
+  }
+
+  /**
+   * {@link #scatterToArgmax} for float32, a plane at a time (a window's argmax is in its own
+   * plane): the plane's output gradients in, zeros plus the scattered sums out, added in the same
+   * order as the element loop. Every input element is written, so xs need not be zeroed first.
+   */
+  private static void scatterToArgmaxF(
+      MemorySegment gs,
+      long go,
+      MemorySegment xs,
+      int[] arg,
+      int planes,
+      float[] gp,
+      float[] plane) {
+    int ohw = gp.length, hw = plane.length;
+    for (int pl = 0; pl < planes; pl++) {
+      MemorySegment.copy(gs, F, (go + (long) pl * ohw) * 4, gp, 0, ohw);
+      java.util.Arrays.fill(plane, 0f);
+      int base = pl * hw;
+      for (int i = 0; i < ohw; i++) {
+        int at = arg[pl * ohw + i];
+        if (at >= 0) plane[at - base] += gp[i];
+      }
+      MemorySegment.copy(plane, 0, xs, F, (long) base * 4, hw);
+    }
   }
 
   private static void scatterToArgmax(
