@@ -332,6 +332,82 @@ class ConvOpsTest {
     }
   }
 
+  /**
+   * The float32 planes (2x2 windows, and other windows inside the plane) against the float64 loop:
+   * a float widens to double exactly and the comparisons decide alike, so the values and the
+   * gradient routed to each argmax must be equal bit for bit. Small integers give ties; a few NaNs
+   * take over their windows.
+   */
+  @Test
+  void float32MaxPoolEqualsTheFloat64Loop() {
+    Torch.manualSeed(11);
+    long[][] kernelStrideDilation = {{2, 2, 1}, {3, 2, 1}, {2, 1, 2}, {3, 3, 1}};
+    for (long[] ksd : kernelStrideDilation) {
+      Tensor x64 = Torch.randint(-4, 5, 3, 4, 11, 9).to(DType.FLOAT64); // small ints: many ties
+      x64.set(Double.NaN, 1, 2, 3, 4);
+      x64.set(Double.NaN, 2, 0, 0, 1);
+      Tensor x32 = x64.to(DType.FLOAT32).requiresGrad_(true);
+      x64.requiresGrad_(true);
+      long[] k = {ksd[0]}, st = {ksd[1]}, zero = {0}, d = {ksd[2]};
+      Tensor y32 = F.maxPool2d(x32, k, st, zero, d, false);
+      Tensor y64 = F.maxPool2d(x64, k, st, zero, d, false);
+      String what = "k=" + ksd[0] + " s=" + ksd[1] + " d=" + ksd[2];
+      assertArrayEquals(y64.toDoubleArray(), y32.toDoubleArray(), what);
+      // small integers again: where windows overlap, the sums are exact in both dtypes
+      Tensor g = Torch.randint(-8, 9, y64.shape());
+      y32.backward(g.to(DType.FLOAT32));
+      y64.backward(g.to(DType.FLOAT64));
+      assertArrayEquals(x64.grad().toDoubleArray(), x32.grad().toDoubleArray(), what);
+    }
+  }
+
+  /**
+   * conv2d's float32 passes (im2col, col2im, the NCHW layout with the bias, the bias gradient)
+   * against float64 on the same values, with padding, stride, dilation and groups: the two agree to
+   * float32 rounding, output and all three gradients.
+   */
+  @Test
+  void float32ConvAgreesWithFloat64() {
+    Generator gen = new Generator(12);
+    long[][] strideEtc = {{1, 0, 1, 1}, {1, 1, 1, 1}, {2, 2, 1, 2}, {1, 1, 2, 1}};
+    for (long[] spdg : strideEtc) {
+      Tensor[] in64 = {randn(gen, 3, 4, 9, 8), randn(gen, 6, 4 / spdg[3], 3, 3), randn(gen, 6)};
+      Tensor[] grads64 = convGrads(in64, spdg, null);
+      Tensor[] in32 = new Tensor[3];
+      for (int i = 0; i < 3; i++) in32[i] = in64[i].to(DType.FLOAT32);
+      Tensor[] grads32 = convGrads(in32, spdg, grads64[0]);
+      String what = java.util.Arrays.toString(spdg);
+      // y plus the gradients of x, w and b: sums of at most a few hundred products of numbers
+      // around 1, so a float32 result is within 1e-4 relative of the float64 one
+      for (int i = 0; i < 4; i++) {
+        assertClose(
+            what + " result " + i,
+            grads64[i + 1].toDoubleArray(),
+            grads32[i + 1].toDoubleArray(),
+            1e-4,
+            1e-4);
+      }
+    }
+  }
+
+  /** {upstream gradient, y, grad x, grad w, grad b} of conv2d on fresh leaves made from in. */
+  private static Tensor[] convGrads(Tensor[] in, long[] spdg, Tensor upstream) {
+    Tensor[] leaves = new Tensor[3];
+    for (int i = 0; i < 3; i++) leaves[i] = in[i].clone().detach().requiresGrad_(true);
+    Tensor y =
+        F.conv2d(
+            leaves[0],
+            leaves[1],
+            leaves[2],
+            new long[] {spdg[0]},
+            new long[] {spdg[1]},
+            new long[] {spdg[2]},
+            spdg[3]);
+    Tensor g = upstream == null ? randn(new Generator(13), y.shape()) : upstream.to(y.dtype());
+    y.backward(g);
+    return new Tensor[] {g, y, leaves[0].grad(), leaves[1].grad(), leaves[2].grad()};
+  }
+
   /** The three 2x2 windows listed window by window, as the rows of a [2, 6] plane. */
   private static double[] reorder(double[] windows) {
     double[] plane = new double[12];
