@@ -191,9 +191,14 @@ public final class Convolution {
     checkSameType(x, b, "bias");
     ConvArgs args = new ConvArgs(s, p, d, (int) groups);
     Geo g = new Geo(xs, ws, args);
-    Tensor y = forward(g, x, w, b);
-    if (Tape.needsRecord(x, w, b)) {
-      Tape.record(Op.CONVOLUTION, y, new Tensor[] {x, w, b}, new Tensor[] {x, w}, null, args);
+    boolean record = Tape.needsRecord(x, w, b);
+    // The weight's gradient is a product with the unfolded input: with one group, the forward's
+    // cols is kept for it (saved, released with the row) instead of unfolding x again.
+    Tensor[] cols = record && w.requiresGrad() && groups == 1 ? new Tensor[1] : null;
+    Tensor y = forward(g, x, w, b, cols);
+    if (record) {
+      Tensor[] saved = cols == null ? new Tensor[] {x, w} : new Tensor[] {x, w, cols[0]};
+      Tape.record(Op.CONVOLUTION, y, new Tensor[] {x, w, b}, saved, null, args);
     }
     return y;
   }
@@ -449,9 +454,10 @@ public final class Convolution {
 
   /**
    * y[n, o, p] = b[o] + sum_k W[o, k] cols[k, (n, p)]: per group one matrix product over the whole
-   * batch (BLAS), then the [O, N, P] result laid out as [N, O, P] with the bias added.
+   * batch (BLAS), then the [O, N, P] result laid out as [N, O, P] with the bias added. With {@code
+   * keepCols} non-null, the unfolded input is left in {@code keepCols[0]}.
    */
-  static Tensor forward(Geo g, Tensor x, Tensor w, Tensor b) {
+  static Tensor forward(Geo g, Tensor x, Tensor w, Tensor b, Tensor[] keepCols) {
     Tensor y = Torch.empty(x.dtype(), g.n, g.o, g.oh, g.ow);
     try (var ng = GradMode.noGrad()) {
       Tensor cols = Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
@@ -462,6 +468,7 @@ public final class Convolution {
         Tensor prod = w2.narrow(0, (long) gi * g.og, g.og).mm(cols); // [og, N * P]
         toNchw(g, prod, gi * g.og, b, y);
       }
+      if (keepCols != null) keepCols[0] = cols;
     }
     return y;
   }
@@ -559,7 +566,8 @@ public final class Convolution {
 
   /**
    * ConvolutionBackward0: grad_input = col2im(W^T g), grad_weight = g cols^T (both over the whole
-   * batch, one product per group), grad_bias = g summed over N, H, W.
+   * batch, one product per group; cols is the forward's when it was saved), grad_bias = g summed
+   * over N, H, W.
    */
   public static Tensor[] conv2dBackward(Ctx c, Tensor grad) {
     Tensor x = c.saved(0), wt = c.saved(1);
@@ -574,12 +582,14 @@ public final class Convolution {
       Tensor g2 = nx || nw ? Torch.empty(grad.dtype(), g.o, (long) g.n * g.p) : null;
       fromNchw(g, grad.contiguous(), g2, gb);
       Tensor w2 = wt.reshape(g.o, g.k);
-      Tensor cols = nw ? Torch.empty(x.dtype(), g.k, (long) g.n * g.p) : null;
+      boolean colsSaved = c.savedCount() > 2; // the forward's, see conv2d
+      Tensor cols =
+          !nw ? null : colsSaved ? c.saved(2) : Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
       Tensor xc = x.contiguous();
       for (int gi = 0; gi < g.groups && g2 != null; gi++) {
         Tensor gg = g2.narrow(0, (long) gi * g.og, g.og);
         if (nw) {
-          im2col(g, xc, gi, cols);
+          if (!colsSaved) im2col(g, xc, gi, cols);
           if (g.groups == 1) gw = gg.mm(cols.t()); // already [O, K]: no copy
           else gw.narrow(0, (long) gi * g.og, g.og).copy_(gg.mm(cols.t()));
         }
