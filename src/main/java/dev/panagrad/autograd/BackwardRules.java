@@ -48,8 +48,8 @@ final class BackwardRules {
       case LOG -> one(g.div(c.saved(0))); // dx = g / x
       case SQRT -> one(g.div(c.saved(0).mul(2))); // dx = g / (2y)
       case ABS -> one(g.mul(c.saved(0).sgn())); // dx = g * sgn(x)
-      case TANH -> one(g.mul(c.saved(0).pow(2).rsub(1))); // dx = g (1 - y^2)
-      case SIGMOID -> one(g.mul(c.saved(0).mul(c.saved(0).rsub(1)))); // dx = g y (1 - y)
+      case TANH -> one(Elementwise.tanhBackward(g, c.saved(0))); // dx = g (1 - y^2)
+      case SIGMOID -> one(Elementwise.sigmoidBackward(g, c.saved(0))); // dx = g y (1 - y)
       case RELU -> one(Elementwise.reluBackward(g, c.saved(0))); // dx = g [y > 0]
       case SIN -> one(g.mul(c.saved(0).cos())); // dx = g cos x
       case COS -> one(g.mul(c.saved(0).sin()).neg()); // dx = -g sin x

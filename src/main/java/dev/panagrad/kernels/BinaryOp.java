@@ -13,7 +13,17 @@ public enum BinaryOp {
   /** min, NaN if either is NaN */
   MIN,
   /** PyTorch's threshold_backward at 0: b <= 0 ? 0 : a (a the gradient, b relu's output) */
-  RELU_BACKWARD;
+  RELU_BACKWARD,
+  /**
+   * tanh's backward: a (1 - b b), a the gradient, b tanh's output; rounded after each operation, so
+   * it equals the tensor ops {@code g.mul(y.pow(2).rsub(1))} bit for bit
+   */
+  TANH_BACKWARD,
+  /**
+   * sigmoid's backward: a (b (1 - b)), a the gradient, b sigmoid's output; rounded after each
+   * operation, so it equals {@code g.mul(y.mul(y.rsub(1)))} bit for bit
+   */
+  SIGMOID_BACKWARD;
 
   /** The scalar definition, which every implementation must equal. */
   public double apply(double a, double b, double p) {
@@ -25,6 +35,8 @@ public enum BinaryOp {
       case MAX -> Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.max(a, b);
       case MIN -> Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.min(a, b);
       case RELU_BACKWARD -> b <= 0 ? 0 : a;
+      case TANH_BACKWARD -> a * (1 - b * b);
+      case SIGMOID_BACKWARD -> a * (b * (1 - b));
     };
   }
 
@@ -37,6 +49,8 @@ public enum BinaryOp {
       case MAX -> Float.isNaN(a) || Float.isNaN(b) ? Float.NaN : Math.max(a, b);
       case MIN -> Float.isNaN(a) || Float.isNaN(b) ? Float.NaN : Math.min(a, b);
       case RELU_BACKWARD -> b <= 0 ? 0f : a;
+      case TANH_BACKWARD -> a * (1f - b * b);
+      case SIGMOID_BACKWARD -> a * (b * (1f - b));
     };
   }
 }

@@ -105,6 +105,30 @@ public final class Elementwise {
     return Pointwise.binary(g, y, g.dtype(), BinaryOp.RELU_BACKWARD, 0);
   }
 
+  /**
+   * tanh's backward, g (1 - y^2), as one kernel: one result instead of three. The tensor-op form
+   * remains for a differentiable backward (create_graph) and for mixed dtypes or broadcasting; the
+   * kernel rounds after each operation as those ops do, so both give the same bits.
+   */
+  public static Tensor tanhBackward(Tensor g, Tensor y) {
+    if (!fusedBackward(g, y)) return g.mul(y.pow(2).rsub(1));
+    return Pointwise.binary(g, y, g.dtype(), BinaryOp.TANH_BACKWARD, 0);
+  }
+
+  /** sigmoid's backward, g y (1 - y), as one kernel; see {@link #tanhBackward}. */
+  public static Tensor sigmoidBackward(Tensor g, Tensor y) {
+    if (!fusedBackward(g, y)) return g.mul(y.mul(y.rsub(1)));
+    return Pointwise.binary(g, y, g.dtype(), BinaryOp.SIGMOID_BACKWARD, 0);
+  }
+
+  /** Whether a fused backward kernel can stand in for the tensor ops of a backward rule. */
+  private static boolean fusedBackward(Tensor g, Tensor y) {
+    return !Tape.needsRecord(g, y)
+        && g.dtype() == y.dtype()
+        && g.dtype().isFloatingPoint()
+        && Arrays.equals(g.shapeArray(), y.shapeArray());
+  }
+
   public static Tensor sin(Tensor a) {
     return unary(a, Op.SIN, true, Math::sin);
   }

@@ -223,6 +223,8 @@ public final class VectorKernels implements Kernels {
               case MAX -> maxF(a, ao, as, b, bo, bs, out, oo, n, p);
               case MIN -> minF(a, ao, as, b, bo, bs, out, oo, n, p);
               case RELU_BACKWARD -> reluBackwardF(a, ao, as, b, bo, bs, out, oo, n, p);
+              case TANH_BACKWARD -> tanhBackwardF(a, ao, as, b, bo, bs, out, oo, n, p);
+              case SIGMOID_BACKWARD -> sigmoidBackwardF(a, ao, as, b, bo, bs, out, oo, n, p);
             };
     for (; i < n; i++) {
       out.setAtIndex(
@@ -485,6 +487,78 @@ public final class VectorKernels implements Kernels {
     return i;
   }
 
+  /** g (1 - y^2), rounded after each operation as the scalar definition is. */
+  private static long tanhBackwardF(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      float p) {
+    FloatVector pv = FloatVector.broadcast(FS, p);
+    long i = 0, bound = FS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.mul(x.broadcast(1).sub(y.mul(y)))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else if (as == 1) {
+      FloatVector y = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        (x.mul(x.broadcast(1).sub(y.mul(y)))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else {
+      FloatVector x = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+      for (; i < bound; i += FS.length()) {
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.mul(x.broadcast(1).sub(y.mul(y)))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
+  /** g y (1 - y), rounded after each operation as the scalar definition is. */
+  private static long sigmoidBackwardF(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      float p) {
+    FloatVector pv = FloatVector.broadcast(FS, p);
+    long i = 0, bound = FS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.mul(y.mul(x.broadcast(1).sub(y)))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else if (as == 1) {
+      FloatVector y = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+      for (; i < bound; i += FS.length()) {
+        FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        (x.mul(y.mul(x.broadcast(1).sub(y)))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else {
+      FloatVector x = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+      for (; i < bound; i += FS.length()) {
+        FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        (x.mul(y.mul(x.broadcast(1).sub(y)))).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
   @Override
   public void unaryD(
       UnaryOp op,
@@ -673,6 +747,8 @@ public final class VectorKernels implements Kernels {
               case MAX -> maxD(a, ao, as, b, bo, bs, out, oo, n, p);
               case MIN -> minD(a, ao, as, b, bo, bs, out, oo, n, p);
               case RELU_BACKWARD -> reluBackwardD(a, ao, as, b, bo, bs, out, oo, n, p);
+              case TANH_BACKWARD -> tanhBackwardD(a, ao, as, b, bo, bs, out, oo, n, p);
+              case SIGMOID_BACKWARD -> sigmoidBackwardD(a, ao, as, b, bo, bs, out, oo, n, p);
             };
     for (; i < n; i++) {
       out.setAtIndex(
@@ -930,6 +1006,78 @@ public final class VectorKernels implements Kernels {
         DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
         (x.blend(x.broadcast(0), y.compare(VectorOperators.LE, 0)))
             .intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    }
+    return i;
+  }
+
+  /** g (1 - y^2), rounded after each operation as the scalar definition is. */
+  private static long tanhBackwardD(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      double p) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p);
+    long i = 0, bound = DS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.mul(x.broadcast(1).sub(y.mul(y)))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else if (as == 1) {
+      DoubleVector y = DoubleVector.broadcast(DS, b.getAtIndex(D, bo));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        (x.mul(x.broadcast(1).sub(y.mul(y)))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else {
+      DoubleVector x = DoubleVector.broadcast(DS, a.getAtIndex(D, ao));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.mul(x.broadcast(1).sub(y.mul(y)))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    }
+    return i;
+  }
+
+  /** g y (1 - y), rounded after each operation as the scalar definition is. */
+  private static long sigmoidBackwardD(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      double p) {
+    DoubleVector pv = DoubleVector.broadcast(DS, p);
+    long i = 0, bound = DS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.mul(y.mul(x.broadcast(1).sub(y)))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else if (as == 1) {
+      DoubleVector y = DoubleVector.broadcast(DS, b.getAtIndex(D, bo));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        (x.mul(y.mul(x.broadcast(1).sub(y)))).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else {
+      DoubleVector x = DoubleVector.broadcast(DS, a.getAtIndex(D, ao));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector y = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        (x.mul(y.mul(x.broadcast(1).sub(y)))).intoMemorySegment(out, (oo + i) * 8, LE);
       }
     }
     return i;
