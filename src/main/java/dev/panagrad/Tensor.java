@@ -42,15 +42,30 @@ public final class Tensor implements HasStorage {
   private final Tensor base;
 
   // Autograd state. A tensor with a tape row is a non-leaf; see Tape, Note [Tape lifetime].
-  private boolean requiresGradFlag;
-  private Tensor grad;
   private Tape tape;
   private int entry = -1;
   private int gen;
   private Tape.Handle handle;
-  private List<UnaryOperator<Tensor>> leafHooks;
-  private boolean retainsGrad;
-  private java.lang.ref.WeakReference<Tensor> weakSelf;
+
+  /** What few tensors need (leaves that require grad, retained or hooked tensors), or null. */
+  private LeafState leafState;
+
+  /**
+   * The autograd fields most results never set, kept apart so that a plain result handle stays
+   * within 64 bytes: an eager op allocates one handle per result, and this is most of its size.
+   */
+  private static final class LeafState {
+    boolean requiresGrad;
+    boolean retainsGrad;
+    Tensor grad;
+    List<UnaryOperator<Tensor>> hooks;
+    java.lang.ref.WeakReference<Tensor> weakSelf;
+  }
+
+  private LeafState leafState() {
+    if (leafState == null) leafState = new LeafState();
+    return leafState;
+  }
 
   private static final Logger LOG = Logger.getLogger("dev.panagrad");
   private static volatile boolean warnedNonLeafGrad;
@@ -990,7 +1005,7 @@ public final class Tensor implements HasStorage {
 
   /** True for a tensor that wants gradients: a leaf marked so, or the result of such ops. */
   public boolean requiresGrad() {
-    return requiresGradFlag || tape != null;
+    return tape != null || (leafState != null && leafState.requiresGrad);
   }
 
   /** A leaf has no grad_fn: the user made it, or it came from ops that needed no gradient. */
@@ -1016,7 +1031,7 @@ public final class Tensor implements HasStorage {
               + dtype
               + ")");
     }
-    requiresGradFlag = requiresGrad;
+    if (requiresGrad || leafState != null) leafState().requiresGrad = requiresGrad;
     return this;
   }
 
@@ -1029,7 +1044,7 @@ public final class Tensor implements HasStorage {
    * it is null and a warning is logged once, as in PyTorch.
    */
   public Tensor grad() {
-    if (!isLeaf() && !retainsGrad && !warnedNonLeafGrad) {
+    if (!isLeaf() && !retainsGrad() && !warnedNonLeafGrad) {
       warnedNonLeafGrad = true;
       LOG.warning(
           "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad"
@@ -1037,7 +1052,7 @@ public final class Tensor implements HasStorage {
               + " .grad field to be populated for a non-leaf Tensor, use .retainGrad() on the"
               + " non-leaf Tensor.");
     }
-    return grad;
+    return gradUnchecked();
   }
 
   /** Sets {@code .grad} (null clears it), checking shape and dtype as PyTorch does. */
@@ -1049,7 +1064,7 @@ public final class Tensor implements HasStorage {
               + " vs "
               + describe(this));
     }
-    grad = g;
+    setGradUnchecked(g);
   }
 
   /** The backward function that made this tensor ({@code grad_fn}), or null for a leaf. */
@@ -1087,13 +1102,13 @@ public final class Tensor implements HasStorage {
   /** Makes backward fill {@code .grad} of this non-leaf too. Returns {@code this}. */
   public Tensor retainGrad() {
     if (isLeaf()) return this;
-    retainsGrad = true;
+    leafState().retainsGrad = true;
     tape.retainRow(this);
     return this;
   }
 
   public boolean retainsGrad() {
-    return retainsGrad;
+    return leafState != null && leafState.retainsGrad;
   }
 
   /**
@@ -1106,8 +1121,9 @@ public final class Tensor implements HasStorage {
           "cannot register a hook on a tensor that doesn't require gradient");
     }
     if (isLeaf()) {
-      if (leafHooks == null) leafHooks = new ArrayList<>();
-      leafHooks.add(hook);
+      LeafState ls = leafState();
+      if (ls.hooks == null) ls.hooks = new ArrayList<>();
+      ls.hooks.add(hook);
     } else {
       tape.hookRow(this, hook);
     }
@@ -1163,21 +1179,22 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor gradUnchecked() {
-    return grad;
+    return leafState == null ? null : leafState.grad;
   }
 
   public void setGradUnchecked(Tensor g) {
-    grad = g;
+    if (g != null || leafState != null) leafState().grad = g;
   }
 
   /** One weak reference to this tensor, made once and reused (the tape's leaf edges). */
   public java.lang.ref.WeakReference<Tensor> weakSelf() {
-    if (weakSelf == null) weakSelf = new java.lang.ref.WeakReference<>(this);
-    return weakSelf;
+    LeafState ls = leafState();
+    if (ls.weakSelf == null) ls.weakSelf = new java.lang.ref.WeakReference<>(this);
+    return ls.weakSelf;
   }
 
   public List<UnaryOperator<Tensor>> leafHooks() {
-    return leafHooks;
+    return leafState == null ? null : leafState.hooks;
   }
 
   /**
@@ -1186,7 +1203,7 @@ public final class Tensor implements HasStorage {
    */
   public void checkInplace(String op) {
     segment();
-    if (isLeaf() && requiresGradFlag && GradMode.isEnabled()) {
+    if (isLeaf() && requiresGrad() && GradMode.isEnabled()) {
       throw new IllegalStateException(
           "a leaf Variable that requires grad is being used in an in-place operation.");
     }
