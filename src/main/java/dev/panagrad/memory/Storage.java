@@ -11,15 +11,29 @@ import java.lang.ref.Cleaner;
  * when it closes; one made outside any scope (or kept out of the outermost one) is released by a
  * {@link Cleaner} once nothing refers to it. A released storage refuses every access: its bytes may
  * already belong to another tensor.
+ *
+ * <p>Note [Storage generations]. A storage a scope released goes, with its pool piece, to the
+ * thread's {@link StorageCache} and may serve a later tensor: making a storage object per op was a
+ * third of an eager op's heap allocation. What keeps a stale tensor from seeing the new data is the
+ * generation: it goes up at every release, each tensor handle records the generation it was made
+ * under, and a handle whose generation is not the storage's current one refuses every access
+ * (naming the release that ended its generation, see {@link #releasedBy(int)}). A {@code Storage}
+ * reference itself carries no generation, so code outside this package reaches storage through a
+ * tensor handle, which checks.
  */
 public final class Storage {
   private static final Cleaner CLEANER = Cleaner.create();
 
-  private final StoragePool.Piece piece;
-  private final MemorySegment segment;
-  private final long byteSize;
+  /** How many past generations' release reasons a reused storage remembers. */
+  private static final int REMEMBERED = 8;
+
+  private final StoragePool.Piece piece; // stays with this object when it is reused
+  private MemorySegment segment;
+  private long byteSize;
   private int version;
-  private volatile String releasedBy;
+  private volatile int generation;
+  private volatile String releasedBy; // why the current generation ended; null while alive
+  private String[] pastReleases; // why generation g ended, at g % REMEMBERED, once reused
   private Scope owner;
   private Cleaner.Cleanable cleanable;
 
@@ -35,12 +49,46 @@ public final class Storage {
    */
   public static Storage allocate(long byteSize) {
     if (byteSize < 0) throw new IllegalArgumentException("negative storage size " + byteSize);
-    Storage s = new Storage(StoragePool.get().take(byteSize), byteSize);
-    MemoryStats.allocated(byteSize);
     Scope scope = Scope.current();
+    Storage s = scope != null ? scope.cache().take(byteSize) : null;
+    if (s == null) s = new Storage(StoragePool.get().take(byteSize), byteSize);
+    MemoryStats.allocated(byteSize);
     if (scope != null) scope.adopt(s);
     else s.releaseWhenUnreachable();
     return s;
+  }
+
+  /** Makes this released storage serve a new request of {@code bytes} (same size class). */
+  void reuse(long bytes) {
+    if (pastReleases == null) pastReleases = new String[REMEMBERED];
+    pastReleases[(generation - 1) % REMEMBERED] = releasedBy; // generations are never negative
+    segment = piece.view(bytes);
+    byteSize = bytes;
+    releasedBy = null;
+  }
+
+  StoragePool.Piece piece() {
+    return piece;
+  }
+
+  /** The current generation; a tensor handle records it when made (Note [Storage generations]). */
+  public int generation() {
+    return generation;
+  }
+
+  /**
+   * What ended generation {@code gen} ("its scope 'step' closed ..."), or null while it is the
+   * current, live generation.
+   */
+  public String releasedBy(int gen) {
+    int now = generation;
+    if (gen == now) return releasedBy;
+    String last = releasedBy;
+    if (last != null && gen == now - 1) return last;
+    if (pastReleases != null && now - gen <= REMEMBERED) {
+      return pastReleases[gen % REMEMBERED];
+    }
+    return "a scope closed, and its memory has since served " + (now - gen) + " other tensors";
   }
 
   /** The bytes; throws if the storage was released. */
@@ -109,13 +157,34 @@ public final class Storage {
 
   /** Returns the bytes to the pool now; later accesses throw naming {@code by}. */
   void release(String by) {
-    if (releasedBy != null) return;
-    releasedBy = by;
+    if (!end(by)) return;
     if (cleanable != null) {
       cleanable.clean();
     } else {
       new Release(piece, byteSize).run();
     }
+  }
+
+  /**
+   * Releases this storage into {@code cache}, object and piece together, for a later request of the
+   * same size class on this thread (Note [Storage generations]). A storage the Cleaner also watches
+   * goes back to the pool instead: its Cleaner registration cannot be reused.
+   */
+  void releaseInto(StorageCache cache, String by) {
+    if (cleanable != null || generation == Integer.MAX_VALUE - 1) {
+      release(by); // and a storage at its last generation retires, so generations never wrap
+    } else if (end(by)) {
+      MemoryStats.released(byteSize);
+      cache.give(this);
+    }
+  }
+
+  /** Ends the current generation; false when it had already ended. */
+  private boolean end(String by) {
+    if (releasedBy != null) return false;
+    releasedBy = by;
+    generation++;
+    return true;
   }
 
   /** The release action; holds no reference to the storage, so the Cleaner can run it. */
