@@ -140,12 +140,20 @@ public final class Scope implements AutoCloseable {
     Listener l = listener;
     if (l != null) l.closed(this);
     String by = "its scope '" + name + "' closed (thread " + thread.getName() + ")";
+    long bytes = 0, released = 0;
     for (int i = 0; i < count; i++) {
       Storage s = owned[i];
       owned[i] = null;
       // A storage kept out of this scope has another owner now: it is not ours to release.
-      if (s.owner() == this) s.releaseInto(cache, by);
+      if (s.owner() == this) {
+        long b = s.releaseInto(cache, by);
+        if (b >= 0) {
+          bytes += b;
+          released++;
+        }
+      }
     }
+    MemoryStats.released(bytes, released); // once per close: two atomic updates, not two a tensor
     count = 0;
     Storage[] spare = SPARE_LIST.get();
     if (spare == null || spare.length < owned.length) SPARE_LIST.set(owned);

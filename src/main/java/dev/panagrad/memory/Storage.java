@@ -1,6 +1,8 @@
 package dev.panagrad.memory;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
 
 /**
@@ -23,6 +25,15 @@ import java.lang.ref.Cleaner;
  */
 public final class Storage {
   private static final Cleaner CLEANER = Cleaner.create();
+  private static final VarHandle GENERATION;
+
+  static {
+    try {
+      GENERATION = MethodHandles.lookup().findVarHandle(Storage.class, "generation", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   /** How many past generations' release reasons a reused storage remembers. */
   private static final int REMEMBERED = 8;
@@ -31,8 +42,10 @@ public final class Storage {
   private MemorySegment segment;
   private long byteSize;
   private int version;
-  private volatile int generation;
-  private volatile String releasedBy; // why the current generation ended; null while alive
+  // Written with release and read with acquire semantics (GENERATION): a thread that sees a
+  // generation end sees why it ended, without the full fence a volatile write costs per tensor.
+  private int generation;
+  private String releasedBy; // why the current generation ended; null while alive
   private String[] pastReleases; // why generation g ended, at g % REMEMBERED, once reused
   private Scope owner;
   private Cleaner.Cleanable cleanable;
@@ -73,7 +86,7 @@ public final class Storage {
 
   /** The current generation; a tensor handle records it when made (Note [Storage generations]). */
   public int generation() {
-    return generation;
+    return (int) GENERATION.getAcquire(this);
   }
 
   /**
@@ -81,7 +94,7 @@ public final class Storage {
    * current, live generation.
    */
   public String releasedBy(int gen) {
-    int now = generation;
+    int now = generation();
     if (gen == now) return releasedBy;
     String last = releasedBy;
     if (last != null && gen == now - 1) return last;
@@ -167,23 +180,26 @@ public final class Storage {
 
   /**
    * Releases this storage into {@code cache}, object and piece together, for a later request of the
-   * same size class on this thread (Note [Storage generations]). A storage the Cleaner also watches
-   * goes back to the pool instead: its Cleaner registration cannot be reused.
+   * same size class on this thread (Note [Storage generations]). Returns the bytes released, for
+   * the caller to count with the rest of its scope (one update of {@link MemoryStats} per close),
+   * or -1 when there was nothing to count here. A storage the Cleaner also watches goes back to the
+   * pool instead: its Cleaner registration cannot be reused.
    */
-  void releaseInto(StorageCache cache, String by) {
+  long releaseInto(StorageCache cache, String by) {
     if (cleanable != null || generation == Integer.MAX_VALUE - 1) {
       release(by); // and a storage at its last generation retires, so generations never wrap
-    } else if (end(by)) {
-      MemoryStats.released(byteSize);
-      cache.give(this);
+      return -1;
     }
+    if (!end(by)) return -1;
+    cache.give(this);
+    return byteSize;
   }
 
   /** Ends the current generation; false when it had already ended. */
   private boolean end(String by) {
     if (releasedBy != null) return false;
     releasedBy = by;
-    generation++;
+    GENERATION.setRelease(this, generation + 1);
     return true;
   }
 
