@@ -11,7 +11,10 @@ import dev.panagrad.ops.Reductions;
  * Every backward rule, in one switch over {@link Op} (no default: an op without a rule does not
  * compile). Each rule maps the output's gradient {@code g} to one gradient per input, null where
  * the input takes none; the maths is in the comment beside it (x: input, y: output). Rules are
- * written with tensor ops, so they record history when create_graph asks for it.
+ * written with tensor ops, so they record history when create_graph asks for it; relu, tanh and
+ * sigmoid run one fused kernel when no history is needed (see {@code Elementwise.tanhBackward}).
+ * The common rules return their gradients in the context's reused arrays ({@code c.one}, {@code
+ * c.two}): the engine reads them before the next rule runs.
  */
 final class BackwardRules {
   static volatile boolean detectAnomaly;
