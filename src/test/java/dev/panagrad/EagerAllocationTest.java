@@ -132,10 +132,12 @@ class EagerAllocationTest {
                 opt.step();
               }
             });
-    // Measured about 97,000 bytes a step (some 40 ops with their backward): the ops' results,
-    // and the general strided loops that matmul, softmax and the reductions still go through,
-    // and the per-call objects of the recordable reduction and GEMM paths. The bound holds the
+    // Measured about 87,000 bytes a step (some 40 ops with their backward) after this test's
+    // warm-up, about 18,500 after 20,000 steps, once C2 has compiled the Vector API kernels (until
+    // then they box their vectors). What is left: views' shape and stride arrays, GEMM's per-call
+    // objects, the strided loops that matmul and the reductions still go through. The eager
+    // reductions and softmax reuse per-thread accumulators (97,000 before). The bound holds the
     // figure where it is; the target is one small handle per op.
-    assertTrue(perStep < 120_000, "heap bytes per MLP step: " + perStep);
+    assertTrue(perStep < 100_000, "heap bytes per MLP step: " + perStep);
   }
 }

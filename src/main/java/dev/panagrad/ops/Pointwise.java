@@ -313,7 +313,11 @@ public final class Pointwise {
         (off, inner, n) -> {
           long o = off[0], x = off[1];
           boolean run = inner[0] == 1 && inner[1] == 1;
-          if (f32 && run) {
+          if (f32 && run && !Recorder.active() && runsOnCaller(n)) {
+            K.unaryF(op, sa, x, so, o, n, fp, fq); // what forRange would run, without its lambda
+          } else if (f64 && run && !Recorder.active() && runsOnCaller(n)) {
+            K.unaryD(op, sa, x, so, o, n, p, q);
+          } else if (f32 && run) {
             long x0 = x, o0 = o;
             forRange(
                 "unaryF",
@@ -426,7 +430,11 @@ public final class Pointwise {
           long o = off[0], x = off[1], y = off[2];
           boolean run = inner[0] == 1 && (inner[1] | 1) == 1 && (inner[2] | 1) == 1;
           long ia = inner[1], ib = inner[2], x0 = x, y0 = y, o0 = o;
-          if (f32 && run) {
+          if (f32 && run && !Recorder.active() && runsOnCaller(n)) {
+            K.binaryF(op, sa, x, ia, sb, y, ib, so, o, n, fp); // forRange's call, without a lambda
+          } else if (f64 && run && !Recorder.active() && runsOnCaller(n)) {
+            K.binaryD(op, sa, x, ia, sb, y, ib, so, o, n, p);
+          } else if (f32 && run) {
             forRange(
                 "binaryF",
                 op,
