@@ -34,6 +34,10 @@ import java.util.logging.Logger;
  */
 public final class Tensor implements HasStorage {
   private final Storage storage;
+
+  /** The storage's generation this handle was made under (Note [Storage generations]). */
+  private final int storageGen;
+
   private final long[] shape;
   private final long[] strides;
   private final long offset;
@@ -71,8 +75,21 @@ public final class Tensor implements HasStorage {
   private static final Logger LOG = Logger.getLogger("dev.panagrad");
   private static volatile boolean warnedNonLeafGrad;
 
+  /** A handle on fresh {@code storage}, or a view of live {@code base}'s storage. */
   Tensor(Storage storage, long[] shape, long[] strides, long offset, DType dtype, Tensor base) {
+    this(storage, storage.generation(), shape, strides, offset, dtype, base);
+  }
+
+  private Tensor(
+      Storage storage,
+      int storageGen,
+      long[] shape,
+      long[] strides,
+      long offset,
+      DType dtype,
+      Tensor base) {
     this.storage = storage;
+    this.storageGen = storageGen;
     this.shape = shape;
     this.strides = strides;
     this.offset = offset;
@@ -170,13 +187,15 @@ public final class Tensor implements HasStorage {
               + storage.byteSize() / dtype.byteSize()
               + " elements");
     }
-    return new Tensor(storage, shape.clone(), strides.clone(), offset, dtype, this);
+    return new Tensor(storage, storageGen, shape.clone(), strides.clone(), offset, dtype, this);
   }
 
   // ---------------------------------------------------------------- geometry
 
+  /** The storage; throws, as every access does, when this handle's generation of it ended. */
   @Override
   public Storage storage() {
+    live();
     return storage;
   }
 
@@ -256,13 +275,17 @@ public final class Tensor implements HasStorage {
 
   /** The segment, or {@link IllegalStateException} naming this tensor if it was released. */
   public MemorySegment segment() {
-    if (storage.isReleased()) throw usedAfterRelease();
+    if (storage.generation() != storageGen) throw usedAfterRelease();
     return storage.segment();
   }
 
-  /** This tensor, after checking its storage was not released: every op starts here. */
+  /**
+   * This tensor, after checking its storage was not released: every op starts here. A released
+   * storage may already serve another tensor; the generation check is what keeps this handle from
+   * reaching it (Note [Storage generations] in {@code Storage}).
+   */
   Tensor live() {
-    if (storage.isReleased()) throw usedAfterRelease();
+    if (storage.generation() != storageGen) throw usedAfterRelease();
     return this;
   }
 
@@ -273,7 +296,7 @@ public final class Tensor implements HasStorage {
             + " ("
             + dtype
             + ") was used after its storage was released: "
-            + storage.releasedBy()
+            + storage.releasedBy(storageGen)
             + ". Keep it with scope.keep(t), or copy what you need before the scope closes.");
   }
 
@@ -1152,7 +1175,7 @@ public final class Tensor implements HasStorage {
   /** A tensor sharing this one's storage with no history and no grad. */
   public Tensor detach() {
     segment();
-    return new Tensor(storage, shape, strides, offset, dtype, null);
+    return new Tensor(storage, storageGen, shape, strides, offset, dtype, null);
   }
 
   /** PyTorch's {@code .data}: the same as {@link #detach()} here. */

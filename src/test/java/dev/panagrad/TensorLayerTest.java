@@ -89,6 +89,39 @@ class TensorLayerTest {
   }
 
   @Test
+  void aStaleHandleFailsEvenWhenItsStorageObjectServesANewTensor() {
+    Tensor stale;
+    dev.panagrad.memory.Storage storage;
+    try (var s = Scope.open("first")) {
+      stale = zeros(3);
+      storage = stale.storage();
+    }
+    try (var s = Scope.open("second")) {
+      Tensor fresh = full(new long[] {3}, 5);
+      // The thread's cache handed the released storage object itself to the new tensor.
+      assertSame(storage, fresh.storage());
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> stale.get(0));
+      assertTrue(e.getMessage().contains("[3] (torch.float32)"), e.getMessage());
+      assertTrue(e.getMessage().contains("'first'"), e.getMessage());
+      assertThrows(IllegalStateException.class, stale::storage);
+      assertThrows(IllegalStateException.class, stale::detach);
+      assertThrows(IllegalStateException.class, () -> stale.view(3));
+      assertThrows(IllegalStateException.class, () -> stale.fill_(1));
+      assertThrows(IllegalStateException.class, () -> s.keep(stale));
+      assertArrayEquals(new float[] {5, 5, 5}, fresh.toFloatArray());
+    }
+    // Reused again and again: the handle still fails, naming the first scope while the storage
+    // remembers it (eight generations), and saying its memory moved on after that.
+    for (int i = 0; i < 12; i++) {
+      try (var s = Scope.open("later")) {
+        assertSame(storage, zeros(3).storage());
+        String m = assertThrows(IllegalStateException.class, stale::item).getMessage();
+        assertTrue(m.contains(i < 7 ? "'first'" : "since served"), i + ": " + m);
+      }
+    }
+  }
+
+  @Test
   void keepMovesATensorOutOfItsScope() {
     Tensor kept;
     try (var s = Scope.open()) {

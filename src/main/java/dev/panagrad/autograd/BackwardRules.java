@@ -12,7 +12,10 @@ import dev.panagrad.ops.Reductions;
  * Every backward rule, in one switch over {@link Op} (no default: an op without a rule does not
  * compile). Each rule maps the output's gradient {@code g} to one gradient per input, null where
  * the input takes none; the maths is in the comment beside it (x: input, y: output). Rules are
- * written with tensor ops, so they record history when create_graph asks for it.
+ * written with tensor ops, so they record history when create_graph asks for it; relu, tanh and
+ * sigmoid run one fused kernel when no history is needed (see {@code Elementwise.tanhBackward}).
+ * The common rules return their gradients in the context's reused arrays ({@code c.one}, {@code
+ * c.two}): the engine reads them before the next rule runs.
  */
 final class BackwardRules {
   static volatile boolean detectAnomaly;
@@ -38,68 +41,61 @@ final class BackwardRules {
     return grads;
   }
 
-  private static Tensor[] one(Tensor a) {
-    return new Tensor[] {a};
-  }
-
   private static Tensor[] rule(Ctx c, Tensor g) {
     return switch (c.op()) {
-      case NEG -> one(g.neg()); // dx = -g
-      case EXP -> one(g.mul(c.saved(0))); // dx = g * y
-      case LOG -> one(g.div(c.saved(0))); // dx = g / x
-      case SQRT -> one(g.div(c.saved(0).mul(2))); // dx = g / (2y)
-      case ABS -> one(g.mul(c.saved(0).sgn())); // dx = g * sgn(x)
-      case TANH -> one(Elementwise.tanhBackward(g, c.saved(0))); // dx = g (1 - y^2)
-      case SIGMOID -> one(Elementwise.sigmoidBackward(g, c.saved(0))); // dx = g y (1 - y)
-      case RELU -> one(Elementwise.reluBackward(g, c.saved(0))); // dx = g [y > 0]
-      case SIN -> one(g.mul(c.saved(0).cos())); // dx = g cos x
-      case COS -> one(g.mul(c.saved(0).sin()).neg()); // dx = -g sin x
-      case RECIPROCAL -> one(g.mul(c.saved(0).pow(2)).neg()); // dx = -g y^2
+      case NEG -> c.one(g.neg()); // dx = -g
+      case EXP -> c.one(g.mul(c.saved(0))); // dx = g * y
+      case LOG -> c.one(g.div(c.saved(0))); // dx = g / x
+      case SQRT -> c.one(g.div(c.saved(0).mul(2))); // dx = g / (2y)
+      case ABS -> c.one(g.mul(c.saved(0).sgn())); // dx = g * sgn(x)
+      case TANH -> c.one(Elementwise.tanhBackward(g, c.saved(0))); // dx = g (1 - y^2)
+      case SIGMOID -> c.one(Elementwise.sigmoidBackward(g, c.saved(0))); // dx = g y (1 - y)
+      case RELU -> c.one(Elementwise.reluBackward(g, c.saved(0))); // dx = g [y > 0]
+      case SIN -> c.one(g.mul(c.saved(0).cos())); // dx = g cos x
+      case COS -> c.one(g.mul(c.saved(0).sin()).neg()); // dx = -g sin x
+      case RECIPROCAL -> c.one(g.mul(c.saved(0).pow(2)).neg()); // dx = -g y^2
       case GELU -> { // dx = g (Phi(x) + x phi(x))
         Tensor x = c.saved(0);
         Tensor cdf = x.div(Math.sqrt(2)).erf().add(1).mul(0.5);
         Tensor pdf = x.pow(2).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
-        yield one(g.mul(cdf.add(x.mul(pdf))));
+        yield c.one(g.mul(cdf.add(x.mul(pdf))));
       }
       case SILU -> { // dx = g s (1 + x (1 - s)), s = sigmoid(x)
         Tensor x = c.saved(0), s = x.sigmoid();
-        yield one(g.mul(s.mul(x.mul(s.rsub(1)).add(1))));
+        yield c.one(g.mul(s.mul(x.mul(s.rsub(1)).add(1))));
       }
       case LEAKY_RELU -> { // dx = g (x > 0 ? 1 : slope)
         Tensor x = c.saved(0);
-        yield one(g.mul(Torch.where(x.gt(0), Torch.onesLike(x), Torch.fullLike(x, c.scalar(0)))));
+        yield c.one(g.mul(Torch.where(x.gt(0), Torch.onesLike(x), Torch.fullLike(x, c.scalar(0)))));
       }
       case ELU -> { // dx = g (x > 0 ? 1 : alpha e^x)
         Tensor x = c.saved(0);
-        yield one(g.mul(Torch.where(x.gt(0), Torch.onesLike(x), x.exp().mul(c.scalar(0)))));
+        yield c.one(g.mul(Torch.where(x.gt(0), Torch.onesLike(x), x.exp().mul(c.scalar(0)))));
       }
       case SOFTPLUS -> { // dx = g (beta x > threshold ? 1 : sigmoid(beta x))
         Tensor x = c.saved(0);
         Tensor bx = x.mul(c.scalar(0));
-        yield one(g.mul(Torch.where(bx.gt(c.scalar(1)), Torch.onesLike(x), bx.sigmoid())));
+        yield c.one(g.mul(Torch.where(bx.gt(c.scalar(1)), Torch.onesLike(x), bx.sigmoid())));
       }
-      case ADD_SCALAR, SUB_SCALAR -> one(g); // d(x + s) = g
-      case RSUB_SCALAR -> one(g.neg()); // d(s - x) = -g
-      case MUL_SCALAR -> one(g.mul(c.scalar(0))); // d(x s) = g s
-      case DIV_SCALAR -> one(g.div(c.scalar(0))); // d(x / s) = g / s
+      case ADD_SCALAR, SUB_SCALAR -> c.one(g); // d(x + s) = g
+      case RSUB_SCALAR -> c.one(g.neg()); // d(s - x) = -g
+      case MUL_SCALAR -> c.one(g.mul(c.scalar(0))); // d(x s) = g s
+      case DIV_SCALAR -> c.one(g.div(c.scalar(0))); // d(x / s) = g / s
       case POW_SCALAR -> { // d(x^e) = g e x^(e-1); 0 when e = 0
         double e = c.scalar(0);
-        yield one(e == 0 ? Torch.zerosLike(g) : g.mul(c.saved(0).pow(e - 1).mul(e)));
+        yield c.one(e == 0 ? Torch.zerosLike(g) : g.mul(c.saved(0).pow(e - 1).mul(e)));
       }
       case CLAMP -> { // dx = g [min <= x <= max]
         Tensor x = c.saved(0);
-        yield one(g.mul(x.ge(c.scalar(0)).logicalAnd(x.le(c.scalar(1))).to(g.dtype())));
+        yield c.one(g.mul(x.ge(c.scalar(0)).logicalAnd(x.le(c.scalar(1))).to(g.dtype())));
       }
-      case ADD ->
-          new Tensor[] { // d(a + alpha b) = (g, alpha g), summed to each input's shape
-            sumTo(g, c, 0), sumTo(c.scalar(0) == 1 ? g : g.mul(c.scalar(0)), c, 1)
-          };
-      case SUB -> new Tensor[] {sumTo(g, c, 0), sumTo(g.mul(-c.scalar(0)), c, 1)};
+      case ADD -> // d(a + alpha b) = (g, alpha g), summed to each input's shape
+          c.two(sumTo(g, c, 0), sumTo(c.scalar(0) == 1 ? g : g.mul(c.scalar(0)), c, 1));
+      case SUB -> c.two(sumTo(g, c, 0), sumTo(g.mul(-c.scalar(0)), c, 1));
       case MUL ->
-          new Tensor[] { // d(a b) = (g b, g a)
-            c.needsGrad(0) ? sumTo(g.mul(c.saved(0)), c, 0) : null,
-            c.needsGrad(1) ? sumTo(g.mul(c.saved(1)), c, 1) : null
-          };
+          c.two( // d(a b) = (g b, g a)
+              c.needsGrad(0) ? sumTo(g.mul(c.saved(0)), c, 0) : null,
+              c.needsGrad(1) ? sumTo(g.mul(c.saved(1)), c, 1) : null);
       case DIV -> { // d(a / b) = (g / b, -g a / b^2)
         Tensor a = c.saved(0), b = c.saved(1);
         yield new Tensor[] {
@@ -132,7 +128,7 @@ final class BackwardRules {
           sumTo(Torch.where(cond, g, z), c, 0), sumTo(Torch.where(cond, z, g), c, 1)
         };
       }
-      case MASKED_FILL -> one(g.maskedFill(c.saved(0), 0)); // filled positions get no gradient
+      case MASKED_FILL -> c.one(g.maskedFill(c.saved(0), 0)); // filled positions get no gradient
       case DOT ->
           new Tensor[] { // d(a . b) = (g b, g a)
             c.needsGrad(0) ? c.saved(0).mul(g) : null, c.needsGrad(1) ? c.saved(1).mul(g) : null
@@ -159,26 +155,26 @@ final class BackwardRules {
             c.needsGrad(2) ? LinearAlgebra.mat2Grad(c.saved(0), g, c.attr()) : null
           };
       case VIEW, RESHAPE_ALIAS, UNSAFE_VIEW, SQUEEZE, SQUEEZE_DIM, SQUEEZE_MATMUL ->
-          one(g.reshape(c.inputShape(0))); // same elements, the input's shape
-      case T -> one(g.t());
-      case TRANSPOSE -> one(g.transpose((long) c.scalar(0), (long) c.scalar(1)));
+          c.one(g.reshape(c.inputShape(0))); // same elements, the input's shape
+      case T -> c.one(g.t());
+      case TRANSPOSE -> c.one(g.transpose((long) c.scalar(0), (long) c.scalar(1)));
       case PERMUTE -> { // the inverse permutation
         int[] p = (int[]) c.attr();
         long[] inv = new long[p.length];
         for (int i = 0; i < p.length; i++) inv[p[i]] = i;
-        yield one(g.permute(inv));
+        yield c.one(g.permute(inv));
       }
-      case UNSQUEEZE -> one(g.squeeze((long) c.scalar(0)));
-      case EXPAND -> one(sumTo(g, c, 0)); // sum over the expanded dims
+      case UNSQUEEZE -> c.one(g.squeeze((long) c.scalar(0)));
+      case EXPAND -> c.one(sumTo(g, c, 0)); // sum over the expanded dims
       case SLICE -> { // g into a zero tensor at the slice
         Tensor z = Torch.zeros(c.inputDtype(0), c.inputShape(0));
         z.narrow((long) c.scalar(0), (long) c.scalar(1), (long) c.scalar(2)).copy_(g);
-        yield one(z);
+        yield c.one(z);
       }
       case SELECT -> {
         Tensor z = Torch.zeros(c.inputDtype(0), c.inputShape(0));
         z.select((long) c.scalar(0), (long) c.scalar(1)).copy_(g);
-        yield one(z);
+        yield c.one(z);
       }
       case CAT -> { // each input's slice of g
         long[] sizes = (long[]) c.attr();
@@ -198,41 +194,41 @@ final class BackwardRules {
       }
       // (dx, dW, db) = (col2im(W^T g), g cols^T, sum of g over N, H, W)
       case CONVOLUTION -> Convolution.conv2dBackward(c, g);
-      case MAX_POOL2D -> one(Convolution.maxPool2dBackward(c, g)); // g to each window's argmax
-      case AVG_POOL2D -> one(Convolution.avgPool2dBackward(c, g)); // g / divisor over each window
+      case MAX_POOL2D -> c.one(Convolution.maxPool2dBackward(c, g)); // g to each window's argmax
+      case AVG_POOL2D -> c.one(Convolution.avgPool2dBackward(c, g)); // g / divisor over each window
       // dx = rstd/n (n g w - sum(g w) - xh sum(g w xh)), dw = sum g xh, db = sum g, per row
       case NATIVE_LAYER_NORM -> Normalization.layerNormBackward(c, g);
       // training: dx = w rstd (g - mean g - xh mean(g xh)); eval: dx = g w rstd; per channel
       case NATIVE_BATCH_NORM -> Normalization.batchNormBackward(c, g);
-      case CLONE -> one(g);
-      case COPY_BACKWARDS -> one(sumTo(g, c, 0).to(c.inputDtype(0))); // a copy passes g through
-      case TO_COPY -> one(g.to(c.inputDtype(0)));
-      case SUM -> one(g.expand(c.inputShape(0))); // every element gets g
+      case CLONE -> c.one(g);
+      case COPY_BACKWARDS -> c.one(sumTo(g, c, 0).to(c.inputDtype(0))); // a copy passes g through
+      case TO_COPY -> c.one(g.to(c.inputDtype(0)));
+      case SUM -> c.one(g.expand(c.inputShape(0))); // every element gets g
       case SUM_DIM ->
-          one(Reductions.unreduce(g, c.inputShape(0), (boolean[]) c.attr(), c.scalar(0) != 0));
-      case MEAN -> one(g.expand(c.inputShape(0)).div(c.scalar(0))); // g / n
+          c.one(Reductions.unreduce(g, c.inputShape(0), (boolean[]) c.attr(), c.scalar(0) != 0));
+      case MEAN -> c.one(g.expand(c.inputShape(0)).div(c.scalar(0))); // g / n
       case MEAN_DIM ->
-          one(
+          c.one(
               Reductions.unreduce(g, c.inputShape(0), (boolean[]) c.attr(), c.scalar(0) != 0)
                   .div(c.scalar(1)));
       case AMAX, AMIN, MAX, MIN -> // g shared evenly among the positions equal to y
-          one(
+          c.one(
               dev.panagrad.ops.Extrema.extremeBackward(
                   g, c.saved(0), c.saved(1), (boolean[]) c.attr(), c.scalar(0) != 0));
       case NORM -> // g x / |x|, 0 where |x| = 0
-          one(dev.panagrad.ops.Extrema.normBackward(g, c.saved(0), c.saved(1)));
+          c.one(dev.panagrad.ops.Extrema.normBackward(g, c.saved(0), c.saved(1)));
       case VAR -> // g 2 (x - mean) / (n - correction)
-          one(
+          c.one(
               dev.panagrad.ops.Extrema.varBackward(
                   g, c.saved(0), (boolean[]) c.attr(), c.scalar(0) != 0, c.scalar(1)));
       case LOGSUMEXP -> // g exp(x - y)
-          one(
+          c.one(
               dev.panagrad.ops.Extrema.logsumexpBackward(
                   g, c.saved(0), c.saved(1), (boolean[]) c.attr(), c.scalar(0) != 0));
       case SOFTMAX -> // y (g - sum(g y, dim))
-          one(dev.panagrad.ops.Softmax.softmaxBackward(g, c.saved(0), (long) c.scalar(0)));
+          c.one(dev.panagrad.ops.Softmax.softmaxBackward(g, c.saved(0), (long) c.scalar(0)));
       case LOG_SOFTMAX -> // g - exp(y) sum(g, dim)
-          one(dev.panagrad.ops.Softmax.logSoftmaxBackward(g, c.saved(0), (long) c.scalar(0)));
+          c.one(dev.panagrad.ops.Softmax.logSoftmaxBackward(g, c.saved(0), (long) c.scalar(0)));
       case MSE_LOSS -> // (2 (a - b) g, -2 (a - b) g), / n for mean
           dev.panagrad.ops.Losses.mseBackward(c, g);
       case BCE_WITH_LOGITS -> // ((sigmoid(x) - y) g, -x g), / n for mean
@@ -240,13 +236,13 @@ final class BackwardRules {
       case BCE -> // (g (x - y) / max(x (1 - x), 1e-12), -g logit(x)), / n for mean
           dev.panagrad.ops.Losses.bceBackward(c, g);
       case NLL_LOSS -> // -g (/ count for mean) at [i, target_i], 0 elsewhere
-          one(dev.panagrad.ops.Losses.nllBackward(c, g));
+          c.one(dev.panagrad.ops.Losses.nllBackward(c, g));
       case INDEX_SELECT -> // index_add(zeros, dim, index, g)
-          one(dev.panagrad.ops.Indexing.indexSelectBackward(c, g));
+          c.one(dev.panagrad.ops.Indexing.indexSelectBackward(c, g));
       case GATHER -> // scatter_add(zeros, dim, index, g)
-          one(dev.panagrad.ops.Indexing.gatherBackward(c, g));
+          c.one(dev.panagrad.ops.Indexing.gatherBackward(c, g));
       case EMBEDDING -> // the rows of g added into zeros at the indices
-          one(dev.panagrad.ops.Indexing.embeddingBackward(c, g));
+          c.one(dev.panagrad.ops.Indexing.embeddingBackward(c, g));
       case COPY_SLICES -> { // base: g with the written region zeroed; src: g's region
         CopySlices.Geometry geo = (CopySlices.Geometry) c.attr();
         Tensor gb = c.needsGrad(0) ? g.clone() : null;

@@ -16,6 +16,24 @@ public final class Ctx {
     this.e = e;
   }
 
+  // The arrays the common rules return their gradients in, reused from row to row: the engine
+  // reads each row's gradients before it applies the next rule, and Node.apply makes a Ctx per
+  // call.
+  private final Tensor[] one = new Tensor[1], two = new Tensor[2];
+
+  /** {@code {a}}, in this context's reused array. */
+  Tensor[] one(Tensor a) {
+    one[0] = a;
+    return one;
+  }
+
+  /** {@code {a, b}}, in this context's reused array. */
+  Tensor[] two(Tensor a, Tensor b) {
+    two[0] = a;
+    two[1] = b;
+    return two;
+  }
+
   /** Points this flyweight at row {@code e}: the engine uses one for a whole backward pass. */
   Ctx at(int e) {
     this.e = e;

@@ -48,12 +48,19 @@ public final class MemoryStats {
   static void allocated(long bytes) {
     long live = LIVE_BYTES.addAndGet(bytes);
     LIVE_COUNT.incrementAndGet();
-    PEAK_BYTES.accumulateAndGet(live, Math::max);
+    // Read first: a new peak is rare once warm, and the update is an atomic write.
+    if (live > PEAK_BYTES.get()) PEAK_BYTES.accumulateAndGet(live, Math::max);
   }
 
   static void released(long bytes) {
+    released(bytes, 1);
+  }
+
+  /** {@code count} storages of {@code bytes} bytes in all released together (a scope's close). */
+  static void released(long bytes, long count) {
+    if (count == 0) return;
     LIVE_BYTES.addAndGet(-bytes);
-    LIVE_COUNT.decrementAndGet();
+    LIVE_COUNT.addAndGet(-count);
   }
 
   static void slabAllocated(long bytes) {

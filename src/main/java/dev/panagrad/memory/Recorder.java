@@ -24,6 +24,68 @@ public final class Recorder {
     void run();
   }
 
+  /** A kernel call on the sub-range [from, to) of an {@link Elementwise} instruction's elements. */
+  @FunctionalInterface
+  public interface Span {
+    void run(long from, long to);
+  }
+
+  /**
+   * Where an elementwise instruction finds an operand: element i of the run is at byte {@code
+   * address + i * step}, {@code step} being the element size, or 0 for a scalar broadcast along the
+   * run.
+   */
+  public record Operand(long address, long elementBytes, long step) {
+    /** The bytes of the whole run of {@code length} elements. */
+    long end(long length) {
+      return address + (step == 0 ? elementBytes : length * step);
+    }
+
+    boolean overlaps(Operand o, long length) {
+      return address < o.end(length) && o.address < end(length);
+    }
+
+    /** Same memory, element for element. */
+    boolean sameElements(Operand o) {
+      return address == o.address && elementBytes == o.elementBytes && step == o.step && step != 0;
+    }
+  }
+
+  /**
+   * An elementwise kernel over {@code length} elements that writes element i of {@code out} from
+   * element i of its inputs (or a broadcast scalar): any sub-range can run alone, so replay may run
+   * several such instructions block by block (see {@code dev.panagrad.replay.Fusion}). {@link
+   * #run()} runs {@code whole}, the call eager mode made.
+   */
+  public record Elementwise(long length, Span span, Instruction whole, Operand out, Operand[] in)
+      implements Instruction {
+    @Override
+    public void run() {
+      whole.run();
+    }
+
+    /**
+     * True when this and {@code later} can run interleaved block by block with the result of
+     * running one after the other: every pair of their operands where one is written either shares
+     * no byte or is the same elements, so element i of one depends only on element i of the other.
+     */
+    public boolean commutesBlockwise(Elementwise later) {
+      if (later.length != length) return false;
+      return independent(out, later) && later.independent(later.out, this);
+    }
+
+    /** {@code written} (an output of one instruction) against every operand of {@code other}. */
+    private boolean independent(Operand written, Elementwise other) {
+      if (!fits(written, other.out)) return false;
+      for (Operand o : other.in) if (!fits(written, o)) return false;
+      return true;
+    }
+
+    private boolean fits(Operand written, Operand o) {
+      return !written.overlaps(o, length) || written.sameElements(o);
+    }
+  }
+
   private static final ThreadLocal<Recorder> CURRENT = new ThreadLocal<>();
   private static volatile int open;
 

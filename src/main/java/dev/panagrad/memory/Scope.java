@@ -62,10 +62,14 @@ public final class Scope implements AutoCloseable {
   private int count;
   private boolean closed;
 
+  /** The thread's cache of released storages; null once closed (so it can die with the thread). */
+  private StorageCache cache;
+
   private Scope(Scope parent, String name) {
     this.parent = parent;
     this.thread = Thread.currentThread();
     this.name = name;
+    this.cache = parent != null ? parent.cache : StorageCache.current();
     Storage[] spare = SPARE_LIST.get();
     if (spare != null) SPARE_LIST.set(null);
     this.owned = spare != null ? spare : new Storage[16];
@@ -107,6 +111,11 @@ public final class Scope implements AutoCloseable {
     return t;
   }
 
+  /** Where storages allocated in this open scope come from first. */
+  StorageCache cache() {
+    return cache;
+  }
+
   void adopt(Storage s) {
     if (closed) throw new IllegalStateException("scope '" + name + "' is closed");
     if (count == owned.length) owned = Arrays.copyOf(owned, count * 2);
@@ -131,16 +140,25 @@ public final class Scope implements AutoCloseable {
     Listener l = listener;
     if (l != null) l.closed(this);
     String by = "its scope '" + name + "' closed (thread " + thread.getName() + ")";
+    long bytes = 0, released = 0;
     for (int i = 0; i < count; i++) {
       Storage s = owned[i];
       owned[i] = null;
       // A storage kept out of this scope has another owner now: it is not ours to release.
-      if (s.owner() == this) s.release(by);
+      if (s.owner() == this) {
+        long b = s.releaseInto(cache, by);
+        if (b >= 0) {
+          bytes += b;
+          released++;
+        }
+      }
     }
+    MemoryStats.released(bytes, released); // once per close: two atomic updates, not two a tensor
     count = 0;
     Storage[] spare = SPARE_LIST.get();
     if (spare == null || spare.length < owned.length) SPARE_LIST.set(owned);
     owned = null;
+    cache = null;
     CURRENT.set(parent);
   }
 

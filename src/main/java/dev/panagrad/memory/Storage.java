@@ -1,6 +1,8 @@
 package dev.panagrad.memory;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
 
 /**
@@ -11,16 +13,41 @@ import java.lang.ref.Cleaner;
  * when it closes; one made outside any scope (or kept out of the outermost one) is released by a
  * {@link Cleaner} once nothing refers to it. A released storage refuses every access: its bytes may
  * already belong to another tensor.
+ *
+ * <p>Note [Storage generations]. A storage a scope released goes, with its pool piece, to the
+ * thread's {@link StorageCache} and may serve a later tensor: making a storage object per op was a
+ * third of an eager op's heap allocation. What keeps a stale tensor from seeing the new data is the
+ * generation: it goes up at every release, each tensor handle records the generation it was made
+ * under, and a handle whose generation is not the storage's current one refuses every access
+ * (naming the release that ended its generation, see {@link #releasedBy(int)}). A {@code Storage}
+ * reference itself carries no generation, so code outside this package reaches storage through a
+ * tensor handle, which checks.
  */
 public final class Storage {
   private static final Cleaner CLEANER = Cleaner.create();
+  private static final VarHandle GENERATION;
 
-  private final StoragePool pool;
-  private final StoragePool.Piece piece;
-  private final MemorySegment segment;
-  private final long byteSize;
+  static {
+    try {
+      GENERATION = MethodHandles.lookup().findVarHandle(Storage.class, "generation", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /** How many past generations' release reasons a reused storage remembers. */
+  private static final int REMEMBERED = 8;
+
+  private final StoragePool pool; // the piece's pool: a captured step's private one, or the shared
+  private final StoragePool.Piece piece; // stays with this object when it is reused
+  private MemorySegment segment;
+  private long byteSize;
   private int version;
-  private volatile String releasedBy;
+  // Written with release and read with acquire semantics (GENERATION): a thread that sees a
+  // generation end sees why it ended, without the full fence a volatile write costs per tensor.
+  private int generation;
+  private String releasedBy; // why the current generation ended; null while alive
+  private String[] pastReleases; // why generation g ended, at g % REMEMBERED, once reused
   private Scope owner;
   private Cleaner.Cleanable cleanable;
 
@@ -36,8 +63,13 @@ public final class Storage {
    * or by the garbage collector when no scope is open.
    */
   public static Storage allocate(long byteSize) {
-    Storage s = take(byteSize);
+    if (byteSize < 0) throw new IllegalArgumentException("negative storage size " + byteSize);
     Scope scope = Scope.current();
+    StoragePool pool = StoragePool.forCurrentThread();
+    // A captured step's private pool bypasses the cache: its pieces must stay in that pool.
+    Storage s = scope != null && pool == StoragePool.get() ? scope.cache().take(byteSize) : null;
+    if (s == null) s = new Storage(pool, pool.take(byteSize), byteSize);
+    MemoryStats.allocated(byteSize);
     if (scope != null) scope.adopt(s);
     else s.releaseWhenUnreachable();
     return s;
@@ -48,18 +80,45 @@ public final class Storage {
    * collector, or at once by {@link #releaseIfUnscoped}.
    */
   public static Storage allocateUnscoped(long byteSize) {
-    Storage s = take(byteSize);
-    s.releaseWhenUnreachable();
-    return s;
-  }
-
-  /** Storage from this thread's pool (a capture's private one while a step is captured). */
-  private static Storage take(long byteSize) {
     if (byteSize < 0) throw new IllegalArgumentException("negative storage size " + byteSize);
     StoragePool pool = StoragePool.forCurrentThread();
     Storage s = new Storage(pool, pool.take(byteSize), byteSize);
     MemoryStats.allocated(byteSize);
+    s.releaseWhenUnreachable();
     return s;
+  }
+
+  /** Makes this released storage serve a new request of {@code bytes} (same size class). */
+  void reuse(long bytes) {
+    if (pastReleases == null) pastReleases = new String[REMEMBERED];
+    pastReleases[(generation - 1) % REMEMBERED] = releasedBy; // generations are never negative
+    segment = piece.view(bytes);
+    byteSize = bytes;
+    releasedBy = null;
+  }
+
+  StoragePool.Piece piece() {
+    return piece;
+  }
+
+  /** The current generation; a tensor handle records it when made (Note [Storage generations]). */
+  public int generation() {
+    return (int) GENERATION.getAcquire(this);
+  }
+
+  /**
+   * What ended generation {@code gen} ("its scope 'step' closed ..."), or null while it is the
+   * current, live generation.
+   */
+  public String releasedBy(int gen) {
+    int now = generation();
+    if (gen == now) return releasedBy;
+    String last = releasedBy;
+    if (last != null && gen == now - 1) return last;
+    if (pastReleases != null && now - gen <= REMEMBERED) {
+      return pastReleases[gen % REMEMBERED];
+    }
+    return "a scope closed, and its memory has since served " + (now - gen) + " other tensors";
   }
 
   /** The bytes; throws if the storage was released. */
@@ -128,13 +187,39 @@ public final class Storage {
 
   /** Returns the bytes to the pool now; later accesses throw naming {@code by}. */
   void release(String by) {
-    if (releasedBy != null) return;
-    releasedBy = by;
+    if (!end(by)) return;
     if (cleanable != null) {
       cleanable.clean();
     } else {
       new Release(pool, piece, byteSize).run();
     }
+  }
+
+  /**
+   * Releases this storage into {@code cache}, object and piece together, for a later request of the
+   * same size class on this thread (Note [Storage generations]). Returns the bytes released, for
+   * the caller to count with the rest of its scope (one update of {@link MemoryStats} per close),
+   * or -1 when there was nothing to count here. A storage the Cleaner also watches goes back to the
+   * pool instead: its Cleaner registration cannot be reused.
+   */
+  long releaseInto(StorageCache cache, String by) {
+    if (cleanable != null || pool != StoragePool.get() || generation == Integer.MAX_VALUE - 1) {
+      // A private pool keeps its pieces; a storage at its last generation retires, so generations
+      // never wrap.
+      release(by);
+      return -1;
+    }
+    if (!end(by)) return -1;
+    cache.give(this);
+    return byteSize;
+  }
+
+  /** Ends the current generation; false when it had already ended. */
+  private boolean end(String by) {
+    if (releasedBy != null) return false;
+    releasedBy = by;
+    GENERATION.setRelease(this, generation + 1);
+    return true;
   }
 
   /** The release action; holds no reference to the storage, so the Cleaner can run it. */

@@ -15,8 +15,12 @@ import java.lang.foreign.MemorySegment;
  * <p>A storage sees its piece through a view of exactly the requested size (so a kernel cannot run
  * past a tensor's bytes into the rest of the piece). The view is cut once and kept with the piece
  * while later requests have the same size, as a training loop's do: cutting one per tensor was a
- * heap object per op. Reusing it loses nothing: code holding a released {@link Storage} can never
- * reach the bytes a later tensor gets, because the storage refuses access once released.
+ * heap object per op. Reusing it loses nothing: a tensor whose storage was released can never reach
+ * the bytes a later tensor gets, because its handle's generation ended (Note [Storage generations]
+ * in {@link Storage}).
+ *
+ * <p>Each thread's {@link StorageCache} sits in front of {@link #take} and {@link #give} for the
+ * storages its scopes release.
  */
 public final class StoragePool {
   /** Alignment of every piece: a cache line, and the widest vector register. */

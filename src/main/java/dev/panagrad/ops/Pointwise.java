@@ -200,11 +200,44 @@ public final class Pointwise {
    * Runs a kernel over a run of n elements through the intra-op pool; while a step is captured,
    * records the same call (the signature string is built only then).
    */
-  private static void forRange(String kind, Object op, long n, Parallel.Range body) {
+  private static void forRange(
+      String kind,
+      Object op,
+      long n,
+      Parallel.Range body,
+      long elementBytes,
+      MemorySegment out,
+      long o,
+      MemorySegment a,
+      long x,
+      long ia,
+      MemorySegment b,
+      long y,
+      long ib) {
     Parallel.forRange(n, body);
     if (Recorder.active()) {
-      Recorder.record(kind + " " + op + " n=" + n, () -> Parallel.forRange(n, body));
+      String signature = kind + " " + op + " n=" + n;
+      Recorder.Instruction whole = () -> Parallel.forRange(n, body);
+      if (!out.isNative() || !a.isNative() || (b != null && !b.isNative())) {
+        Recorder.record(signature, whole);
+        return;
+      }
+      Recorder.Operand[] in =
+          b == null
+              ? new Recorder.Operand[] {operand(a, x, ia, elementBytes)}
+              : new Recorder.Operand[] {
+                operand(a, x, ia, elementBytes), operand(b, y, ib, elementBytes)
+              };
+      Recorder.record(
+          signature,
+          new Recorder.Elementwise(n, body::run, whole, operand(out, o, 1, elementBytes), in));
     }
+  }
+
+  private static Recorder.Operand operand(
+      MemorySegment s, long offset, long stride, long elementBytes) {
+    return new Recorder.Operand(
+        s.address() + offset * elementBytes, elementBytes, stride * elementBytes);
   }
 
   static boolean sameShape(Tensor a, Tensor b) {
@@ -280,17 +313,42 @@ public final class Pointwise {
         (off, inner, n) -> {
           long o = off[0], x = off[1];
           boolean run = inner[0] == 1 && inner[1] == 1;
-          if (f32 && run) {
+          if (f32 && run && !Recorder.active() && runsOnCaller(n)) {
+            K.unaryF(op, sa, x, so, o, n, fp, fq); // what forRange would run, without its lambda
+          } else if (f64 && run && !Recorder.active() && runsOnCaller(n)) {
+            K.unaryD(op, sa, x, so, o, n, p, q);
+          } else if (f32 && run) {
             long x0 = x, o0 = o;
             forRange(
                 "unaryF",
                 op,
                 n,
-                (lo, hi) -> K.unaryF(op, sa, x0 + lo, so, o0 + lo, hi - lo, fp, fq));
+                (lo, hi) -> K.unaryF(op, sa, x0 + lo, so, o0 + lo, hi - lo, fp, fq),
+                4,
+                so,
+                o0,
+                sa,
+                x0,
+                1,
+                null,
+                0,
+                0);
           } else if (f64 && run) {
             long x0 = x, o0 = o;
             forRange(
-                "unaryD", op, n, (lo, hi) -> K.unaryD(op, sa, x0 + lo, so, o0 + lo, hi - lo, p, q));
+                "unaryD",
+                op,
+                n,
+                (lo, hi) -> K.unaryD(op, sa, x0 + lo, so, o0 + lo, hi - lo, p, q),
+                8,
+                so,
+                o0,
+                sa,
+                x0,
+                1,
+                null,
+                0,
+                0);
           } else if (f32) {
             for (long i = 0; i < n; i++, o += inner[0], x += inner[1]) {
               so.setAtIndex(
@@ -372,14 +430,27 @@ public final class Pointwise {
           long o = off[0], x = off[1], y = off[2];
           boolean run = inner[0] == 1 && (inner[1] | 1) == 1 && (inner[2] | 1) == 1;
           long ia = inner[1], ib = inner[2], x0 = x, y0 = y, o0 = o;
-          if (f32 && run) {
+          if (f32 && run && !Recorder.active() && runsOnCaller(n)) {
+            K.binaryF(op, sa, x, ia, sb, y, ib, so, o, n, fp); // forRange's call, without a lambda
+          } else if (f64 && run && !Recorder.active() && runsOnCaller(n)) {
+            K.binaryD(op, sa, x, ia, sb, y, ib, so, o, n, p);
+          } else if (f32 && run) {
             forRange(
                 "binaryF",
                 op,
                 n,
                 (lo, hi) ->
                     K.binaryF(
-                        op, sa, x0 + lo * ia, ia, sb, y0 + lo * ib, ib, so, o0 + lo, hi - lo, fp));
+                        op, sa, x0 + lo * ia, ia, sb, y0 + lo * ib, ib, so, o0 + lo, hi - lo, fp),
+                4,
+                so,
+                o0,
+                sa,
+                x0,
+                ia,
+                sb,
+                y0,
+                ib);
           } else if (f64 && run) {
             forRange(
                 "binaryD",
@@ -387,7 +458,16 @@ public final class Pointwise {
                 n,
                 (lo, hi) ->
                     K.binaryD(
-                        op, sa, x0 + lo * ia, ia, sb, y0 + lo * ib, ib, so, o0 + lo, hi - lo, p));
+                        op, sa, x0 + lo * ia, ia, sb, y0 + lo * ib, ib, so, o0 + lo, hi - lo, p),
+                8,
+                so,
+                o0,
+                sa,
+                x0,
+                ia,
+                sb,
+                y0,
+                ib);
           } else if (f32) {
             for (long i = 0; i < n; i++, o += inner[0], x += inner[1], y += inner[2]) {
               so.setAtIndex(

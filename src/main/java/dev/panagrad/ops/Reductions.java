@@ -87,6 +87,20 @@ public final class Reductions {
   private static final ThreadLocal<float[]> SCRATCH =
       ThreadLocal.withInitial(() -> new float[RUN_CHUNK]);
 
+  /** The thread's accumulators for eager reductions, grown to the largest output seen. */
+  private static final ThreadLocal<double[][]> ACCUMULATORS =
+      ThreadLocal.withInitial(() -> new double[][] {new double[64], new double[64]});
+
+  /** This thread's accumulator pair, each at least {@code n} long. */
+  private static double[][] accumulators(int n) {
+    double[][] a = ACCUMULATORS.get();
+    if (a[0].length < n) {
+      a[0] = new double[n];
+      a[1] = new double[n];
+    }
+    return a;
+  }
+
   /** Adds run[0, len) into acc[k] one by one, Neumaier-compensated (comp[k]). */
   private static void neumaierInto(double[] acc, double[] comp, int k, float[] run, int len) {
     double sum = acc[k], c = comp[k];
@@ -123,7 +137,8 @@ public final class Reductions {
     private final MemorySegment s, so;
     private final DType ta, dt;
     private final boolean f32;
-    private final double[] acc, comp;
+    private final double[] acc, comp; // outN long, or longer when they are the thread's
+    private final int outN;
     private final float[] run;
     private final Reducer r;
     StridedLoop.Plan plan;
@@ -136,15 +151,18 @@ public final class Reductions {
       this.dt = dt;
       this.f32 = ta == DType.FLOAT32;
       this.r = r;
-      this.acc = new double[outN];
-      this.comp = r == SUM ? new double[outN] : null;
-      // Eager reductions share the thread's scratch run (they never nest); a recorded one owns
-      // its own, as its instruction may be replayed on another thread.
+      this.outN = outN;
+      // Eager reductions share the thread's accumulators and scratch run (they never nest); a
+      // recorded one owns its own, as its instruction may be replayed on another thread.
+      boolean owned = Recorder.active();
+      double[][] shared = owned ? null : accumulators(outN);
+      this.acc = owned ? new double[outN] : shared[0];
+      this.comp = r != SUM ? null : owned ? new double[outN] : shared[1];
       this.run =
           r != SUM || !f32
               ? null
-              : Recorder.active() ? new float[(int) Math.min(numel, RUN_CHUNK)] : SCRATCH.get();
-      Arrays.fill(acc, r.init());
+              : owned ? new float[(int) Math.min(numel, RUN_CHUNK)] : SCRATCH.get();
+      reset();
     }
 
     @Override
@@ -179,19 +197,23 @@ public final class Reductions {
     /** Replays the reduction over the recorded runs. */
     @Override
     public void run() {
-      Arrays.fill(acc, r.init());
-      if (comp != null) Arrays.fill(comp, 0);
+      reset();
       plan.forEach(this);
       finish();
     }
 
+    private void reset() {
+      Arrays.fill(acc, 0, outN, r.init());
+      if (comp != null) Arrays.fill(comp, 0, outN, 0);
+    }
+
     void finish() {
       if (comp != null) {
-        for (int i = 0; i < acc.length; i++) {
+        for (int i = 0; i < outN; i++) {
           if (Double.isFinite(comp[i])) acc[i] += comp[i];
         }
       }
-      for (int i = 0; i < acc.length; i++) Elements.put(so, dt, i, acc[i]);
+      for (int i = 0; i < outN; i++) Elements.put(so, dt, i, acc[i]);
     }
   }
 

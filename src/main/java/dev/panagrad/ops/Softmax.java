@@ -56,7 +56,8 @@ public final class Softmax {
     private final long xo;
     private final int n, inner;
     private final boolean log;
-    private final double[] v, out;
+    private final int total;
+    private final double[] v, out; // total long, or longer when they are the thread's
 
     Rows(
         MemorySegment xs,
@@ -75,15 +76,30 @@ public final class Softmax {
       this.n = n;
       this.inner = inner;
       this.log = log;
-      int total = Math.toIntExact(ys.byteSize() / yt.byteSize());
-      this.v = new double[total];
-      this.out = new double[total];
+      this.total = Math.toIntExact(ys.byteSize() / yt.byteSize());
+      // Eager softmaxes share the thread's arrays (they never nest); a recorded one owns its own,
+      // as its instruction may be replayed on another thread.
+      if (Recorder.active()) {
+        this.v = new double[total];
+        this.out = new double[total];
+      } else {
+        double[][] shared = SCRATCH.get();
+        if (shared[0].length < total) {
+          shared[0] = new double[total];
+          shared[1] = new double[total];
+        }
+        this.v = shared[0];
+        this.out = shared[1];
+      }
     }
+
+    private static final ThreadLocal<double[][]> SCRATCH =
+        ThreadLocal.withInitial(() -> new double[][] {new double[64], new double[64]});
 
     @Override
     public void run() {
-      for (int i = 0; i < v.length; i++) v[i] = Elements.get(xs, xt, xo + i);
-      int outer = n * inner == 0 ? 0 : v.length / (n * inner);
+      for (int i = 0; i < total; i++) v[i] = Elements.get(xs, xt, xo + i);
+      int outer = n * inner == 0 ? 0 : total / (n * inner);
       for (int o = 0; o < outer; o++) {
         for (int i = 0; i < inner; i++) {
           int base = o * n * inner + i;
@@ -97,7 +113,7 @@ public final class Softmax {
           }
         }
       }
-      for (int i = 0; i < out.length; i++) Elements.put(ys, yt, i, out[i]);
+      for (int i = 0; i < total; i++) Elements.put(ys, yt, i, out[i]);
     }
   }
 

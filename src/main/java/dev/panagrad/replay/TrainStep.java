@@ -60,6 +60,7 @@ public final class TrainStep implements AutoCloseable {
   private final Tensor[] inputs;
   private final long[][] inputShapes;
   private final Recorder.Instruction[] program;
+  private final List<String> signatures;
   private final MemorySegment lossSegment;
   private final long lossOffset;
   private final DType lossType;
@@ -77,6 +78,7 @@ public final class TrainStep implements AutoCloseable {
     this.inputShapes = new long[inputs.length][];
     for (int i = 0; i < inputs.length; i++) inputShapes[i] = inputs[i].shape();
     this.program = program;
+    this.signatures = List.copyOf(loss.recorder().signatures());
     this.lossSegment = loss.loss();
     this.lossOffset = loss.lossOffset();
     this.lossType = loss.lossType();
@@ -123,7 +125,7 @@ public final class TrainStep implements AutoCloseable {
       TrainStep step =
           new TrainStep(
               inputs,
-              second.recorder().instructions().toArray(new Recorder.Instruction[0]),
+              Fusion.fuse(second.recorder().instructions().toArray(new Recorder.Instruction[0])),
               second,
               pool,
               losses.stream().mapToDouble(Double::doubleValue).toArray());
@@ -204,9 +206,20 @@ public final class TrainStep implements AutoCloseable {
     return captureLosses.clone();
   }
 
-  /** The number of instructions one replayed step runs. */
+  /**
+   * The number of instructions one replayed step runs: those recorded, less those fused into
+   * elementwise chains ({@link Fusion}).
+   */
   public int instructionCount() {
     return program.length;
+  }
+
+  /**
+   * What one replayed step runs, one line per kernel call as recorded (kind, sizes, scalar
+   * parameters): for reading and for tests, like a profiler's trace.
+   */
+  public List<String> instructionSignatures() {
+    return signatures;
   }
 
   /** Replays the step with no inputs; returns its loss. */

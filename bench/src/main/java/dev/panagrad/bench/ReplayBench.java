@@ -14,6 +14,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * Eager steps against the same steps captured and replayed ({@link TrainStep}), paired in one class
@@ -121,4 +122,17 @@ public class ReplayBench {
   public double w2Replay(ReplayedW2 s) {
     return s.step.run(s.x, s.y);
   }
+
+  /**
+   * No library code at all, about as long as a replayed W1 step: JMH's -prof gc counts every
+   * thread's allocation (its own harness threads too), so whatever bytes per op this shows are the
+   * harness's, the floor under the replay figures.
+   */
+  @Benchmark
+  public void harnessOnly() {
+    Blackhole.consumeCPU(HARNESS_TOKENS);
+  }
+
+  /** CPU tokens for {@link #harnessOnly}: a few hundred microseconds here. */
+  static final long HARNESS_TOKENS = 200_000;
 }
