@@ -1197,6 +1197,11 @@ public final class Tensor implements HasStorage {
     return shape;
   }
 
+  /** The strides array itself, never modified after construction: read it, never write it. */
+  public long[] strideArray() {
+    return strides;
+  }
+
   /** Lets the next non-leaf {@code .grad()} access log PyTorch's warning again (tests). */
   static void resetNonLeafGradWarning() {
     warnedNonLeafGrad = false;
