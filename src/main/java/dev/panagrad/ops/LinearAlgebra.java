@@ -42,7 +42,7 @@ public final class LinearAlgebra {
       throw new IllegalArgumentException(
           "mat2 must be a matrix (" + op + " got a " + b.dim() + "-D tensor)");
     }
-    long[] sa = a.shape(), sb = b.shape();
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
     if (sa[1] != sb[0]) {
       throw new IllegalArgumentException(
           "mat1 and mat2 shapes cannot be multiplied ("
@@ -60,7 +60,7 @@ public final class LinearAlgebra {
 
   public static Tensor mm(Tensor a, Tensor b) {
     checkMatrices("mm", a, b);
-    long[] sa = a.shape(), sb = b.shape();
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
     Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
     gemm(a, b, out, false);
     if (Tape.needsRecord(a, b)) {
@@ -86,7 +86,7 @@ public final class LinearAlgebra {
   }
 
   private static Mat2Layout mat2Layout(Tensor b) {
-    long[] sh = b.shape(), st = b.stride();
+    long[] sh = b.shapeArray(), st = b.strideArray();
     return st[0] == 1 && st[1] == sh[0] && sh[0] > 1 && sh[1] > 1 ? Mat2Layout.COLUMN_MAJOR : null;
   }
 
@@ -261,7 +261,7 @@ public final class LinearAlgebra {
   /** bias + a @ b (bias broadcast over rows); records AddmmBackward0. */
   public static Tensor addmm(Tensor bias, Tensor a, Tensor b) {
     checkMatrices("addmm", a, b);
-    long[] sa = a.shape(), sb = b.shape();
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
     Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
     // PyTorch expands the bias to the product's shape first (expand_size), with expand's message.
     Pointwise.copyInto(out, ShapeOps.expand(bias.detach(), sa[0], sb[1]));
@@ -339,7 +339,7 @@ public final class LinearAlgebra {
       throw new IllegalArgumentException(
           "batch1 must be a 3D tensor and batch2 must be a 3D tensor");
     }
-    long[] sa = a.shape(), sb = b.shape();
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
     if (sa[0] != sb[0] || sa[2] != sb[1]) {
       throw new IllegalArgumentException(
           "Expected size for first two dimensions of batch2 tensor to be: ["
@@ -409,7 +409,7 @@ public final class LinearAlgebra {
       return ShapeOps.unsafeView(r, outShape);
     }
     // General batched case: broadcast the batch dims, bmm, view back.
-    long[] sa = a.shape(), sb = b.shape();
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
     Tensor a3 = da == 1 ? ShapeOps.unsqueeze(a, 0) : a;
     Tensor b3 = db == 1 ? ShapeOps.unsqueeze(b, 1) : b;
     long[] ta = a3.shape(), tb = b3.shape();
