@@ -307,7 +307,7 @@ public final class ShapeOps {
 
   /** A contiguous copy; records CloneBackward0. */
   public static Tensor clone(Tensor a) {
-    Tensor out = Tensor.empty(a.dtype(), a.shape());
+    Tensor out = Tensor.emptyShaped(a.dtype(), a); // contiguous, sharing a's shape array
     Pointwise.copyInto(out, a);
     return record(Op.CLONE, a, out, null, null);
   }

@@ -34,8 +34,8 @@ final class TransposeCopy {
     // Views of one storage keep the element-by-element loop's behaviour.
     if (dst.storage() == src.storage()) return false;
     if (dst.dtype() != DType.FLOAT32 && dst.dtype() != DType.FLOAT64) return false;
-    long[] sh = dst.shape(), ds = dst.stride(), ss = src.stride();
-    return Arrays.equals(sh, src.shape())
+    long[] sh = dst.shapeArray(), ds = dst.strideArray(), ss = src.strideArray();
+    return Arrays.equals(sh, src.shapeArray())
         && sh[0] > 1
         && sh[1] > 1
         && ds[1] == 1
