@@ -94,13 +94,55 @@ public final class StridedLoop {
     }
   }
 
+  /**
+   * The arrays {@link #visit} works in, kept per thread: a loop per op was a handful of small
+   * arrays per op. A body that starts a loop of its own gets fresh ones (the outer loop's are in
+   * use).
+   */
+  private static final class Workspace {
+    boolean busy;
+    long[] sh = new long[8], off = new long[4], inner = new long[4], counter = new long[8];
+    long[] base = new long[4];
+    long[][] st = new long[4][8];
+
+    void ensure(int ops, int dims) {
+      if (sh.length < dims || st.length < ops || st[0].length < dims || off.length < ops) {
+        int d = Math.max(dims, sh.length), o = Math.max(ops, off.length);
+        sh = new long[d];
+        counter = new long[d];
+        st = new long[o][d];
+        off = new long[o];
+        inner = new long[o];
+        base = new long[o];
+      }
+    }
+  }
+
+  private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
+
   private static void visit(long[] shape, long[][] strides, long[] offsets, Body body) {
-    int ops = strides.length;
     for (long d : shape) if (d == 0) return;
+    Workspace w = WORKSPACE.get();
+    if (w.busy) {
+      w = new Workspace(); // a loop inside a loop's body
+    } else {
+      w.busy = true;
+    }
+    try {
+      visit(shape, strides, offsets, body, w);
+    } finally {
+      if (w == WORKSPACE.get()) w.busy = false;
+    }
+  }
+
+  private static void visit(
+      long[] shape, long[][] strides, long[] offsets, Body body, Workspace w) {
+    int ops = strides.length;
+    w.ensure(ops, shape.length);
     // Coalesce: drop size-1 dims, merge dim i into i+1 when every operand steps evenly across.
     int rank = 0;
-    long[] sh = new long[shape.length];
-    long[][] st = new long[ops][shape.length];
+    long[] sh = w.sh;
+    long[][] st = w.st;
     for (int i = 0; i < shape.length; i++) {
       if (shape[i] == 1) continue;
       if (rank > 0) {
@@ -121,8 +163,9 @@ public final class StridedLoop {
       for (int k = 0; k < ops; k++) st[k][rank] = strides[k][i];
       rank++;
     }
-    long[] off = offsets.clone();
-    long[] inner = new long[ops];
+    long[] off = w.off, inner = w.inner, base = w.base, counter = w.counter;
+    System.arraycopy(offsets, 0, off, 0, ops);
+    java.util.Arrays.fill(inner, 0);
     if (rank == 0) {
       body.run(off, inner, 1);
       return;
@@ -130,8 +173,8 @@ public final class StridedLoop {
     long length = sh[rank - 1];
     for (int k = 0; k < ops; k++) inner[k] = st[k][rank - 1];
     int outer = rank - 1;
-    long[] counter = new long[Math.max(outer, 1)];
-    long[] base = offsets.clone();
+    java.util.Arrays.fill(counter, 0);
+    System.arraycopy(offsets, 0, base, 0, ops);
     while (true) {
       System.arraycopy(base, 0, off, 0, ops);
       body.run(off, inner, length);

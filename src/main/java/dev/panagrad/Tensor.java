@@ -5,6 +5,7 @@ import dev.panagrad.autograd.CopySlices;
 import dev.panagrad.autograd.GradMode;
 import dev.panagrad.autograd.Node;
 import dev.panagrad.autograd.Tape;
+import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.memory.HasStorage;
 import dev.panagrad.memory.Recorder;
 import dev.panagrad.memory.Storage;
@@ -908,14 +909,17 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor add_(Tensor other) {
-    if (writesDirectly(other)) {
-      // Gradient accumulation's path: straight into this tensor, no out-of-place temporary.
-      checkInplace("add_");
-      Pointwise.binaryInto(this, this, other, dev.panagrad.kernels.BinaryOp.ADD, 1);
-      storage.bumpVersion();
-      return this;
-    }
+    // Gradient accumulation's path among others: straight into this tensor when it can be.
+    if (writesDirectly(other)) return writeDirectly("add_", other, BinaryOp.ADD, 1);
     return writeResult("add_", add(other));
+  }
+
+  /** this = this (op) other, in place, with no out-of-place temporary (see writesDirectly). */
+  private Tensor writeDirectly(String op, Tensor other, BinaryOp k, double p) {
+    checkInplace(op);
+    Pointwise.binaryInto(this, this, other, k, p);
+    storage.bumpVersion();
+    return this;
   }
 
   /**
@@ -930,6 +934,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor add_(Tensor other, double alpha) {
+    if (writesDirectly(other)) return writeDirectly("add_", other, BinaryOp.ADD, alpha);
     return writeResult("add_", add(other, alpha));
   }
 
@@ -938,6 +943,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor sub_(Tensor other) {
+    if (writesDirectly(other)) return writeDirectly("sub_", other, BinaryOp.SUB, 1);
     return writeResult("sub_", sub(other));
   }
 
@@ -946,6 +952,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor mul_(Tensor other) {
+    if (writesDirectly(other)) return writeDirectly("mul_", other, BinaryOp.MUL, 1);
     return writeResult("mul_", mul(other));
   }
 
@@ -1188,6 +1195,11 @@ public final class Tensor implements HasStorage {
   /** The shape array itself, never modified after construction: the tape records it as is. */
   public long[] shapeArray() {
     return shape;
+  }
+
+  /** The strides array itself, never modified after construction: read it, never write it. */
+  public long[] strideArray() {
+    return strides;
   }
 
   /** Lets the next non-leaf {@code .grad()} access log PyTorch's warning again (tests). */

@@ -50,6 +50,7 @@ class ReleasedTensorTest {
           "leafHooks",
           "weakSelf",
           "shapeArray",
+          "strideArray",
           "equals",
           "hashCode",
           "getClass",

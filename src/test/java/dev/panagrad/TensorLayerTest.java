@@ -14,6 +14,21 @@ class TensorLayerTest {
     assertTrue(e.getMessage().contains(part), () -> "message was: " + e.getMessage());
   }
 
+  /**
+   * In-place add_, sub_ and mul_ write straight into a contiguous tensor when nothing is recorded:
+   * the same values as the out-of-place op copied back, also when the operand is the tensor itself.
+   */
+  @Test
+  void inPlaceArithmeticWritesTheOutOfPlaceResult() {
+    manualSeed(3);
+    Tensor a = randn(1000), b = randn(1000);
+    assertArrayEquals(a.sub(b).toFloatArray(), a.clone().sub_(b).toFloatArray());
+    assertArrayEquals(a.mul(b).toFloatArray(), a.clone().mul_(b).toFloatArray());
+    assertArrayEquals(a.add(b, 0.3).toFloatArray(), a.clone().add_(b, 0.3).toFloatArray());
+    Tensor self = a.clone();
+    assertArrayEquals(a.mul(a).toFloatArray(), self.mul_(self).toFloatArray());
+  }
+
   @Test
   void shapeArithmeticOverflowFailsBeforeAllocating() {
     long before = MemoryStats.slabCount();

@@ -85,10 +85,8 @@ final class BackwardRules {
         double e = c.scalar(0);
         yield c.one(e == 0 ? Torch.zerosLike(g) : g.mul(c.saved(0).pow(e - 1).mul(e)));
       }
-      case CLAMP -> { // dx = g [min <= x <= max]
-        Tensor x = c.saved(0);
-        yield c.one(g.mul(x.ge(c.scalar(0)).logicalAnd(x.le(c.scalar(1))).to(g.dtype())));
-      }
+      case CLAMP -> // dx = g where min <= x <= max, else 0
+          c.one(Elementwise.clampBackward(g, c.saved(0), c.scalar(0), c.scalar(1)));
       case ADD -> // d(a + alpha b) = (g, alpha g), summed to each input's shape
           c.two(sumTo(g, c, 0), sumTo(c.scalar(0) == 1 ? g : g.mul(c.scalar(0)), c, 1));
       case SUB -> c.two(sumTo(g, c, 0), sumTo(g.mul(-c.scalar(0)), c, 1));

@@ -14,6 +14,10 @@ public enum BinaryOp {
   MIN,
   /** PyTorch's threshold_backward at 0: b <= 0 ? 0 : a (a the gradient, b relu's output) */
   RELU_BACKWARD,
+  /** clamp's backward at its lower bound p: b >= p ? a : 0 (a the gradient, b clamp's input) */
+  CLAMP_MIN_BACKWARD,
+  /** clamp's backward at its upper bound p: b <= p ? a : 0 (a the gradient, b clamp's input) */
+  CLAMP_MAX_BACKWARD,
   /**
    * tanh's backward: a (1 - b b), a the gradient, b tanh's output; rounded after each operation, so
    * it equals the tensor ops {@code g.mul(y.pow(2).rsub(1))} bit for bit
@@ -35,6 +39,8 @@ public enum BinaryOp {
       case MAX -> Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.max(a, b);
       case MIN -> Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.min(a, b);
       case RELU_BACKWARD -> b <= 0 ? 0 : a;
+      case CLAMP_MIN_BACKWARD -> b >= p ? a : 0;
+      case CLAMP_MAX_BACKWARD -> b <= p ? a : 0;
       case TANH_BACKWARD -> a * (1 - b * b);
       case SIGMOID_BACKWARD -> a * (b * (1 - b));
     };
@@ -49,6 +55,8 @@ public enum BinaryOp {
       case MAX -> Float.isNaN(a) || Float.isNaN(b) ? Float.NaN : Math.max(a, b);
       case MIN -> Float.isNaN(a) || Float.isNaN(b) ? Float.NaN : Math.min(a, b);
       case RELU_BACKWARD -> b <= 0 ? 0f : a;
+      case CLAMP_MIN_BACKWARD -> b >= p ? a : 0f;
+      case CLAMP_MAX_BACKWARD -> b <= p ? a : 0f;
       case TANH_BACKWARD -> a * (1f - b * b);
       case SIGMOID_BACKWARD -> a * (b * (1f - b));
     };

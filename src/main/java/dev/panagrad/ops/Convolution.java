@@ -162,7 +162,7 @@ public final class Convolution {
               + xs[1]
               + " channels instead");
     }
-    if (b != null && (b.dim() != 1 || b.shape()[0] != ws[0])) {
+    if (b != null && (b.dim() != 1 || b.shapeArray()[0] != ws[0])) {
       throw new IllegalArgumentException(
           "Given weight of size "
               + Shapes.str(ws)

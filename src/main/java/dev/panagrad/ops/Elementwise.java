@@ -3,6 +3,7 @@ package dev.panagrad.ops;
 import dev.panagrad.DType;
 import dev.panagrad.Shapes;
 import dev.panagrad.Tensor;
+import dev.panagrad.Torch;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
 import dev.panagrad.kernels.BinaryOp;
@@ -103,6 +104,24 @@ public final class Elementwise {
   public static Tensor reluBackward(Tensor g, Tensor y) {
     if (Tape.needsRecord(g)) return g.mul(y.gt(0).to(g.dtype()));
     return Pointwise.binary(g, y, g.dtype(), BinaryOp.RELU_BACKWARD, 0);
+  }
+
+  /**
+   * clamp's backward, PyTorch's clamp_backward: {@code where(min <= x <= max, g, 0)} (so NaN in x
+   * gives 0), one kernel per finite bound. Under create_graph, and for mixed dtypes or
+   * broadcasting, the same as tensor ops.
+   */
+  public static Tensor clampBackward(Tensor g, Tensor x, double min, double max) {
+    if (Tape.needsRecord(g) || g.dtype() != x.dtype() || !Pointwise.sameShape(g, x)) {
+      Tensor inside = x.ge(min).logicalAnd(x.le(max));
+      return Torch.where(inside, g, Torch.zeros(g.dtype(), new long[0]));
+    }
+    boolean low = min != Double.NEGATIVE_INFINITY || max == Double.POSITIVE_INFINITY;
+    Tensor d = low ? Pointwise.binary(g, x, g.dtype(), BinaryOp.CLAMP_MIN_BACKWARD, min) : g;
+    if (max != Double.POSITIVE_INFINITY) {
+      d = Pointwise.binary(d, x, g.dtype(), BinaryOp.CLAMP_MAX_BACKWARD, max);
+    }
+    return d;
   }
 
   /**

@@ -42,7 +42,7 @@ public final class LinearAlgebra {
       throw new IllegalArgumentException(
           "mat2 must be a matrix (" + op + " got a " + b.dim() + "-D tensor)");
     }
-    long[] sa = a.shape(), sb = b.shape();
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
     if (sa[1] != sb[0]) {
       throw new IllegalArgumentException(
           "mat1 and mat2 shapes cannot be multiplied ("
@@ -60,7 +60,7 @@ public final class LinearAlgebra {
 
   public static Tensor mm(Tensor a, Tensor b) {
     checkMatrices("mm", a, b);
-    long[] sa = a.shape(), sb = b.shape();
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
     Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
     gemm(a, b, out, false);
     if (Tape.needsRecord(a, b)) {
@@ -86,7 +86,7 @@ public final class LinearAlgebra {
   }
 
   private static Mat2Layout mat2Layout(Tensor b) {
-    long[] sh = b.shape(), st = b.stride();
+    long[] sh = b.shapeArray(), st = b.strideArray();
     return st[0] == 1 && st[1] == sh[0] && sh[0] > 1 && sh[1] > 1 ? Mat2Layout.COLUMN_MAJOR : null;
   }
 
@@ -105,7 +105,7 @@ public final class LinearAlgebra {
    * every product when none is, run in the Java loop below.
    */
   static void gemm(Tensor a, Tensor b, Tensor out, boolean accumulate) {
-    long m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+    long m = a.shapeArray()[0], k = a.shapeArray()[1], n = b.shapeArray()[1];
     if (Gemm.nativeFor(m * n * k) && nativeGemm(a, b, out, accumulate, m, n, k)) return;
     if (Recorder.active()) {
       Recorder.refuse(
@@ -114,7 +114,7 @@ public final class LinearAlgebra {
     MemorySegment sa = a.segment(), sb = b.segment(), so = out.segment();
     long[] ta = a.stride(), tb = b.stride();
     long oa = a.storageOffset(), ob = b.storageOffset(), oo = out.storageOffset();
-    long ldo = out.stride()[0];
+    long ldo = out.strideArray()[0];
     boolean f32 = a.dtype() == DType.FLOAT32;
     // i-k-j order: the inner loop is an axpy over a row of b and a row of out, accumulated in
     // double, so the result does not depend on how k is split.
@@ -158,68 +158,80 @@ public final class LinearAlgebra {
    */
   private static boolean nativeGemm(
       Tensor a, Tensor b, Tensor out, boolean accumulate, long m, long n, long k) {
-    long[] lo = blasLayout(m, n, out.stride());
-    if (lo == null || lo[0] != 0 || !fitsInt(m, n, k, lo[1])) return false;
-    long[] la = blasLayout(m, k, a.stride()), lb = blasLayout(k, n, b.stride());
+    long lo = blasLayout(m, n, out.strideArray());
+    if (lo <= 0 || !fitsInt(m, n, k, lo)) return false;
+    long la = blasLayout(m, k, a.strideArray()), lb = blasLayout(k, n, b.strideArray());
     boolean f32 = a.dtype() == DType.FLOAT32;
     int size = f32 ? 4 : 8;
-    try (Arena arena = la == null || lb == null ? Arena.ofConfined() : null) {
+    try (Arena arena = la == 0 || lb == 0 ? Arena.ofConfined() : null) {
       MemorySegment sa = a.segment(), sb = b.segment();
       long oa = a.storageOffset(), ob = b.storageOffset();
-      if (la == null) {
+      if (la == 0) {
         sa = contiguousCopy(arena, a, m, k, size);
         oa = 0;
-        la = new long[] {0, Math.max(1, k)};
+        la = Math.max(1, k);
       }
-      if (lb == null) {
+      if (lb == 0) {
         sb = contiguousCopy(arena, b, k, n, size);
         ob = 0;
-        lb = new long[] {0, Math.max(1, n)};
+        lb = Math.max(1, n);
       }
-      if (!fitsInt(la[1], lb[1], 0, 0)) return false;
+      if (!fitsInt(Math.abs(la), Math.abs(lb))) return false;
       MemorySegment so = out.segment();
       // The same call Gemm.sgemm/dgemm make; a captured step keeps it and replays it.
       Gemm.Prepared product =
           new Gemm.Prepared(
               f32,
-              la[0] != 0,
-              lb[0] != 0,
+              la < 0,
+              lb < 0,
               (int) m,
               (int) n,
               (int) k,
               1,
               sa,
               oa,
-              (int) la[1],
+              (int) Math.abs(la),
               sb,
               ob,
-              (int) lb[1],
+              (int) Math.abs(lb),
               accumulate ? 1 : 0,
               so,
               out.storageOffset(),
-              (int) lo[1]);
+              (int) lo);
       product.run();
       if (Recorder.active()) {
         if (arena != null)
           Recorder.refuse("mm", "an operand BLAS cannot read as stored is copied to a temporary");
         Recorder.record(
-            "gemm " + m + "x" + n + "x" + k + " " + la[0] + lb[0] + " acc=" + accumulate, product);
+            "gemm "
+                + m
+                + "x"
+                + n
+                + "x"
+                + k
+                + " "
+                + (la < 0 ? 1 : 0)
+                + (lb < 0 ? 1 : 0)
+                + " acc="
+                + accumulate,
+            product);
       }
     }
     return true;
   }
 
   /**
-   * How BLAS can read a rows x cols matrix with these strides: {0, ld} row-major, {1, ld} stored
-   * transposed, or null when neither stride is 1. A stride along a dimension of size 1 is never
-   * used, so it does not count.
+   * How BLAS can read a rows x cols matrix with these strides: its leading dimension when it is
+   * row-major, minus it when it is stored transposed, or 0 when neither stride is 1. A stride along
+   * a dimension of size 1 is never used, so it does not count. (A number, not an array: a GEMM call
+   * allocates nothing for its layouts.)
    */
-  private static long[] blasLayout(long rows, long cols, long[] st) {
+  private static long blasLayout(long rows, long cols, long[] st) {
     if ((cols == 1 || st[1] == 1) && (rows == 1 || st[0] >= Math.max(1, cols)))
-      return new long[] {0, rows == 1 ? Math.max(1, cols) : st[0]};
+      return rows == 1 ? Math.max(1, cols) : st[0];
     if ((rows == 1 || st[0] == 1) && (cols == 1 || st[1] >= Math.max(1, rows)))
-      return new long[] {1, cols == 1 ? Math.max(1, rows) : st[1]};
-    return null;
+      return -(cols == 1 ? Math.max(1, rows) : st[1]);
+    return 0;
   }
 
   private static boolean fitsInt(long... vs) {
@@ -230,7 +242,7 @@ public final class LinearAlgebra {
   private static MemorySegment contiguousCopy(
       Arena arena, Tensor t, long rows, long cols, int size) {
     MemorySegment src = t.segment(), dst = arena.allocate(Math.max(1, rows * cols) * size, 64);
-    long off = t.storageOffset(), s0 = t.stride()[0], s1 = t.stride()[1];
+    long off = t.storageOffset(), s0 = t.strideArray()[0], s1 = t.strideArray()[1];
     for (long i = 0; i < rows; i++) {
       for (long j = 0; j < cols; j++) {
         long from = off + i * s0 + j * s1;
@@ -249,7 +261,7 @@ public final class LinearAlgebra {
   /** bias + a @ b (bias broadcast over rows); records AddmmBackward0. */
   public static Tensor addmm(Tensor bias, Tensor a, Tensor b) {
     checkMatrices("addmm", a, b);
-    long[] sa = a.shape(), sb = b.shape();
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
     Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
     // PyTorch expands the bias to the product's shape first (expand_size), with expand's message.
     Pointwise.copyInto(out, ShapeOps.expand(bias.detach(), sa[0], sb[1]));
@@ -286,9 +298,9 @@ public final class LinearAlgebra {
     checkFloat("dot", a, b);
     Tensor out = Tensor.empty(a.dtype());
     Tensor a2 =
-        a.rawView(new long[] {1, a.numel()}, new long[] {0, a.stride()[0]}, a.storageOffset());
+        a.rawView(new long[] {1, a.numel()}, new long[] {0, a.strideArray()[0]}, a.storageOffset());
     Tensor b2 =
-        b.rawView(new long[] {b.numel(), 1}, new long[] {b.stride()[0], 0}, b.storageOffset());
+        b.rawView(new long[] {b.numel(), 1}, new long[] {b.strideArray()[0], 0}, b.storageOffset());
     gemm(a2, b2, out.rawView(new long[] {1, 1}, new long[] {1, 1}, 0), false);
     if (Tape.needsRecord(a, b))
       Tape.record(Op.DOT, out, new Tensor[] {a, b}, new Tensor[] {b, a}, null, null);
@@ -300,23 +312,23 @@ public final class LinearAlgebra {
       throw new IllegalArgumentException(
           "vector + matrix @ vector expected, got " + a.dim() + ", " + v.dim());
     }
-    if (a.shape()[1] != v.shape()[0]) {
+    if (a.shapeArray()[1] != v.shapeArray()[0]) {
       throw new IllegalArgumentException(
           "size mismatch, got input ("
-              + a.shape()[0]
+              + a.shapeArray()[0]
               + "), mat ("
-              + a.shape()[0]
+              + a.shapeArray()[0]
               + "x"
-              + a.shape()[1]
+              + a.shapeArray()[1]
               + "), vec ("
-              + v.shape()[0]
+              + v.shapeArray()[0]
               + ")");
     }
     checkFloat("mv", a, v);
-    Tensor out = Tensor.empty(a.dtype(), a.shape()[0]);
+    Tensor out = Tensor.empty(a.dtype(), a.shapeArray()[0]);
     Tensor v2 =
-        v.rawView(new long[] {v.numel(), 1}, new long[] {v.stride()[0], 0}, v.storageOffset());
-    gemm(a, v2, out.rawView(new long[] {a.shape()[0], 1}, new long[] {1, 1}, 0), false);
+        v.rawView(new long[] {v.numel(), 1}, new long[] {v.strideArray()[0], 0}, v.storageOffset());
+    gemm(a, v2, out.rawView(new long[] {a.shapeArray()[0], 1}, new long[] {1, 1}, 0), false);
     if (Tape.needsRecord(a, v))
       Tape.record(Op.MV, out, new Tensor[] {a, v}, new Tensor[] {v, a}, null, null);
     return out;
@@ -327,7 +339,7 @@ public final class LinearAlgebra {
       throw new IllegalArgumentException(
           "batch1 must be a 3D tensor and batch2 must be a 3D tensor");
     }
-    long[] sa = a.shape(), sb = b.shape();
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
     if (sa[0] != sb[0] || sa[2] != sb[1]) {
       throw new IllegalArgumentException(
           "Expected size for first two dimensions of batch2 tensor to be: ["
@@ -346,12 +358,12 @@ public final class LinearAlgebra {
       gemm(
           a.rawView(
               new long[] {sa[1], sa[2]},
-              new long[] {a.stride()[1], a.stride()[2]},
-              a.storageOffset() + i * a.stride()[0]),
+              new long[] {a.strideArray()[1], a.strideArray()[2]},
+              a.storageOffset() + i * a.strideArray()[0]),
           b.rawView(
               new long[] {sb[1], sb[2]},
-              new long[] {b.stride()[1], b.stride()[2]},
-              b.storageOffset() + i * b.stride()[0]),
+              new long[] {b.strideArray()[1], b.strideArray()[2]},
+              b.storageOffset() + i * b.strideArray()[0]),
           out.rawView(new long[] {sa[1], sb[2]}, new long[] {sb[2], 1}, i * sa[1] * sb[2]),
           false);
     }
@@ -393,11 +405,11 @@ public final class LinearAlgebra {
       Tensor bb = db == 1 ? ShapeOps.unsqueeze(b, 1) : b;
       Tensor r = mm(a2, bb);
       long[] outShape = java.util.Arrays.copyOf(sa, db == 1 ? da - 1 : da);
-      if (db == 2) outShape[da - 1] = b.shape()[1];
+      if (db == 2) outShape[da - 1] = b.shapeArray()[1];
       return ShapeOps.unsafeView(r, outShape);
     }
     // General batched case: broadcast the batch dims, bmm, view back.
-    long[] sa = a.shape(), sb = b.shape();
+    long[] sa = a.shapeArray(), sb = b.shapeArray();
     Tensor a3 = da == 1 ? ShapeOps.unsqueeze(a, 0) : a;
     Tensor b3 = db == 1 ? ShapeOps.unsqueeze(b, 1) : b;
     long[] ta = a3.shape(), tb = b3.shape();
@@ -447,7 +459,7 @@ public final class LinearAlgebra {
       long[] sx = x.shape();
       Tensor r = addmm(b, ShapeOps.reshape(x, -1, sx[sx.length - 1]), wt);
       long[] outShape = sx.clone();
-      outShape[outShape.length - 1] = w.shape()[0];
+      outShape[outShape.length - 1] = w.shapeArray()[0];
       return ShapeOps.unsafeView(r, outShape);
     }
     Tensor r = matmul(x, wt);

@@ -161,7 +161,9 @@ public final class Pointwise {
 
   /** Copies {@code src} (broadcast, converted) into {@code dst}. */
   public static void copyInto(Tensor dst, Tensor src) {
-    Shapes.broadcast(dst.shape(), src.shape()); // message if they do not broadcast
+    if (!sameShape(dst, src)) {
+      Shapes.broadcast(dst.shapeArray(), src.shapeArray()); // message if they do not broadcast
+    }
     if (dst.dtype() == DType.INT64 && src.dtype() == DType.INT64) {
       copyLongs(dst, src);
     } else if (TransposeCopy.applies(dst, src)) {

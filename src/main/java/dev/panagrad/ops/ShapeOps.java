@@ -179,7 +179,7 @@ public final class ShapeOps {
   public static Tensor squeeze(Tensor a, long dim) {
     int d = Shapes.wrapDim(dim, a.dim());
     Tensor out =
-        a.dim() == 0 || a.shape()[d] != 1
+        a.dim() == 0 || a.shapeArray()[d] != 1
             ? a.rawView(a.shape(), a.stride(), a.storageOffset())
             : squeezed(a, d);
     return record(Op.SQUEEZE_DIM, a, out, null, null);
@@ -257,7 +257,7 @@ public final class ShapeOps {
     if (a.dim() == 0)
       throw new IllegalArgumentException("narrow() cannot be applied to a 0-dim tensor.");
     int d = Shapes.wrapDim(dim, a.dim());
-    long size = a.shape()[d];
+    long size = a.shapeArray()[d];
     if (start < 0) start += size;
     if (start < 0 || start > size) {
       throw new IndexOutOfBoundsException(
@@ -275,7 +275,7 @@ public final class ShapeOps {
     }
     long[] sh = a.shape();
     sh[d] = length;
-    Tensor out = a.rawView(sh, a.stride(), a.storageOffset() + start * a.stride()[d]);
+    Tensor out = a.rawView(sh, a.stride(), a.storageOffset() + start * a.strideArray()[d]);
     return record(Op.SLICE, a, out, new double[] {d, start, length}, null);
   }
 
@@ -283,7 +283,7 @@ public final class ShapeOps {
     if (a.dim() == 0)
       throw new IndexOutOfBoundsException("select() cannot be applied to a 0-dim tensor.");
     int d = Shapes.wrapDim(dim, a.dim());
-    long size = a.shape()[d];
+    long size = a.shapeArray()[d];
     if (index < -size || index >= size) {
       throw new IndexOutOfBoundsException(
           "select(): index "
@@ -307,7 +307,7 @@ public final class ShapeOps {
 
   /** A contiguous copy; records CloneBackward0. */
   public static Tensor clone(Tensor a) {
-    Tensor out = Tensor.empty(a.dtype(), a.shape());
+    Tensor out = Tensor.emptyShaped(a.dtype(), a); // contiguous, sharing a's shape array
     Pointwise.copyInto(out, a);
     return record(Op.CLONE, a, out, null, null);
   }
@@ -364,7 +364,7 @@ public final class ShapeOps {
     for (int i = 0; i < ts.length; i++) {
       long[] osh = out.shape();
       osh[d] = sizes[i];
-      Tensor dst = out.rawView(osh, out.stride(), at * out.stride()[d]);
+      Tensor dst = out.rawView(osh, out.stride(), at * out.strideArray()[d]);
       Pointwise.copyInto(dst, ts[i]);
       at += sizes[i];
     }

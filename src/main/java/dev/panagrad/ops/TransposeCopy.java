@@ -34,8 +34,8 @@ final class TransposeCopy {
     // Views of one storage keep the element-by-element loop's behaviour.
     if (dst.storage() == src.storage()) return false;
     if (dst.dtype() != DType.FLOAT32 && dst.dtype() != DType.FLOAT64) return false;
-    long[] sh = dst.shape(), ds = dst.stride(), ss = src.stride();
-    return Arrays.equals(sh, src.shape())
+    long[] sh = dst.shapeArray(), ds = dst.strideArray(), ss = src.strideArray();
+    return Arrays.equals(sh, src.shapeArray())
         && sh[0] > 1
         && sh[1] > 1
         && ds[1] == 1
@@ -50,8 +50,8 @@ final class TransposeCopy {
    */
   static void copy(Tensor dst, Tensor src) {
     boolean f32 = dst.dtype() == DType.FLOAT32;
-    long rows = dst.shape()[0], cols = dst.shape()[1];
-    long ldd = dst.stride()[0], lds = src.stride()[1];
+    long rows = dst.shapeArray()[0], cols = dst.shapeArray()[1];
+    long ldd = dst.strideArray()[0], lds = src.strideArray()[1];
     long dOff = dst.storageOffset(), sOff = src.storageOffset();
     MemorySegment d = dst.segment(), s = src.segment();
     copy(f32, s, sOff, lds, d, dOff, ldd, rows, cols);

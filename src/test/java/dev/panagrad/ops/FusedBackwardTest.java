@@ -38,4 +38,44 @@ class FusedBackwardTest {
       }
     }
   }
+
+  /**
+   * clamp's backward kernels against PyTorch's definition, where(min <= x <= max, g, 0), written
+   * with tensor ops: the same bits, with NaN inputs (no gradient), values on the bounds (gradient
+   * 1), negative gradients outside (+0, not -0) and one bound or two.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 7, 17, 65, 1025})
+  void clampBackwardIsWhereInsideBitForBit(int n) {
+    double[][] bounds = {
+      {0, Double.POSITIVE_INFINITY}, {Double.NEGATIVE_INFINITY, 0.5}, {-0.25, 0.5}
+    };
+    for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+      manualSeed(n);
+      Tensor g = randn(dt, n), x = randn(dt, n);
+      x.view(-1).narrow(0, 0, 1).fill_(Double.NaN);
+      if (n > 2) x.view(-1).narrow(0, 1, 1).fill_(0.5);
+      try (var ng = noGrad()) {
+        for (double[] b : bounds) {
+          Tensor expected = where(x.ge(b[0]).logicalAnd(x.le(b[1])), g, zeros(dt));
+          Tensor got = Elementwise.clampBackward(g, x, b[0], b[1]);
+          assertArrayEquals(
+              bits(expected), bits(got), dt + " clamp(" + b[0] + ", " + b[1] + ") backward");
+        }
+        // a strided input (every other element) takes the per-element loop
+        Tensor xs = randn(dt, n, 2).select(1, 1);
+        assertArrayEquals(
+            bits(where(xs.ge(0), g, zeros(dt))),
+            bits(Elementwise.clampBackward(g, xs, 0, Double.POSITIVE_INFINITY)),
+            dt + " strided");
+      }
+    }
+  }
+
+  private static long[] bits(Tensor t) {
+    double[] v = t.toDoubleArray();
+    long[] b = new long[v.length];
+    for (int i = 0; i < v.length; i++) b[i] = Double.doubleToRawLongBits(v[i]);
+    return b;
+  }
 }

@@ -227,6 +227,8 @@ public final class VectorKernels implements Kernels {
               case MAX -> maxF(a, ao, as, b, bo, bs, out, oo, n, p);
               case MIN -> minF(a, ao, as, b, bo, bs, out, oo, n, p);
               case RELU_BACKWARD -> reluBackwardF(a, ao, as, b, bo, bs, out, oo, n, p);
+              case CLAMP_MIN_BACKWARD, CLAMP_MAX_BACKWARD ->
+                  clampBackwardF(op, a, ao, as, b, bo, bs, out, oo, n, p);
               case TANH_BACKWARD -> tanhBackwardF(a, ao, as, b, bo, bs, out, oo, n, p);
               case SIGMOID_BACKWARD -> sigmoidBackwardF(a, ao, as, b, bo, bs, out, oo, n, p);
             };
@@ -447,6 +449,80 @@ public final class VectorKernels implements Kernels {
       for (; i < bound; i += FS.length()) {
         FloatVector y = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
         (x.min(y)).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
+  /**
+   * clamp's backward at one bound, for strides (1, 1); other layouts go to the caller's scalar loop
+   * (returns 0). Each bound has its own loop so the comparison is a constant C2 can compile.
+   */
+  private static long clampBackwardF(
+      BinaryOp op,
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      float p) {
+    if (as != 1 || bs != 1) return 0;
+    FloatVector pv = FloatVector.broadcast(FS, p), zero = FloatVector.zero(FS);
+    long i = 0, bound = FS.loopBound(n);
+    if (op == BinaryOp.CLAMP_MIN_BACKWARD) {
+      for (; i < bound; i += FS.length()) {
+        FloatVector g = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        FloatVector x = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        g.blend(zero, x.compare(VectorOperators.GE, pv).not())
+            .intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else {
+      for (; i < bound; i += FS.length()) {
+        FloatVector g = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
+        FloatVector x = FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE);
+        g.blend(zero, x.compare(VectorOperators.LE, pv).not())
+            .intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
+  /**
+   * clamp's backward at one bound, for strides (1, 1); other layouts go to the caller's scalar loop
+   * (returns 0). Each bound has its own loop so the comparison is a constant C2 can compile.
+   */
+  private static long clampBackwardD(
+      BinaryOp op,
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n,
+      double p) {
+    if (as != 1 || bs != 1) return 0;
+    DoubleVector pv = DoubleVector.broadcast(DS, p), zero = DoubleVector.zero(DS);
+    long i = 0, bound = DS.loopBound(n);
+    if (op == BinaryOp.CLAMP_MIN_BACKWARD) {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector g = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        g.blend(zero, x.compare(VectorOperators.GE, pv).not())
+            .intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector g = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
+        DoubleVector x = DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE);
+        g.blend(zero, x.compare(VectorOperators.LE, pv).not())
+            .intoMemorySegment(out, (oo + i) * 8, LE);
       }
     }
     return i;
@@ -751,6 +827,8 @@ public final class VectorKernels implements Kernels {
               case MAX -> maxD(a, ao, as, b, bo, bs, out, oo, n, p);
               case MIN -> minD(a, ao, as, b, bo, bs, out, oo, n, p);
               case RELU_BACKWARD -> reluBackwardD(a, ao, as, b, bo, bs, out, oo, n, p);
+              case CLAMP_MIN_BACKWARD, CLAMP_MAX_BACKWARD ->
+                  clampBackwardD(op, a, ao, as, b, bo, bs, out, oo, n, p);
               case TANH_BACKWARD -> tanhBackwardD(a, ao, as, b, bo, bs, out, oo, n, p);
               case SIGMOID_BACKWARD -> sigmoidBackwardD(a, ao, as, b, bo, bs, out, oo, n, p);
             };
