@@ -482,7 +482,7 @@ public final class Convolution {
     MemorySegment ps = prod.segment(), ys = y.segment();
     MemorySegment bs = b == null ? null : b.segment();
     long po = prod.storageOffset(), yo = y.storageOffset();
-    long bo = b == null ? 0 : b.storageOffset(), bst = b == null ? 0 : b.stride()[0];
+    long bo = b == null ? 0 : b.storageOffset(), bst = b == null ? 0 : b.strideArray()[0];
     boolean f32 = prod.dtype() == DType.FLOAT32;
     toNchw(g, ps, po, o0, bs, bo, bst, ys, yo, f32);
     if (Recorder.active()) {
