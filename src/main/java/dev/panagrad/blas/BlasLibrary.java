@@ -126,6 +126,7 @@ public final class BlasLibrary {
     if (loaded != null) return loaded;
     if (failure != null) throw new IllegalStateException(failure.getMessage(), failure);
     try {
+      OpenBlasEnvironment.apply(); // before any library loads: OpenBLAS reads it once
       BlasLibrary l = choose();
       loaded = l; // published first: the bindings resolve their symbols through it
       l.afterLoad();
