@@ -183,7 +183,11 @@ public final class BlasLibrary {
     if (n < 1) throw new IllegalArgumentException("Number of threads must be positive, got " + n);
     BlasLibrary l = get();
     if (l.openblas) {
-      Gemm.lockedRun(() -> cblas_h.openblas_set_num_threads(n));
+      Gemm.lockedRun(
+          () -> {
+            cblas_h.openblas_set_num_threads(n);
+            openBlasThreads = n;
+          });
     } else {
       synchronized (BlasLibrary.class) {
         javaThreads = n;
@@ -201,7 +205,18 @@ public final class BlasLibrary {
   }
 
   private void afterLoad() {
-    if (openblas) cblas_h.openblas_set_num_threads(Runtime.getRuntime().availableProcessors());
+    if (openblas) {
+      openBlasThreads = Runtime.getRuntime().availableProcessors();
+      cblas_h.openblas_set_num_threads(openBlasThreads);
+    }
+  }
+
+  /** OpenBLAS's thread count as last set here (0 when the library is not OpenBLAS). */
+  private static volatile int openBlasThreads;
+
+  /** OpenBLAS's thread count, for a product that runs on fewer (read under Gemm's lock). */
+  static int openBlasThreads() {
+    return openBlasThreads;
   }
 
   private String logLine() {

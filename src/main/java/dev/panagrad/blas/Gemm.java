@@ -45,6 +45,14 @@ public final class Gemm {
    */
   static final long CRITICAL_MAX_MACS = 1L << 16;
 
+  /**
+   * Products below this many multiply-adds run on one BLAS thread. OpenBLAS splits products from 4
+   * * 65536 multiply-adds on; on 2 cores that loses for W1's products (64x100x1000 and its
+   * gradient, 6.4M multiply-adds each): an eager W1 step took 398-479 us with one BLAS thread for
+   * them against 555-572 us with two; W2's products (33M-51M) are as fast or faster on two threads.
+   */
+  static final long PARALLEL_MIN_MACS = 1L << 24;
+
   private static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
   /*
@@ -220,10 +228,13 @@ public final class Gemm {
       this.ldc = ldc;
       this.nativePath = useNative(macs, a, b, c);
       this.critical = macs <= CRITICAL_MAX_MACS;
+      this.oneThread = macs < PARALLEL_MIN_MACS;
       this.sa = nativePath ? a.asSlice(offA * size) : null;
       this.sb = nativePath ? b.asSlice(offB * size) : null;
       this.sc = nativePath ? c.asSlice(offC * size) : null;
     }
+
+    private final boolean oneThread; // see PARALLEL_MIN_MACS
 
     @Override
     public void run() {
@@ -234,6 +245,9 @@ public final class Gemm {
       }
       int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
       LOCK.lock();
+      // Under the lock, so no other product sees the thread count this one sets.
+      int threads = oneThread ? BlasLibrary.openBlasThreads() : 1;
+      if (threads > 1) cblas_h.openblas_set_num_threads(1);
       try {
         if (f32) {
           float fa = (float) alpha, fb = (float) beta;
@@ -252,6 +266,7 @@ public final class Gemm {
       } catch (Throwable t) {
         throw rethrow(t);
       } finally {
+        if (threads > 1) cblas_h.openblas_set_num_threads(threads);
         LOCK.unlock();
       }
     }

@@ -4,6 +4,7 @@ import static dev.panagrad.Torch.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panagrad.Tensor;
+import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
 import dev.panagrad.memory.Recorder.Elementwise;
 import dev.panagrad.memory.Recorder.Operand;
@@ -87,7 +88,7 @@ class FusionTest {
   @Test
   void aFusedStepGivesTheEagerBits() {
     int steps = 5;
-    long n = 3 * Fusion.BLOCK * 16 + 37;
+    long n = Parallel.MIN_ELEMENTS + 3 * Fusion.BLOCK + 37; // split over threads, then blocks
     double[] expected = new double[steps], got = new double[steps];
     Tensor eagerW = chainParam(n);
     Tensor x = randn(n);
