@@ -8,8 +8,8 @@ import java.util.List;
 /**
  * Fuses a recorded program's elementwise chains: consecutive {@link Recorder.Elementwise}
  * instructions of the same length run block by block, each block through every kernel of the chain
- * while it is in L1, instead of one full pass over memory per kernel. The gradient accumulation
- * and the hand-written SGD update of W1 ({@code grad += g}, {@code grad * lr}, {@code w -= that})
+ * while it is in L1, instead of one full pass over memory per kernel. The gradient accumulation and
+ * the hand-written SGD update of W1 ({@code grad += g}, {@code grad * lr}, {@code w -= that})
  * become one pass; the rows of a broadcast (a bias copied into each row of a linear layer's output)
  * become one instruction.
  *
