@@ -29,7 +29,11 @@ public final class Convolution {
   /** What conv2d's backward needs besides the saved input and weight. */
   public record ConvArgs(int[] stride, int[] padding, int[] dilation, int groups) {}
 
-  /** What pooling's backward needs: the geometry, and for max pooling the argmax of each output. */
+  /**
+   * What pooling's backward needs: the geometry, and for max pooling the argmax of each output, an
+   * int32 index per output packed two to an element of an int64 tensor (native, pooled, released
+   * with the step like any saved tensor; see {@link #argmaxTensor}).
+   */
   public record PoolArgs(
       long[] inputShape,
       int[] kernel,
@@ -39,7 +43,7 @@ public final class Convolution {
       boolean ceilMode,
       boolean countIncludePad,
       long divisorOverride,
-      int[] argmax) {}
+      Tensor argmax) {}
 
   // ------------------------------------------------------------------ helpers
 
@@ -699,28 +703,65 @@ public final class Convolution {
     boolean f32 = x.dtype() == DType.FLOAT32;
     Tensor r = Torch.empty(x.dtype(), pooledShape(xs, oh, ow));
     MemorySegment rs = r.segment();
-    int[] arg = new int[planes * oh * ow];
+    int n = planes * oh * ow;
+    // The argmax is computed in a heap array (the thread's in eager mode, the instruction's own
+    // when
+    // recorded) and kept for backward in native memory, only when there will be a backward.
+    boolean recorded = Recorder.active(), keep = Tape.needsRecord(x);
+    int[] arg = recorded ? new int[n] : argScratch(n);
+    Tensor argmax = keep ? argmaxTensor(n) : null;
+    MemorySegment as = keep ? argmax.segment() : null;
     String sig = "max_pool2d " + Shapes.str(xs) + " k=" + k[0] + "x" + k[1];
     if (f32 && windowsInside(h, w, oh, ow, k, s, p, d)) {
       // see Note [float32 planes on the heap]
       float[] in = new float[h * w], out = new float[oh * ow];
       maxPoolF(xseg, xo, rs, arg, planes, h, w, oh, ow, k, s, d, in, out);
-      if (Recorder.active()) {
+      keepArgmax(arg, as, n);
+      if (recorded) {
         Recorder.record(
-            sig, () -> maxPoolF(xseg, xo, rs, arg, planes, h, w, oh, ow, k, s, d, in, out));
+            sig,
+            () -> {
+              maxPoolF(xseg, xo, rs, arg, planes, h, w, oh, ow, k, s, d, in, out);
+              keepArgmax(arg, as, n);
+            });
       }
     } else {
       maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d);
-      if (Recorder.active()) {
+      keepArgmax(arg, as, n);
+      if (recorded) {
         Recorder.record(
-            sig, () -> maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d));
+            sig,
+            () -> {
+              maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d);
+              keepArgmax(arg, as, n);
+            });
       }
     }
-    if (Tape.needsRecord(x)) {
-      PoolArgs a = new PoolArgs(x.shape(), k, s, p, d, ceilMode, true, 0, arg);
+    if (keep) {
+      PoolArgs a = new PoolArgs(x.shape(), k, s, p, d, ceilMode, true, 0, argmax);
       Tape.record(Op.MAX_POOL2D, r, new Tensor[] {x}, null, null, a);
     }
     return r;
+  }
+
+  private static final ThreadLocal<int[]> ARGMAX_SCRATCH =
+      ThreadLocal.withInitial(() -> new int[0]);
+
+  /** This thread's argmax array, at least {@code n} long (eager pooling never nests). */
+  private static int[] argScratch(int n) {
+    int[] a = ARGMAX_SCRATCH.get();
+    if (a.length < n) ARGMAX_SCRATCH.set(a = new int[n]);
+    return a;
+  }
+
+  /** Native room for {@code n} int32 indices: an int64 tensor of half as many elements. */
+  private static Tensor argmaxTensor(int n) {
+    return Torch.empty(DType.INT64, Math.max(1, (n + 1) / 2));
+  }
+
+  /** Copies the first {@code n} indices to the saved argmax {@code as} (null: none is kept). */
+  private static void keepArgmax(int[] arg, MemorySegment as, int n) {
+    if (as != null) MemorySegment.copy(arg, 0, as, ValueLayout.JAVA_INT, 0, n);
   }
 
   /**
@@ -887,20 +928,37 @@ public final class Convolution {
     Tensor gx =
         f32 ? Torch.empty(grad.dtype(), a.inputShape()) : Torch.zeros(grad.dtype(), a.inputShape());
     MemorySegment xs = gx.segment();
-    int[] arg = a.argmax();
-    String sig = "max_pool2d backward n=" + arg.length;
+    int n = Math.toIntExact(grad.numel());
+    MemorySegment as = a.argmax().segment(); // refuses if the step that made it has ended
+    boolean recorded = Recorder.active();
+    int[] arg = recorded ? new int[n] : argScratch(n);
+    MemorySegment.copy(as, ValueLayout.JAVA_INT, 0, arg, 0, n);
+    String sig = "max_pool2d backward n=" + n;
     if (f32) {
       long[] is = a.inputShape();
       int hw = (int) (is[is.length - 2] * is[is.length - 1]);
-      int planes = (int) (Shapes.numel(is) / hw), ohw = arg.length / Math.max(1, planes);
+      int planes = (int) (Shapes.numel(is) / hw), ohw = n / Math.max(1, planes);
       float[] gp = new float[ohw], plane = new float[hw]; // Note [float32 planes on the heap]
       scatterToArgmaxF(gs, go, xs, arg, planes, gp, plane);
-      if (Recorder.active())
-        Recorder.record(sig, () -> scatterToArgmaxF(gs, go, xs, arg, planes, gp, plane));
+      if (recorded) {
+        Recorder.record(
+            sig,
+            () -> {
+              MemorySegment.copy(as, ValueLayout.JAVA_INT, 0, arg, 0, n);
+              scatterToArgmaxF(gs, go, xs, arg, planes, gp, plane);
+            });
+      }
       return gx;
     }
-    scatterToArgmax(gs, go, xs, arg, false);
-    if (Recorder.active()) Recorder.record(sig, () -> scatterToArgmax(gs, go, xs, arg, false));
+    scatterToArgmax(gs, go, xs, arg, n, false);
+    if (recorded) {
+      Recorder.record(
+          sig,
+          () -> {
+            MemorySegment.copy(as, ValueLayout.JAVA_INT, 0, arg, 0, n);
+            scatterToArgmax(gs, go, xs, arg, n, false);
+          });
+    }
     return gx;
   }
 
@@ -931,14 +989,14 @@ public final class Convolution {
   }
 
   private static void scatterToArgmax(
-      MemorySegment gs, long go, MemorySegment xs, int[] arg, boolean f32) {
+      MemorySegment gs, long go, MemorySegment xs, int[] arg, int n, boolean f32) {
     if (f32) {
-      for (int i = 0; i < arg.length; i++) {
+      for (int i = 0; i < n; i++) {
         if (arg[i] >= 0)
           xs.setAtIndex(F, arg[i], xs.getAtIndex(F, arg[i]) + gs.getAtIndex(F, go + i));
       }
     } else {
-      for (int i = 0; i < arg.length; i++) {
+      for (int i = 0; i < n; i++) {
         if (arg[i] >= 0)
           xs.setAtIndex(D, arg[i], xs.getAtIndex(D, arg[i]) + gs.getAtIndex(D, go + i));
       }

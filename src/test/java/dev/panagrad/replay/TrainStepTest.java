@@ -200,10 +200,12 @@ class TrainStepTest {
         }
         long slabs = MemoryStats.slabCount();
         // A deoptimisation (the JIT recompiling a kernel, more likely on a loaded machine) runs
-        // Vector API code in the interpreter for a moment, which allocates: that is the JIT's,
-        // not the program's. One more window is allowed for it; the steady state must be 0.
+        // code in the interpreter for a moment, which allocates: that is the JIT's, not the
+        // program's, and it falls in a window now and then (a few hundred bytes in one of several
+        // windows, measured). Up to five windows; one of 1,000 steps must allocate exactly 0, which
+        // no program allocating anything per step could do.
         long allocated = -1;
-        for (int attempt = 0; attempt < 2 && allocated != 0; attempt++) {
+        for (int attempt = 0; attempt < 5 && allocated != 0; attempt++) {
           long before = bean.getCurrentThreadAllocatedBytes();
           for (int i = 0; i < 1_000; i++) step.run(a, b);
           allocated = bean.getCurrentThreadAllocatedBytes() - before;
