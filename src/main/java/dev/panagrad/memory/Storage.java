@@ -63,16 +63,7 @@ public final class Storage {
    * or by the garbage collector when no scope is open.
    */
   public static Storage allocate(long byteSize) {
-    if (byteSize < 0) throw new IllegalArgumentException("negative storage size " + byteSize);
-    Scope scope = Scope.current();
-    StoragePool pool = StoragePool.forCurrentThread();
-    // A captured step's private pool bypasses the cache: its pieces must stay in that pool.
-    Storage s = scope != null && pool == StoragePool.get() ? scope.cache().take(byteSize) : null;
-    if (s == null) s = new Storage(pool, pool.take(byteSize), byteSize);
-    MemoryStats.allocated(byteSize);
-    if (scope != null) scope.adopt(s);
-    else s.releaseWhenUnreachable();
-    return s;
+    return take(byteSize, Scope.current());
   }
 
   /**
@@ -80,11 +71,19 @@ public final class Storage {
    * collector, or at once by {@link #releaseIfUnscoped}.
    */
   public static Storage allocateUnscoped(long byteSize) {
+    return take(byteSize, null);
+  }
+
+  /** Storage owned by {@code scope}, or by the garbage collector when it is null. */
+  private static Storage take(long byteSize, Scope scope) {
     if (byteSize < 0) throw new IllegalArgumentException("negative storage size " + byteSize);
     StoragePool pool = StoragePool.forCurrentThread();
-    Storage s = new Storage(pool, pool.take(byteSize), byteSize);
+    // A captured step's private pool bypasses the cache: its pieces must stay in that pool.
+    Storage s = scope != null && pool == StoragePool.get() ? scope.cache().take(byteSize) : null;
+    if (s == null) s = new Storage(pool, pool.take(byteSize), byteSize);
     MemoryStats.allocated(byteSize);
-    s.releaseWhenUnreachable();
+    if (scope != null) scope.adopt(s);
+    else s.releaseWhenUnreachable();
     return s;
   }
 

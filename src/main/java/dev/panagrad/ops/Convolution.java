@@ -705,38 +705,22 @@ public final class Convolution {
     MemorySegment rs = r.segment();
     int n = planes * oh * ow;
     // The argmax is computed in a heap array (the thread's in eager mode, the instruction's own
-    // when
-    // recorded) and kept for backward in native memory, only when there will be a backward.
+    // when recorded) and kept for backward in native memory, only when there will be a backward.
     boolean recorded = Recorder.active(), keep = Tape.needsRecord(x);
     int[] arg = recorded ? new int[n] : argScratch(n);
     Tensor argmax = keep ? argmaxTensor(n) : null;
     MemorySegment as = keep ? argmax.segment() : null;
-    String sig = "max_pool2d " + Shapes.str(xs) + " k=" + k[0] + "x" + k[1];
-    if (f32 && windowsInside(h, w, oh, ow, k, s, p, d)) {
-      // see Note [float32 planes on the heap]
-      float[] in = new float[h * w], out = new float[oh * ow];
-      maxPoolF(xseg, xo, rs, arg, planes, h, w, oh, ow, k, s, d, in, out);
-      keepArgmax(arg, as, n);
-      if (recorded) {
-        Recorder.record(
-            sig,
-            () -> {
-              maxPoolF(xseg, xo, rs, arg, planes, h, w, oh, ow, k, s, d, in, out);
-              keepArgmax(arg, as, n);
-            });
-      }
-    } else {
-      maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d);
-      keepArgmax(arg, as, n);
-      if (recorded) {
-        Recorder.record(
-            sig,
-            () -> {
-              maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d);
-              keepArgmax(arg, as, n);
-            });
-      }
-    }
+    boolean inside = f32 && windowsInside(h, w, oh, ow, k, s, p, d);
+    // see Note [float32 planes on the heap]
+    float[] in = inside ? new float[h * w] : null, out = inside ? new float[oh * ow] : null;
+    Recorder.Instruction pool =
+        () -> {
+          if (inside) maxPoolF(xseg, xo, rs, arg, planes, h, w, oh, ow, k, s, d, in, out);
+          else maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d);
+          keepArgmax(arg, as, n);
+        };
+    pool.run();
+    if (recorded) Recorder.record("max_pool2d " + Shapes.str(xs) + " k=" + k[0] + "x" + k[1], pool);
     if (keep) {
       PoolArgs a = new PoolArgs(x.shape(), k, s, p, d, ceilMode, true, 0, argmax);
       Tape.record(Op.MAX_POOL2D, r, new Tensor[] {x}, null, null, a);
@@ -932,38 +916,31 @@ public final class Convolution {
     MemorySegment as = a.argmax().segment(); // refuses if the step that made it has ended
     boolean recorded = Recorder.active();
     int[] arg = recorded ? new int[n] : argScratch(n);
-    MemorySegment.copy(as, ValueLayout.JAVA_INT, 0, arg, 0, n);
-    String sig = "max_pool2d backward n=" + n;
+    Recorder.Instruction scatter;
     if (f32) {
       long[] is = a.inputShape();
       int hw = (int) (is[is.length - 2] * is[is.length - 1]);
       int planes = (int) (Shapes.numel(is) / hw), ohw = n / Math.max(1, planes);
       float[] gp = new float[ohw], plane = new float[hw]; // Note [float32 planes on the heap]
-      scatterToArgmaxF(gs, go, xs, arg, planes, gp, plane);
-      if (recorded) {
-        Recorder.record(
-            sig,
-            () -> {
-              MemorySegment.copy(as, ValueLayout.JAVA_INT, 0, arg, 0, n);
-              scatterToArgmaxF(gs, go, xs, arg, planes, gp, plane);
-            });
-      }
-      return gx;
-    }
-    scatterToArgmax(gs, go, xs, arg, n, false);
-    if (recorded) {
-      Recorder.record(
-          sig,
+      scatter =
           () -> {
             MemorySegment.copy(as, ValueLayout.JAVA_INT, 0, arg, 0, n);
-            scatterToArgmax(gs, go, xs, arg, n, false);
-          });
+            scatterToArgmaxF(gs, go, xs, arg, planes, gp, plane);
+          };
+    } else {
+      scatter =
+          () -> {
+            MemorySegment.copy(as, ValueLayout.JAVA_INT, 0, arg, 0, n);
+            scatterToArgmaxD(gs, go, xs, arg, n);
+          };
     }
+    scatter.run();
+    if (recorded) Recorder.record("max_pool2d backward n=" + n, scatter);
     return gx;
   }
 
   /**
-   * {@link #scatterToArgmax} for float32, a plane at a time (a window's argmax is in its own
+   * {@link #scatterToArgmaxD} for float32, a plane at a time (a window's argmax is in its own
    * plane): the plane's output gradients in, zeros plus the scattered sums out, added in the same
    * order as the element loop. Every input element is written, so xs need not be zeroed first.
    */
@@ -988,18 +965,12 @@ public final class Convolution {
     }
   }
 
-  private static void scatterToArgmax(
-      MemorySegment gs, long go, MemorySegment xs, int[] arg, int n, boolean f32) {
-    if (f32) {
-      for (int i = 0; i < n; i++) {
-        if (arg[i] >= 0)
-          xs.setAtIndex(F, arg[i], xs.getAtIndex(F, arg[i]) + gs.getAtIndex(F, go + i));
-      }
-    } else {
-      for (int i = 0; i < n; i++) {
-        if (arg[i] >= 0)
-          xs.setAtIndex(D, arg[i], xs.getAtIndex(D, arg[i]) + gs.getAtIndex(D, go + i));
-      }
+  /** The float64 scatter: adds each output's gradient into zeros at its argmax, in order. */
+  private static void scatterToArgmaxD(
+      MemorySegment gs, long go, MemorySegment xs, int[] arg, int n) {
+    for (int i = 0; i < n; i++) {
+      if (arg[i] >= 0)
+        xs.setAtIndex(D, arg[i], xs.getAtIndex(D, arg[i]) + gs.getAtIndex(D, go + i));
     }
   }
 

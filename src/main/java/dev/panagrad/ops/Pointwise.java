@@ -319,38 +319,14 @@ public final class Pointwise {
             K.unaryF(op, sa, x, so, o, n, fp, fq); // what forRange would run, without its lambda
           } else if (f64 && run && !Recorder.active() && runsOnCaller(n)) {
             K.unaryD(op, sa, x, so, o, n, p, q);
-          } else if (f32 && run) {
+          } else if ((f32 || f64) && run) {
             long x0 = x, o0 = o;
+            Parallel.Range body =
+                f32
+                    ? (lo, hi) -> K.unaryF(op, sa, x0 + lo, so, o0 + lo, hi - lo, fp, fq)
+                    : (lo, hi) -> K.unaryD(op, sa, x0 + lo, so, o0 + lo, hi - lo, p, q);
             forRange(
-                "unaryF",
-                op,
-                n,
-                (lo, hi) -> K.unaryF(op, sa, x0 + lo, so, o0 + lo, hi - lo, fp, fq),
-                4,
-                so,
-                o0,
-                sa,
-                x0,
-                1,
-                null,
-                0,
-                0);
-          } else if (f64 && run) {
-            long x0 = x, o0 = o;
-            forRange(
-                "unaryD",
-                op,
-                n,
-                (lo, hi) -> K.unaryD(op, sa, x0 + lo, so, o0 + lo, hi - lo, p, q),
-                8,
-                so,
-                o0,
-                sa,
-                x0,
-                1,
-                null,
-                0,
-                0);
+                f32 ? "unaryF" : "unaryD", op, n, body, f32 ? 4 : 8, so, o0, sa, x0, 1, null, 0, 0);
           } else if (f32) {
             for (long i = 0; i < n; i++, o += inner[0], x += inner[1]) {
               so.setAtIndex(
@@ -436,32 +412,41 @@ public final class Pointwise {
             K.binaryF(op, sa, x, ia, sb, y, ib, so, o, n, fp); // forRange's call, without a lambda
           } else if (f64 && run && !Recorder.active() && runsOnCaller(n)) {
             K.binaryD(op, sa, x, ia, sb, y, ib, so, o, n, p);
-          } else if (f32 && run) {
+          } else if ((f32 || f64) && run) {
+            Parallel.Range body =
+                f32
+                    ? (lo, hi) ->
+                        K.binaryF(
+                            op,
+                            sa,
+                            x0 + lo * ia,
+                            ia,
+                            sb,
+                            y0 + lo * ib,
+                            ib,
+                            so,
+                            o0 + lo,
+                            hi - lo,
+                            fp)
+                    : (lo, hi) ->
+                        K.binaryD(
+                            op,
+                            sa,
+                            x0 + lo * ia,
+                            ia,
+                            sb,
+                            y0 + lo * ib,
+                            ib,
+                            so,
+                            o0 + lo,
+                            hi - lo,
+                            p);
             forRange(
-                "binaryF",
+                f32 ? "binaryF" : "binaryD",
                 op,
                 n,
-                (lo, hi) ->
-                    K.binaryF(
-                        op, sa, x0 + lo * ia, ia, sb, y0 + lo * ib, ib, so, o0 + lo, hi - lo, fp),
-                4,
-                so,
-                o0,
-                sa,
-                x0,
-                ia,
-                sb,
-                y0,
-                ib);
-          } else if (f64 && run) {
-            forRange(
-                "binaryD",
-                op,
-                n,
-                (lo, hi) ->
-                    K.binaryD(
-                        op, sa, x0 + lo * ia, ia, sb, y0 + lo * ib, ib, so, o0 + lo, hi - lo, p),
-                8,
+                body,
+                f32 ? 4 : 8,
                 so,
                 o0,
                 sa,

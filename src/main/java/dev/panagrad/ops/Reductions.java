@@ -87,19 +87,8 @@ public final class Reductions {
   private static final ThreadLocal<float[]> SCRATCH =
       ThreadLocal.withInitial(() -> new float[RUN_CHUNK]);
 
-  /** The thread's accumulators for eager reductions, grown to the largest output seen. */
-  private static final ThreadLocal<double[][]> ACCUMULATORS =
-      ThreadLocal.withInitial(() -> new double[][] {new double[64], new double[64]});
-
-  /** This thread's accumulator pair, each at least {@code n} long. */
-  private static double[][] accumulators(int n) {
-    double[][] a = ACCUMULATORS.get();
-    if (a[0].length < n) {
-      a[0] = new double[n];
-      a[1] = new double[n];
-    }
-    return a;
-  }
+  /** The thread's accumulators for eager reductions. */
+  private static final DoubleScratch ACCUMULATORS = new DoubleScratch();
 
   /** Adds run[0, len) into acc[k] one by one, Neumaier-compensated (comp[k]). */
   private static void neumaierInto(double[] acc, double[] comp, int k, float[] run, int len) {
@@ -155,7 +144,7 @@ public final class Reductions {
       // Eager reductions share the thread's accumulators and scratch run (they never nest); a
       // recorded one owns its own, as its instruction may be replayed on another thread.
       boolean owned = Recorder.active();
-      double[][] shared = owned ? null : accumulators(outN);
+      double[][] shared = owned ? null : ACCUMULATORS.pair(outN);
       this.acc = owned ? new double[outN] : shared[0];
       this.comp = r != SUM ? null : owned ? new double[outN] : shared[1];
       this.run =

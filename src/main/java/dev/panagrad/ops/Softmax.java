@@ -83,18 +83,13 @@ public final class Softmax {
         this.v = new double[total];
         this.out = new double[total];
       } else {
-        double[][] shared = SCRATCH.get();
-        if (shared[0].length < total) {
-          shared[0] = new double[total];
-          shared[1] = new double[total];
-        }
+        double[][] shared = SCRATCH.pair(total);
         this.v = shared[0];
         this.out = shared[1];
       }
     }
 
-    private static final ThreadLocal<double[][]> SCRATCH =
-        ThreadLocal.withInitial(() -> new double[][] {new double[64], new double[64]});
+    private static final DoubleScratch SCRATCH = new DoubleScratch();
 
     @Override
     public void run() {

@@ -172,18 +172,6 @@ public final class AllocReport {
     return best;
   }
 
-  /**
-   * Warms up until the JIT has compiled the replay loop (a window of steps allocates nothing, or
-   * the bound is reached), then measures {@code steps} steps.
-   */
-  static Figures measureAfterWarmUp(int steps, DoubleSupplier step) {
-    int window = Math.max(10, steps / 10);
-    for (int round = 0; round < 40; round++) {
-      if (round >= 3 && window(window, step).bytesPerStep() == 0) break;
-    }
-    return window(steps, step);
-  }
-
   private static Figures window(int steps, DoubleSupplier step) {
     long slabs = MemoryStats.slabCount();
     long bytes = THREADS.getCurrentThreadAllocatedBytes();

@@ -76,7 +76,7 @@ public class ReplayBench {
       x = inputs[0];
       y = inputs[1];
       step = TrainStep.capture(body, inputs);
-      AllocReport.measureAfterWarmUp(200, () -> step.run(x, y));
+      AllocReport.steadyState(200, () -> step.run(x, y));
     }
 
     @TearDown
