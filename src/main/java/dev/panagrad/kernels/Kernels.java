@@ -91,4 +91,52 @@ public interface Kernels {
       double damp,
       double wd,
       boolean nesterov);
+
+  // Plane kernels of convolution and pooling, on heap float arrays (see Note [float32 planes on
+  // the heap] in Convolution). Vector versions run their masked tails as vector operations only
+  // where a whole vector fits inside both arrays, so callers that leave a vector's worth of slack
+  // after a plane get SIMD on every row; results do not depend on the slack.
+
+  /**
+   * dst[dOff + r * dStride + c] = src[sOff + r * sStride + c] for r < rows, c < cols: a block of
+   * rows (im2col's taps of one kernel position).
+   */
+  void copyRowsF(
+      float[] src, int sOff, int sStride, float[] dst, int dOff, int dStride, int rows, int cols);
+
+  /**
+   * dst[dOff + r * dStride + c] += src[sOff + r * sStride + c] over the same block (col2im's taps),
+   * one float add per element, so the order of a caller's calls is the order of the sums.
+   */
+  void addRowsF(
+      float[] src, int sOff, int sStride, float[] dst, int dOff, int dStride, int rows, int cols);
+
+  /**
+   * 2x2 max pooling at stride 2 of one plane of width w whose windows all lie inside it: out[y * ow
+   * + z] is the first maximum of window (y, z) in the order (0,0), (0,1), (1,0), (1,1), or its last
+   * NaN (ATen's rule: a candidate takes over when greater or NaN); arg[argAt + y * ow + z] is base
+   * plus that element's index in the plane.
+   */
+  void maxPool2x2F(float[] in, int w, float[] out, int[] arg, int argAt, int base, int oh, int ow);
+
+  /**
+   * col2im of one plane for a convolution of stride 1 and dilation 1: plane[r, c] += run_t[y, z]
+   * for every kernel tap t = (ki, kj) (runs in that order, t = ki * kw + kj, each oh x ow floats at
+   * {@code runsAt + t * runStride}) with r = y - p0 + ki and c = z - p1 + kj inside the h x w
+   * plane, each element's terms added in tap order. Vector versions read up to a vector before a
+   * run and after it: callers give {@code runsAt} and the slack after the last run a vector's room.
+   */
+  void col2imPlaneF(
+      float[] runs,
+      int runsAt,
+      int runStride,
+      float[] plane,
+      int h,
+      int w,
+      int oh,
+      int ow,
+      int kh,
+      int kw,
+      int p0,
+      int p1);
 }

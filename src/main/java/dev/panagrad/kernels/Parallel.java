@@ -65,7 +65,35 @@ public final class Parallel {
     }
     // Chunk boundaries are multiples of 64 elements, so every chunk starts cache-line aligned
     // relative to the first, and SIMD tails fall only at the very end.
-    long chunk = ((n + t - 1) / t + 63) & ~63L;
+    split(t, n, ((n + t - 1) / t + 63) & ~63L, body);
+  }
+
+  /**
+   * Below this much work (items times elements per item) {@link #forItems} runs on the calling
+   * thread. Lower than {@link #MIN_ELEMENTS}: an item (a sample's planes in im2col, col2im or
+   * pooling) does index arithmetic and short row copies, not one streaming pass, so two cores pay
+   * off on less data. W7's first pooling (2,048 planes of 676 floats) splits.
+   */
+  public static final long MIN_ITEM_WORK = 1L << 16;
+
+  /**
+   * Runs {@code body} over items [0, n), each about {@code elementsPerItem} elements of work, split
+   * into one run of whole items per thread when there is enough work. Boundaries depend only on n
+   * and the thread count.
+   */
+  public static void forItems(long n, long elementsPerItem, Range body) {
+    int t = threads;
+    if (t == 1 || n < 2 || n * elementsPerItem < MIN_ITEM_WORK) {
+      body.run(0, n);
+      return;
+    }
+    split(t, n, (n + t - 1) / t, body);
+  }
+
+  /**
+   * Runs body over [0, n) in chunks of {@code chunk}, one per thread, the caller taking the first.
+   */
+  private static void split(int t, long n, long chunk, Range body) {
     if (BUSY.isHeldByCurrentThread() || !BUSY.tryLock()) {
       for (long from = 0; from < n; from += chunk) body.run(from, Math.min(n, from + chunk));
       return;

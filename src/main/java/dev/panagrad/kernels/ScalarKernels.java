@@ -145,4 +145,78 @@ public final class ScalarKernels implements Kernels {
       w.setAtIndex(D, wo + i, p + step * d);
     }
   }
+
+  @Override
+  public void copyRowsF(
+      float[] src, int sOff, int sStride, float[] dst, int dOff, int dStride, int rows, int cols) {
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) dst[dOff + r * dStride + c] = src[sOff + r * sStride + c];
+    }
+  }
+
+  @Override
+  public void addRowsF(
+      float[] src, int sOff, int sStride, float[] dst, int dOff, int dStride, int rows, int cols) {
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) dst[dOff + r * dStride + c] += src[sOff + r * sStride + c];
+    }
+  }
+
+  @Override
+  public void maxPool2x2F(
+      float[] in, int w, float[] out, int[] arg, int argAt, int base, int oh, int ow) {
+    for (int y = 0; y < oh; y++) {
+      for (int z = 0; z < ow; z++) maxPool2x2Window(in, w, out, arg, argAt, base, y, z, ow);
+    }
+  }
+
+  /** One window of {@link #maxPool2x2F}: the candidates in window order, as ATen's loop. */
+  public static void maxPool2x2Window(
+      float[] in, int w, float[] out, int[] arg, int argAt, int base, int y, int z, int ow) {
+    int i = 2 * y * w + 2 * z, bi = i;
+    float best = in[i], b = in[i + 1], c = in[i + w], e = in[i + w + 1];
+    if (b > best || b != b) {
+      best = b;
+      bi = i + 1;
+    }
+    if (c > best || c != c) {
+      best = c;
+      bi = i + w;
+    }
+    if (e > best || e != e) {
+      best = e;
+      bi = i + w + 1;
+    }
+    out[y * ow + z] = best;
+    arg[argAt + y * ow + z] = base + bi;
+  }
+
+  @Override
+  public void col2imPlaneF(
+      float[] runs,
+      int runsAt,
+      int runStride,
+      float[] plane,
+      int h,
+      int w,
+      int oh,
+      int ow,
+      int kh,
+      int kw,
+      int p0,
+      int p1) {
+    for (int ki = 0; ki < kh; ki++) {
+      for (int kj = 0; kj < kw; kj++) {
+        int run = runsAt + (ki * kw + kj) * runStride;
+        for (int y = 0; y < oh; y++) {
+          int r = y - p0 + ki;
+          if (r < 0 || r >= h) continue;
+          for (int z = 0; z < ow; z++) {
+            int c = z - p1 + kj;
+            if (c >= 0 && c < w) plane[r * w + c] += runs[run + y * ow + z];
+          }
+        }
+      }
+    }
+  }
 }

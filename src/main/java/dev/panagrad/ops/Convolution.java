@@ -11,6 +11,7 @@ import dev.panagrad.autograd.Tape;
 import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
+import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -23,6 +24,8 @@ public final class Convolution {
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
   private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
   private static final Kernels K = KernelProvider.get();
+  private static final PlaneScratch PLANES = new PlaneScratch();
+  private static final DoubleScratch PLANE_SUMS = new DoubleScratch();
 
   private Convolution() {}
 
@@ -212,6 +215,9 @@ public final class Convolution {
     final int n, c, h, w, o, kh, kw, oh, ow, groups, cg, og, k, p;
     final ConvArgs a;
 
+    /** Where each kernel tap (ki * kw + kj) reads, with stride 1 along W; else empty. */
+    final Taps[] taps;
+
     Geo(long[] xs, long[] ws, ConvArgs a) {
       this.a = a;
       n = (int) xs[0];
@@ -228,6 +234,9 @@ public final class Convolution {
       og = o / groups;
       k = cg * kh * kw;
       p = oh * ow;
+      boolean unitW = a.stride[1] == 1 && a.dilation[1] == 1;
+      taps = new Taps[unitW ? kh * kw : 0];
+      for (int t = 0; t < taps.length; t++) taps[t] = taps(this, t / kw, t % kw);
     }
   }
 
@@ -241,11 +250,11 @@ public final class Convolution {
     long xo = x.storageOffset();
     String sig = "im2col " + g.k + "x" + g.n * g.p;
     if (x.dtype() == DType.FLOAT32) {
-      // The heap arrays belong to the call, and to its instruction when recorded: replay reuses
-      // them and allocates nothing.
-      float[] plane = new float[g.h * g.w], run = new float[g.p];
-      im2colF(g, xs, xo, gi, cs, plane, run);
-      if (Recorder.active()) Recorder.record(sig, () -> im2colF(g, xs, xo, gi, cs, plane, run));
+      // samples split over the pool's threads; each writes its own columns of cols
+      Parallel.Range samples = (n0, n1) -> im2colF(g, xs, xo, gi, cs, (int) n0, (int) n1);
+      Recorder.Instruction run = () -> Parallel.forItems(g.n, (long) g.k * g.p, samples);
+      run.run();
+      if (Recorder.active()) Recorder.record(sig, run);
       return;
     }
     im2col(g, xs, xo, false, gi, cs);
@@ -315,9 +324,11 @@ public final class Convolution {
     MemorySegment cs = cols.segment(), xs = gx.segment();
     String sig = "col2im " + g.k + "x" + g.n * g.p;
     if (gx.dtype() == DType.FLOAT32) {
-      float[] plane = new float[g.h * g.w], run = new float[g.p];
-      col2imF(g, cs, gi, xs, plane, run);
-      if (Recorder.active()) Recorder.record(sig, () -> col2imF(g, cs, gi, xs, plane, run));
+      // samples split over the pool's threads; each folds into its own planes of gx
+      Parallel.Range samples = (n0, n1) -> col2imF(g, cs, gi, xs, (int) n0, (int) n1);
+      Recorder.Instruction run = () -> Parallel.forItems(g.n, (long) g.k * g.p, samples);
+      run.run();
+      if (Recorder.active()) Recorder.record(sig, run);
       return;
     }
     col2im(g, cs, gi, xs, false);
@@ -367,17 +378,20 @@ public final class Convolution {
   // and move whole rows of cols or whole output planes back in one bulk copy. The segment loops
   // they replace paid a bounds check per element, or a short copy per window row (an [11]-float
   // row of W7's second conv is 44 bytes: the call cost more than the copy). The arrays are the
-  // call's own; a recorded call's instruction keeps them, so replay allocates nothing. The
-  // arithmetic and its order are those of the float64 loops, so the bits are too.
+  // thread's own (PlaneScratch), reused by every later call, so neither an eager call nor a
+  // replayed one allocates. The row work is the plane kernels' (Kernels.copyRowsF, addRowsF,
+  // maxPool2x2F: SIMD rows in the vector kernels). The arithmetic and its order are those of the
+  // float64 loops, so the bits are too.
 
-  /** {@link #im2col} for float32, a (sample, channel) plane at a time. */
+  /** {@link #im2col} for float32 on samples [n0, n1), a (sample, channel) plane at a time. */
   private static void im2colF(
-      Geo g, MemorySegment xs, long xo, int gi, MemorySegment cs, float[] plane, float[] run) {
+      Geo g, MemorySegment xs, long xo, int gi, MemorySegment cs, int n0, int n1) {
+    float[] plane = PLANES.first(g.h * g.w), run = PLANES.second(g.p);
     long np = (long) g.n * g.p;
-    for (int ni = 0; ni < g.n; ni++) {
+    for (int ni = n0; ni < n1; ni++) {
       for (int ci = 0; ci < g.cg; ci++) {
         long at = xo + ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
-        MemorySegment.copy(xs, F, at * 4, plane, 0, plane.length);
+        MemorySegment.copy(xs, F, at * 4, plane, 0, g.h * g.w);
         for (int ki = 0; ki < g.kh; ki++) {
           for (int kj = 0; kj < g.kw; kj++) {
             unfoldTap(g, plane, ki, kj, run);
@@ -392,66 +406,100 @@ public final class Convolution {
   /** run[y, z] = the plane's value under kernel tap (ki, kj) at output (y, z), 0 in padding. */
   private static void unfoldTap(Geo g, float[] plane, int ki, int kj, float[] run) {
     ConvArgs a = g.a;
-    boolean unitW = a.stride[1] == 1 && a.dilation[1] == 1;
-    // stride 1 along W: the taps of an output row are a run of the input row
-    int z0 = unitW ? Math.min(g.ow, Math.max(0, a.padding[1] - kj)) : 0;
-    int z1 = unitW ? Math.max(z0, Math.min(g.ow, g.w + a.padding[1] - kj)) : 0;
-    for (int y = 0, col = 0; y < g.oh; y++, col += g.ow) {
-      int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
-      if (ih < 0 || ih >= g.h) {
-        java.util.Arrays.fill(run, col, col + g.ow, 0f);
-        continue;
+    if (a.stride[1] != 1 || a.dilation[1] != 1) {
+      for (int y = 0, col = 0; y < g.oh; y++, col += g.ow) {
+        int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+        int rowAt = ih * g.w;
+        for (int z = 0; z < g.ow; z++) {
+          int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
+          run[col + z] = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? plane[rowAt + iw] : 0f;
+        }
       }
-      int rowAt = ih * g.w;
-      if (unitW) {
-        if (z0 > 0) java.util.Arrays.fill(run, col, col + z0, 0f);
-        System.arraycopy(plane, rowAt + z0 - a.padding[1] + kj, run, col + z0, z1 - z0);
-        if (z1 < g.ow) java.util.Arrays.fill(run, col + z1, col + g.ow, 0f);
-        continue;
-      }
-      for (int z = 0; z < g.ow; z++) {
-        int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
-        run[col + z] = iw >= 0 && iw < g.w ? plane[rowAt + iw] : 0f;
+      return;
+    }
+    // Stride 1 along W: the taps of an output row are a run of the input row, and the rows that
+    // read inside the plane, [y0, y1), are one block of rows for copyRowsF. Padding is zeros.
+    Taps t = g.taps[ki * g.kw + kj];
+    if (t.y0 > 0) java.util.Arrays.fill(run, 0, t.y0 * g.ow, 0f);
+    if (t.y1 < g.oh) java.util.Arrays.fill(run, t.y1 * g.ow, g.oh * g.ow, 0f);
+    for (int y = t.y0; y < t.y1 && (t.z0 > 0 || t.z1 < g.ow); y++) {
+      java.util.Arrays.fill(run, y * g.ow, y * g.ow + t.z0, 0f);
+      java.util.Arrays.fill(run, y * g.ow + t.z1, (y + 1) * g.ow, 0f);
+    }
+    K.copyRowsF(
+        plane, t.planeAt, t.planeStride, run, t.y0 * g.ow + t.z0, g.ow, t.y1 - t.y0, t.z1 - t.z0);
+  }
+
+  /**
+   * Where kernel tap (ki, kj) reads, with stride 1 along W: output rows [y0, y1) and columns [z0,
+   * z1) read inside the plane, from planeAt (output (y0, z0)) on, planeStride apart per row.
+   */
+  private record Taps(int y0, int y1, int z0, int z1, int planeAt, int planeStride) {}
+
+  private static Taps taps(Geo g, int ki, int kj) {
+    ConvArgs a = g.a;
+    int z0 = Math.min(g.ow, Math.max(0, a.padding[1] - kj));
+    int z1 = Math.max(z0, Math.min(g.ow, g.w + a.padding[1] - kj));
+    int y0 = 0, y1 = g.oh;
+    while (y0 < g.oh && y0 * a.stride[0] - a.padding[0] + ki * a.dilation[0] < 0) y0++;
+    while (y1 > y0 && (y1 - 1) * a.stride[0] - a.padding[0] + ki * a.dilation[0] >= g.h) y1--;
+    int ih0 = y0 * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+    return new Taps(y0, y1, z0, z1, ih0 * g.w + z0 - a.padding[1] + kj, a.stride[0] * g.w);
+  }
+
+  /**
+   * {@link #col2im} for float32 on samples [n0, n1), a (sample, channel) plane at a time: each
+   * input element gets its taps added in the order (ki, kj), as in the float64 loop.
+   */
+  private static void col2imF(Geo g, MemorySegment cs, int gi, MemorySegment xs, int n0, int n1) {
+    ConvArgs a = g.a;
+    long np = (long) g.n * g.p;
+    boolean unit = a.stride[0] == 1 && a.stride[1] == 1 && a.dilation[0] == 1 && a.dilation[1] == 1;
+    int taps = g.kh * g.kw, at0 = PlaneScratch.SLACK; // runs start a vector in: the kernel's room
+    float[] plane = PLANES.first(g.h * g.w);
+    float[] runs = PLANES.second(unit ? at0 + taps * g.p : g.p);
+    for (int ni = n0; ni < n1; ni++) {
+      for (int ci = 0; ci < g.cg; ci++) {
+        long at = ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
+        MemorySegment.copy(xs, F, at * 4, plane, 0, g.h * g.w);
+        if (unit) {
+          // the plane's kh * kw runs side by side, then one kernel call adds them all
+          for (int t = 0; t < taps; t++) {
+            long row = ((long) ci * taps + t) * np + (long) ni * g.p;
+            MemorySegment.copy(cs, F, row * 4, runs, at0 + t * g.p, g.p);
+          }
+          K.col2imPlaneF(
+              runs, at0, g.p, plane, g.h, g.w, g.oh, g.ow, g.kh, g.kw, a.padding[0], a.padding[1]);
+        } else {
+          for (int ki = 0; ki < g.kh; ki++) {
+            for (int kj = 0; kj < g.kw; kj++) {
+              long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
+              MemorySegment.copy(cs, F, (row + (long) ni * g.p) * 4, runs, 0, g.p);
+              addTap(g, runs, ki, kj, plane);
+            }
+          }
+        }
+        MemorySegment.copy(plane, 0, xs, F, at * 4, g.h * g.w);
       }
     }
   }
 
-  /**
-   * {@link #col2im} for float32, a (sample, channel) plane at a time: each input element gets its
-   * taps added in the order (ki, kj), as in the float64 loop.
-   */
-  private static void col2imF(
-      Geo g, MemorySegment cs, int gi, MemorySegment xs, float[] plane, float[] run) {
+  /** plane += the run of kernel tap (ki, kj), any stride and dilation (col2im's general case). */
+  private static void addTap(Geo g, float[] run, int ki, int kj, float[] plane) {
     ConvArgs a = g.a;
-    long np = (long) g.n * g.p;
-    boolean unitW = a.stride[1] == 1 && a.dilation[1] == 1;
-    for (int ni = 0; ni < g.n; ni++) {
-      for (int ci = 0; ci < g.cg; ci++) {
-        long at = ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
-        MemorySegment.copy(xs, F, at * 4, plane, 0, plane.length);
-        for (int ki = 0; ki < g.kh; ki++) {
-          for (int kj = 0; kj < g.kw; kj++) {
-            long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
-            MemorySegment.copy(cs, F, (row + (long) ni * g.p) * 4, run, 0, g.p);
-            int z0 = unitW ? Math.min(g.ow, Math.max(0, a.padding[1] - kj)) : 0;
-            int z1 = unitW ? Math.min(g.ow, g.w + a.padding[1] - kj) : 0;
-            for (int y = 0, col = 0; y < g.oh; y++, col += g.ow) {
-              int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
-              if (ih < 0 || ih >= g.h) continue;
-              int rowAt = ih * g.w;
-              if (unitW) {
-                int shift = rowAt - a.padding[1] + kj;
-                for (int z = z0; z < z1; z++) plane[shift + z] += run[col + z];
-                continue;
-              }
-              for (int z = 0; z < g.ow; z++) {
-                int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
-                if (iw >= 0 && iw < g.w) plane[rowAt + iw] += run[col + z];
-              }
-            }
-          }
-        }
-        MemorySegment.copy(plane, 0, xs, F, at * 4, plane.length);
+    if (g.taps.length > 0) {
+      Taps t = g.taps[ki * g.kw + kj];
+      K.addRowsF(
+          run, t.y0 * g.ow + t.z0, g.ow, plane, t.planeAt, t.planeStride, t.y1 - t.y0, t.z1 - t.z0);
+      return;
+    }
+    for (int y = 0, col = 0; y < g.oh; y++, col += g.ow) {
+      int ih = y * a.stride[0] - a.padding[0] + ki * a.dilation[0];
+      if (ih < 0 || ih >= g.h) continue;
+      int rowAt = ih * g.w;
+      for (int z = 0; z < g.ow; z++) {
+        int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
+        if (iw >= 0 && iw < g.w) plane[rowAt + iw] += run[col + z];
       }
     }
   }
@@ -488,11 +536,13 @@ public final class Convolution {
     long po = prod.storageOffset(), yo = y.storageOffset();
     long bo = b == null ? 0 : b.storageOffset(), bst = b == null ? 0 : b.strideArray()[0];
     boolean f32 = prod.dtype() == DType.FLOAT32;
-    toNchw(g, ps, po, o0, bs, bo, bst, ys, yo, f32);
+    // output channels split over the pool's threads
+    Parallel.Range channels =
+        (c0, c1) -> toNchw(g, ps, po, o0, bs, bo, bst, ys, yo, f32, (int) c0, (int) c1);
+    Recorder.Instruction run = () -> Parallel.forItems(g.og, (long) g.n * g.p, channels);
+    run.run();
     if (Recorder.active()) {
-      Recorder.record(
-          "conv2d nchw " + g.og + "x" + g.n + "x" + g.p + " bias=" + (b != null),
-          () -> toNchw(g, ps, po, o0, bs, bo, bst, ys, yo, f32));
+      Recorder.record("conv2d nchw " + g.og + "x" + g.n + "x" + g.p + " bias=" + (b != null), run);
     }
   }
 
@@ -506,9 +556,11 @@ public final class Convolution {
       long bst,
       MemorySegment ys,
       long yo,
-      boolean f32) {
+      boolean f32,
+      int c0,
+      int c1) {
     long es = f32 ? 4 : 8;
-    for (int o = 0; o < g.og; o++) {
+    for (int o = c0; o < c1; o++) {
       long bAt = bo + (o0 + o) * bst;
       for (int ni = 0; ni < g.n; ni++) {
         long from = po + ((long) o * g.n + ni) * g.p;
@@ -530,41 +582,58 @@ public final class Convolution {
     MemorySegment g2s = g2 == null ? null : g2.segment(), bs = gb == null ? null : gb.segment();
     long go = grad.storageOffset();
     boolean f32 = grad.dtype() == DType.FLOAT32;
-    double[] sums = new double[g.o]; // the call's own, and its instruction's when recorded
-    fromNchw(g, gs, go, g2s, bs, f32, sums);
+    // the sum of each (n, o) plane: the thread's reused array, or the instruction's own when
+    // recorded (replay may run on another thread)
+    double[] planeSums =
+        gb == null
+            ? null
+            : Recorder.active() ? new double[g.n * g.o] : PLANE_SUMS.pair(g.n * g.o)[0];
+    Parallel.Range samples =
+        (n0, n1) -> fromNchw(g, gs, go, g2s, f32, planeSums, (int) n0, (int) n1);
+    Recorder.Instruction run =
+        () -> {
+          Parallel.forItems(g.n, (long) g.o * g.p, samples);
+          if (bs != null) sumChannels(g, planeSums, bs, f32);
+        };
+    run.run();
     if (Recorder.active()) {
       Recorder.record(
-          "conv2d grad layout " + g.o + "x" + g.n + "x" + g.p + " bias=" + (gb != null),
-          () -> fromNchw(g, gs, go, g2s, bs, f32, sums));
+          "conv2d grad layout " + g.o + "x" + g.n + "x" + g.p + " bias=" + (gb != null), run);
     }
   }
 
   /**
-   * Each (n, o) plane of P elements is summed by the kernels (a fixed order: the same result every
-   * run) and the plane sums added in double in sample order.
+   * Samples [n0, n1) of grad copied to g2 (when not null), and the sum of each (n, o) plane (by the
+   * kernels: a fixed order, the same result every run) into planeSums (when not null).
    */
   private static void fromNchw(
       Geo g,
       MemorySegment gs,
       long go,
       MemorySegment g2s,
-      MemorySegment bs,
       boolean f32,
-      double[] sums) {
+      double[] planeSums,
+      int n0,
+      int n1) {
     long es = f32 ? 4 : 8, np = (long) g.n * g.p;
-    java.util.Arrays.fill(sums, 0);
-    for (int ni = 0; ni < g.n; ni++) {
+    for (int ni = n0; ni < n1; ni++) {
       for (int o = 0; o < g.o; o++) {
         long from = go + ((long) ni * g.o + o) * g.p;
         if (g2s != null)
           MemorySegment.copy(gs, from * es, g2s, ((long) o * np + (long) ni * g.p) * es, g.p * es);
-        if (bs != null) sums[o] += f32 ? K.sumF(gs, from, g.p) : K.sumD(gs, from, g.p);
+        if (planeSums != null)
+          planeSums[ni * g.o + o] = f32 ? K.sumF(gs, from, g.p) : K.sumD(gs, from, g.p);
       }
     }
-    if (bs == null) return;
+  }
+
+  /** grad_bias[o] = the plane sums of channel o added in double in sample order. */
+  private static void sumChannels(Geo g, double[] planeSums, MemorySegment bs, boolean f32) {
     for (int o = 0; o < g.o; o++) {
-      if (f32) bs.setAtIndex(F, o, (float) sums[o]);
-      else bs.setAtIndex(D, o, sums[o]);
+      double sum = 0;
+      for (int ni = 0; ni < g.n; ni++) sum += planeSums[ni * g.o + o];
+      if (f32) bs.setAtIndex(F, o, (float) sum);
+      else bs.setAtIndex(D, o, sum);
     }
   }
 
@@ -711,12 +780,15 @@ public final class Convolution {
     Tensor argmax = keep ? argmaxTensor(n) : null;
     MemorySegment as = keep ? argmax.segment() : null;
     boolean inside = f32 && windowsInside(h, w, oh, ow, k, s, p, d);
-    // see Note [float32 planes on the heap]
-    float[] in = inside ? new float[h * w] : null, out = inside ? new float[oh * ow] : null;
+    // planes split over the pool's threads, each writing its own outputs and argmax entries
+    Parallel.Range planeRange =
+        (p0, p1) -> {
+          if (inside) maxPoolF(xseg, xo, rs, arg, (int) p0, (int) p1, h, w, oh, ow, k, s, d);
+          else maxPool(xseg, xo, f32, rs, arg, (int) p0, (int) p1, h, w, oh, ow, k, s, p, d);
+        };
     Recorder.Instruction pool =
         () -> {
-          if (inside) maxPoolF(xseg, xo, rs, arg, planes, h, w, oh, ow, k, s, d, in, out);
-          else maxPool(xseg, xo, f32, rs, arg, planes, h, w, oh, ow, k, s, p, d);
+          Parallel.forItems(planes, (long) h * w, planeRange);
           keepArgmax(arg, as, n);
         };
     pool.run();
@@ -760,14 +832,18 @@ public final class Convolution {
         && (ow - 1) * s[1] + (k[1] - 1) * d[1] < w;
   }
 
-  /** The max over each window into rs, and where it was (the argmax backward reads) into arg. */
+  /**
+   * The max over each window of planes [p0, p1) into rs, and where it was (the argmax backward
+   * reads) into arg.
+   */
   private static void maxPool(
       MemorySegment xseg,
       long xo,
       boolean f32,
       MemorySegment rs,
       int[] arg,
-      int planes,
+      int p0,
+      int p1,
       int h,
       int w,
       int oh,
@@ -776,7 +852,7 @@ public final class Convolution {
       int[] s,
       int[] p,
       int[] d) {
-    for (int pl = 0; pl < planes; pl++) {
+    for (int pl = p0; pl < p1; pl++) {
       int base = pl * h * w;
       for (int y = 0; y < oh; y++) {
         int hs = y * s[0] - p[0];
@@ -809,61 +885,32 @@ public final class Convolution {
 
   /**
    * {@link #maxPool} for float32 windows that all lie inside the plane ({@link #windowsInside}), a
-   * plane at a time through the heap arrays {@code in} [h * w] and {@code out} [oh * ow]: no bounds
-   * tests, and the window's first element starts the search. Float comparisons of float values
-   * decide as the double ones do, so the values and the argmax are the same.
+   * plane at a time through this thread's heap arrays: no bounds tests, and the window's first
+   * element starts the search. Float comparisons of float values decide as the double ones do, so
+   * the values and the argmax are the same. 2x2 windows at stride 2 go to the kernels.
    */
   private static void maxPoolF(
       MemorySegment xseg,
       long xo,
       MemorySegment rs,
       int[] arg,
-      int planes,
+      int p0,
+      int p1,
       int h,
       int w,
       int oh,
       int ow,
       int[] k,
       int[] s,
-      int[] d,
-      float[] in,
-      float[] out) {
+      int[] d) {
+    float[] in = PLANES.first(h * w), out = PLANES.second(oh * ow);
     boolean twoByTwo = k[0] == 2 && k[1] == 2 && s[0] == 2 && s[1] == 2 && d[0] == 1 && d[1] == 1;
-    for (int pl = 0; pl < planes; pl++) {
+    for (int pl = p0; pl < p1; pl++) {
       int base = pl * h * w, argAt = pl * oh * ow;
       MemorySegment.copy(xseg, F, (xo + base) * 4, in, 0, h * w);
-      if (twoByTwo) maxPool2x2(in, w, out, arg, argAt, base, oh, ow);
+      if (twoByTwo) K.maxPool2x2F(in, w, out, arg, argAt, base, oh, ow);
       else maxPoolInside(in, w, out, arg, argAt, base, oh, ow, k, s, d);
       MemorySegment.copy(out, 0, rs, F, (long) argAt * 4, oh * ow);
-    }
-  }
-
-  /**
-   * 2x2 windows at stride 2, all inside the plane: the four candidates in window order (a b on the
-   * first row, c e on the second), each taking over when greater or NaN, as the general loop does.
-   */
-  private static void maxPool2x2(
-      float[] in, int w, float[] out, int[] arg, int argAt, int base, int oh, int ow) {
-    for (int y = 0; y < oh; y++) {
-      int r0 = 2 * y * w, o = y * ow;
-      for (int z = 0; z < ow; z++) {
-        int i = r0 + 2 * z, bi = i;
-        float best = in[i], b = in[i + 1], c = in[i + w], e = in[i + w + 1];
-        if (b > best || b != b) {
-          best = b;
-          bi = i + 1;
-        }
-        if (c > best || c != c) {
-          best = c;
-          bi = i + w;
-        }
-        if (e > best || e != e) {
-          best = e;
-          bi = i + w + 1;
-        }
-        out[o + z] = best;
-        arg[argAt + o + z] = base + bi;
-      }
     }
   }
 
@@ -921,11 +968,12 @@ public final class Convolution {
       long[] is = a.inputShape();
       int hw = (int) (is[is.length - 2] * is[is.length - 1]);
       int planes = (int) (Shapes.numel(is) / hw), ohw = n / Math.max(1, planes);
-      float[] gp = new float[ohw], plane = new float[hw]; // Note [float32 planes on the heap]
+      Parallel.Range planeRange =
+          (p0, p1) -> scatterToArgmaxF(gs, go, xs, arg, (int) p0, (int) p1, ohw, hw);
       scatter =
           () -> {
             MemorySegment.copy(as, ValueLayout.JAVA_INT, 0, arg, 0, n);
-            scatterToArgmaxF(gs, go, xs, arg, planes, gp, plane);
+            Parallel.forItems(planes, hw, planeRange);
           };
     } else {
       scatter =
@@ -940,22 +988,17 @@ public final class Convolution {
   }
 
   /**
-   * {@link #scatterToArgmaxD} for float32, a plane at a time (a window's argmax is in its own
-   * plane): the plane's output gradients in, zeros plus the scattered sums out, added in the same
-   * order as the element loop. Every input element is written, so xs need not be zeroed first.
+   * {@link #scatterToArgmaxD} for float32 on planes [p0, p1), a plane at a time (a window's argmax
+   * is in its own plane; Note [float32 planes on the heap]): the plane's output gradients in, zeros
+   * plus the scattered sums out, added in the same order as the element loop. Every input element
+   * is written, so xs need not be zeroed first.
    */
   private static void scatterToArgmaxF(
-      MemorySegment gs,
-      long go,
-      MemorySegment xs,
-      int[] arg,
-      int planes,
-      float[] gp,
-      float[] plane) {
-    int ohw = gp.length, hw = plane.length;
-    for (int pl = 0; pl < planes; pl++) {
+      MemorySegment gs, long go, MemorySegment xs, int[] arg, int p0, int p1, int ohw, int hw) {
+    float[] gp = PLANES.first(ohw), plane = PLANES.second(hw);
+    for (int pl = p0; pl < p1; pl++) {
       MemorySegment.copy(gs, F, (go + (long) pl * ohw) * 4, gp, 0, ohw);
-      java.util.Arrays.fill(plane, 0f);
+      java.util.Arrays.fill(plane, 0, hw, 0f);
       int base = pl * hw;
       for (int i = 0; i < ohw; i++) {
         int at = arg[pl * ohw + i];

@@ -231,6 +231,98 @@ class KernelParityTest {
     }
   }
 
+  /** A plane of random values, a third of them zeros of either sign, with the special values. */
+  static float[] plane(int n, int slack, long seed) {
+    float[] a = new float[n + slack];
+    SplittableRandom r = new SplittableRandom(seed);
+    for (int i = 0; i < a.length; i++) {
+      float v = (float) (r.nextDouble() * 8 - 4);
+      if (r.nextInt(3) == 0) v = r.nextBoolean() ? 0f : -0f; // ties, as after a relu
+      if (i % 11 == 5) v = SPECIAL[(i / 11) % SPECIAL.length];
+      a[i] = v;
+    }
+    return a;
+  }
+
+  static void assertSameBits(float[] want, float[] got, String what) {
+    assertEquals(want.length, got.length, what);
+    for (int i = 0; i < want.length; i++) {
+      assertTrue(same(want[i], got[i]), what + " index " + i + ": " + want[i] + " vs " + got[i]);
+    }
+  }
+
+  /**
+   * copyRowsF, addRowsF and maxPool2x2F against the scalar ones: row lengths around every vector
+   * width, arrays with no room after the last row (the tails then run scalar) and with room (the
+   * tails run masked), planes with NaN, infinities, zeros of both signs and ties.
+   */
+  @Test
+  void planeKernelsMatchTheScalarKernels() throws Exception {
+    assumeTrue(vectorModule(), "the Vector API module is not loaded in this run");
+    Kernels v = vector();
+    String bits = v.name();
+    int[] lengths = {0, 1, 3, 4, 5, 7, 8, 9, 11, 13, 15, 16, 17, 26, 31, 33, 65};
+    for (int cols : lengths) {
+      for (int rows : new int[] {1, 3}) {
+        for (int slack : new int[] {0, 17}) {
+          int sStride = cols + 2, dStride = cols + 5, sOff = 1, dOff = 3;
+          int sLen = sOff + rows * sStride, dLen = dOff + rows * dStride;
+          float[] src = plane(sLen, slack, cols * 7 + rows);
+          for (boolean add : new boolean[] {false, true}) {
+            float[] want = plane(dLen, slack, cols * 11 + rows), got = want.clone();
+            if (add) {
+              SCALAR.addRowsF(src, sOff, sStride, want, dOff, dStride, rows, cols);
+              v.addRowsF(src, sOff, sStride, got, dOff, dStride, rows, cols);
+            } else {
+              SCALAR.copyRowsF(src, sOff, sStride, want, dOff, dStride, rows, cols);
+              v.copyRowsF(src, sOff, sStride, got, dOff, dStride, rows, cols);
+            }
+            String what =
+                bits + (add ? " addRowsF" : " copyRowsF") + " " + rows + "x" + cols + " +" + slack;
+            assertSameBits(want, got, what);
+          }
+        }
+      }
+    }
+    for (int w : new int[] {2, 3, 8, 11, 13, 26, 27, 33, 40, 66}) {
+      for (int h : new int[] {2, 5, 26}) {
+        for (int slack : new int[] {0, 40}) {
+          int oh = h / 2, ow = w / 2, base = 1000, argAt = 7;
+          float[] in = plane(h * w, slack, w * 31 + h);
+          float[] want = new float[oh * ow + slack], got = new float[oh * ow + slack];
+          int[] wantArg = new int[argAt + oh * ow + slack], gotArg = wantArg.clone();
+          SCALAR.maxPool2x2F(in, w, want, wantArg, argAt, base, oh, ow);
+          v.maxPool2x2F(in, w, got, gotArg, argAt, base, oh, ow);
+          String what = bits + " maxPool2x2F " + h + "x" + w + " +" + slack;
+          assertSameBits(want, got, what);
+          assertArrayEquals(wantArg, gotArg, what + " argmax");
+        }
+      }
+    }
+    // col2im: planes narrower and wider than a vector, kernels 1x1 to 5x3, padding 0 to 2
+    int[][] hwKernelPad = {
+      {13, 13, 3, 3, 0, 0},
+      {28, 28, 3, 3, 0, 0},
+      {5, 7, 3, 3, 1, 1},
+      {9, 40, 5, 3, 2, 1},
+      {4, 17, 1, 1, 0, 0},
+      {6, 33, 2, 4, 1, 2},
+      {1, 1, 1, 1, 0, 0}
+    };
+    for (int[] c : hwKernelPad) {
+      int h = c[0], w = c[1], kh = c[2], kw = c[3], p0 = c[4], p1 = c[5];
+      int oh = h + 2 * p0 - kh + 1, ow = w + 2 * p1 - kw + 1, runStride = oh * ow + 3;
+      for (int runsAt : new int[] {0, 20}) {
+        float[] runs = plane(runsAt + kh * kw * runStride, 20, h * 17 + w);
+        float[] want = plane(h * w, 20, h + w), got = want.clone();
+        SCALAR.col2imPlaneF(runs, runsAt, runStride, want, h, w, oh, ow, kh, kw, p0, p1);
+        v.col2imPlaneF(runs, runsAt, runStride, got, h, w, oh, ow, kh, kw, p0, p1);
+        assertSameBits(
+            want, got, bits + " col2imPlaneF " + java.util.Arrays.toString(c) + " at " + runsAt);
+      }
+    }
+  }
+
   /**
    * The other widths: species are constants fixed at class initialisation, so each width runs this
    * class's checks in a JVM of its own.
@@ -273,6 +365,12 @@ class KernelParityTest {
     } catch (Throwable e) {
       failed++;
       System.out.println("double ops: " + e.getMessage());
+    }
+    try {
+      t.planeKernelsMatchTheScalarKernels();
+    } catch (Throwable e) {
+      failed++;
+      System.out.println("plane kernels: " + e.getMessage());
     }
     System.out.println(failed == 0 ? vector().name() + " ok" : failed + " failed");
     System.exit(failed == 0 ? 0 : 1);

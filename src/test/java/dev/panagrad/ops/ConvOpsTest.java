@@ -390,6 +390,49 @@ class ConvOpsTest {
     }
   }
 
+  /**
+   * Large enough that im2col, col2im, the layout passes and pooling split their samples or planes
+   * over two threads (Parallel.forItems), small enough that every product runs on one BLAS thread:
+   * conv2d-relu-max_pool2d forward and backward give the one-thread bits exactly, NaN and ties
+   * (relu's zeros) included.
+   */
+  @Test
+  void float32ConvAndPoolSplitOverThreadsGiveTheOneThreadBits() {
+    int before = Torch.getNumThreads();
+    try {
+      Torch.setNumThreads(1);
+      float[][] one = convPoolStep();
+      Torch.setNumThreads(2);
+      float[][] two = convPoolStep();
+      for (int i = 0; i < one.length; i++) {
+        assertEquals(one[i].length, two[i].length);
+        for (int j = 0; j < one[i].length; j++) {
+          assertEquals(
+              Float.floatToIntBits(one[i][j]),
+              Float.floatToIntBits(two[i][j]),
+              "result " + i + " element " + j);
+        }
+      }
+    } finally {
+      Torch.setNumThreads(before);
+    }
+  }
+
+  /** {pooled y, grad x, grad w, grad b} of max_pool2d(relu(conv2d(x, w, b)), 2) in float32. */
+  private static float[][] convPoolStep() {
+    Generator gen = new Generator(14);
+    Tensor x = Torch.randn(DType.FLOAT32, gen, 16, 3, 27, 26);
+    x.set(Double.NaN, 3, 1, 10, 11);
+    x = x.requiresGrad_(true);
+    Tensor w = Torch.randn(DType.FLOAT32, gen, 8, 3, 3, 3).requiresGrad_(true);
+    Tensor b = Torch.randn(DType.FLOAT32, gen, 8).requiresGrad_(true);
+    Tensor y = F.maxPool2d(F.conv2d(x, w, b, new long[] {1}, new long[] {1}).relu(), 2, 2);
+    y.backward(Torch.randn(DType.FLOAT32, new Generator(15), y.shape()));
+    return new float[][] {
+      y.toFloatArray(), x.grad().toFloatArray(), w.grad().toFloatArray(), b.grad().toFloatArray()
+    };
+  }
+
   /** {upstream gradient, y, grad x, grad w, grad b} of conv2d on fresh leaves made from in. */
   private static Tensor[] convGrads(Tensor[] in, long[] spdg, Tensor upstream) {
     Tensor[] leaves = new Tensor[3];

@@ -9,6 +9,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -29,6 +31,8 @@ public final class VectorKernels implements Kernels {
       VectorSpecies.of(float.class, VectorShape.forBitSize(BITS));
   static final VectorSpecies<Double> DS =
       VectorSpecies.of(double.class, VectorShape.forBitSize(BITS));
+  static final VectorSpecies<Integer> IS =
+      VectorSpecies.of(int.class, VectorShape.forBitSize(BITS));
   private static final ByteOrder LE = ByteOrder.nativeOrder();
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
   private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
@@ -1285,6 +1289,178 @@ public final class VectorKernels implements Kernels {
     }
     if (i < n) {
       SCALAR.sgdD(w, wo + i, g, go + i, buf, bo + i, n - i, step, momentum, damp, wd, nesterov);
+    }
+  }
+
+  @Override
+  public void copyRowsF(
+      float[] src, int sOff, int sStride, float[] dst, int dOff, int dStride, int rows, int cols) {
+    int lanes = FS.length(), tail = cols - cols % lanes;
+    VectorMask<Float> m = lanesIn(0, cols - tail);
+    for (int r = 0; r < rows; r++) {
+      int from = sOff + r * sStride, to = dOff + r * dStride, c = 0;
+      for (; c + lanes <= cols; c += lanes) {
+        FloatVector.fromArray(FS, src, from + c).intoArray(dst, to + c);
+      }
+      if (c < cols && from + c + lanes <= src.length && to + c + lanes <= dst.length) {
+        FloatVector.fromArray(FS, src, from + c, m).intoArray(dst, to + c, m);
+        c = cols;
+      }
+      for (; c < cols; c++) dst[to + c] = src[from + c];
+    }
+  }
+
+  @Override
+  public void addRowsF(
+      float[] src, int sOff, int sStride, float[] dst, int dOff, int dStride, int rows, int cols) {
+    int lanes = FS.length(), tail = cols - cols % lanes;
+    VectorMask<Float> m = lanesIn(0, cols - tail);
+    for (int r = 0; r < rows; r++) {
+      int from = sOff + r * sStride, to = dOff + r * dStride, c = 0;
+      for (; c + lanes <= cols; c += lanes) {
+        FloatVector x = FloatVector.fromArray(FS, dst, to + c);
+        x.add(FloatVector.fromArray(FS, src, from + c)).intoArray(dst, to + c);
+      }
+      if (c < cols && from + c + lanes <= src.length && to + c + lanes <= dst.length) {
+        FloatVector x = FloatVector.fromArray(FS, dst, to + c, m);
+        x.add(FloatVector.fromArray(FS, src, from + c, m)).intoArray(dst, to + c, m);
+        c = cols;
+      }
+      for (; c < cols; c++) dst[to + c] += src[from + c];
+    }
+  }
+
+  /** Lane l holds l. */
+  private static final FloatVector LANE_INDEX =
+      FloatVector.fromArray(FS, laneIndex(FS.length()), 0);
+
+  private static float[] laneIndex(int lanes) {
+    float[] l = new float[lanes];
+    for (int i = 0; i < lanes; i++) l[i] = i;
+    return l;
+  }
+
+  /**
+   * The lanes l with lo <= l < hi, from two float compares: {@code FS.indexInRange} with bounds
+   * that are not constants runs as plain Java (C2 leaves it out of line): 12% of a W7 step.
+   */
+  private static VectorMask<Float> lanesIn(int lo, int hi) {
+    return LANE_INDEX
+        .compare(VectorOperators.GE, lo)
+        .and(LANE_INDEX.compare(VectorOperators.LT, hi));
+  }
+
+  /** Lane l reads element 2l: a window's column in a row of 2x2 windows. */
+  private static final int[] EVEN_LANES = new int[FS.length()];
+
+  static {
+    for (int l = 0; l < EVEN_LANES.length; l++) EVEN_LANES[l] = 2 * l;
+  }
+
+  /**
+   * A vector of windows at a time: the four candidates gathered at stride 2, their maximum (NaN if
+   * any is NaN), then the first candidate equal to it, or the last NaN where the maximum is NaN:
+   * the value and position ATen's sequential rule picks (equal values, +0 and -0 among them, keep
+   * the earlier candidate, whose bits are the ones stored).
+   */
+  @Override
+  public void maxPool2x2F(
+      float[] in, int w, float[] out, int[] arg, int argAt, int base, int oh, int ow) {
+    int lanes = FS.length();
+    IntVector lane2 = IntVector.fromArray(IS, EVEN_LANES, 0);
+    for (int y = 0; y < oh; y++) {
+      int r0 = 2 * y * w, o = y * ow, z = 0;
+      for (; z < ow; z += lanes) {
+        int i = r0 + 2 * z;
+        // every lane's gathers (masked-off ones too) and the masked stores must fit
+        if (i + w + 1 + 2 * (lanes - 1) >= in.length
+            || o + z + lanes > out.length
+            || argAt + o + z + lanes > arg.length) break;
+        VectorMask<Float> m = lanesIn(0, ow - z);
+        FloatVector a = FloatVector.fromArray(FS, in, i, EVEN_LANES, 0);
+        FloatVector b = FloatVector.fromArray(FS, in, i + 1, EVEN_LANES, 0);
+        FloatVector c = FloatVector.fromArray(FS, in, i + w, EVEN_LANES, 0);
+        FloatVector e = FloatVector.fromArray(FS, in, i + w + 1, EVEN_LANES, 0);
+        FloatVector max = a.max(b).max(c.max(e));
+        FloatVector best = e;
+        IntVector at = IntVector.broadcast(IS, w + 1);
+        VectorMask<Float> q = c.eq(max);
+        best = best.blend(c, q);
+        at = at.blend(w, q.cast(IS));
+        q = b.eq(max);
+        best = best.blend(b, q);
+        at = at.blend(1, q.cast(IS));
+        q = a.eq(max);
+        best = best.blend(a, q);
+        at = at.blend(0, q.cast(IS));
+        VectorMask<Float> nan = max.test(VectorOperators.IS_NAN);
+        if (nan.anyTrue()) {
+          FloatVector lastNan = a;
+          IntVector nanAt = IntVector.zero(IS);
+          q = b.test(VectorOperators.IS_NAN);
+          lastNan = lastNan.blend(b, q);
+          nanAt = nanAt.blend(1, q.cast(IS));
+          q = c.test(VectorOperators.IS_NAN);
+          lastNan = lastNan.blend(c, q);
+          nanAt = nanAt.blend(w, q.cast(IS));
+          q = e.test(VectorOperators.IS_NAN);
+          lastNan = lastNan.blend(e, q);
+          nanAt = nanAt.blend(w + 1, q.cast(IS));
+          best = best.blend(lastNan, nan);
+          at = at.blend(nanAt, nan.cast(IS));
+        }
+        best.intoArray(out, o + z, m);
+        at.add(lane2).add(base + i).intoArray(arg, argAt + o + z, m.cast(IS));
+      }
+      for (; z < ow; z++) ScalarKernels.maxPool2x2Window(in, w, out, arg, argAt, base, y, z, ow);
+    }
+  }
+
+  /**
+   * A plane row at a time, a vector of columns at a time: the row's values stay in a register while
+   * every tap that reaches the row adds its run, shifted by the tap's column, under a mask of the
+   * columns it covers. Each element is loaded and stored once; a loop over taps would reload values
+   * a shifted store of the previous tap has just written, which cannot be forwarded and stalls. The
+   * terms reach each element in tap order, as in the scalar loop.
+   */
+  @Override
+  public void col2imPlaneF(
+      float[] runs,
+      int runsAt,
+      int runStride,
+      float[] plane,
+      int h,
+      int w,
+      int oh,
+      int ow,
+      int kh,
+      int kw,
+      int p0,
+      int p1) {
+    int lanes = FS.length();
+    int lastRun = runsAt + (kh * kw - 1) * runStride;
+    if (runsAt < lanes || lastRun + oh * ow + lanes > runs.length || h * w + lanes > plane.length) {
+      SCALAR.col2imPlaneF(runs, runsAt, runStride, plane, h, w, oh, ow, kh, kw, p0, p1);
+      return;
+    }
+    for (int r = 0; r < h; r++) {
+      for (int c0 = 0; c0 < w; c0 += lanes) {
+        VectorMask<Float> inRow = lanesIn(0, w - c0);
+        FloatVector acc = FloatVector.fromArray(FS, plane, r * w + c0, inRow);
+        for (int ki = 0; ki < kh; ki++) {
+          int y = r + p0 - ki;
+          if (y < 0 || y >= oh) continue;
+          for (int kj = 0; kj < kw; kj++) {
+            int shift = kj - p1; // column c takes z = c - shift
+            int z0 = c0 - shift;
+            if (z0 >= ow || z0 + lanes <= 0) continue;
+            VectorMask<Float> m = lanesIn(-z0, ow - z0).and(inRow);
+            int at = runsAt + (ki * kw + kj) * runStride + y * ow + z0;
+            acc = acc.add(FloatVector.fromArray(FS, runs, at, m), m);
+          }
+        }
+        acc.intoArray(plane, r * w + c0, inRow);
+      }
     }
   }
 }
