@@ -139,4 +139,49 @@ public interface Kernels {
       int kw,
       int p0,
       int p1);
+
+  /**
+   * One output plane of a direct convolution (stride 1, dilation 1, one group), for kernels so
+   * narrow that unfolding the input and a matrix product cost more than the sums themselves: out[r
+   * * wp + c] (rows as long as the input's; columns from ow on hold unspecified values) = the sum
+   * over taps t = (ci, ki, kj), in that order, of wts[wAt + t] * x[ci * hp * wp + (r + ki) * wp + c
+   * + kj] (added one by one to 0), plus bias when hasBias. x holds the cin input planes already
+   * padded, hp x wp each. Each product is rounded and then added (no fused multiply-add), so every
+   * implementation gives the same bits.
+   */
+  void convPlaneF(
+      float[] x,
+      int cin,
+      int hp,
+      int wp,
+      float[] wts,
+      int wAt,
+      int kh,
+      int kw,
+      boolean hasBias,
+      float bias,
+      float[] out,
+      int oh,
+      int ow);
+
+  /**
+   * The weight gradient of one output plane of a direct convolution (see {@link #convPlaneF}):
+   * acc[accAt + t] = the sum over r < oh, c < ow of g[r * ow + c] * x[ci * hp * wp + (r + ki) * wp
+   * + c + kj] for every tap t = (ci, ki, kj), summed in float in an order fixed for an
+   * implementation and vector width (implementations agree to rounding). {@code work} is room for
+   * the sums: at least 16 floats per tap.
+   */
+  void convWeightGradF(
+      float[] g,
+      float[] x,
+      int cin,
+      int hp,
+      int wp,
+      int kh,
+      int kw,
+      int oh,
+      int ow,
+      double[] acc,
+      int accAt,
+      float[] work);
 }

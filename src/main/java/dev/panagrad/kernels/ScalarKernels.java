@@ -219,4 +219,79 @@ public final class ScalarKernels implements Kernels {
       }
     }
   }
+
+  @Override
+  public void convPlaneF(
+      float[] x,
+      int cin,
+      int hp,
+      int wp,
+      float[] wts,
+      int wAt,
+      int kh,
+      int kw,
+      boolean hasBias,
+      float bias,
+      float[] out,
+      int oh,
+      int ow) {
+    for (int r = 0; r < oh; r++) {
+      for (int c = 0; c < ow; c++) {
+        out[r * wp + c] = convAt(x, cin, hp, wp, wts, wAt, kh, kw, hasBias, bias, r, c);
+      }
+    }
+  }
+
+  /** One output of {@link #convPlaneF}. */
+  public static float convAt(
+      float[] x,
+      int cin,
+      int hp,
+      int wp,
+      float[] wts,
+      int wAt,
+      int kh,
+      int kw,
+      boolean hasBias,
+      float bias,
+      int r,
+      int c) {
+    float sum = 0;
+    for (int ci = 0, t = 0; ci < cin; ci++) {
+      for (int ki = 0; ki < kh; ki++) {
+        for (int kj = 0; kj < kw; kj++, t++) {
+          sum += wts[wAt + t] * x[ci * hp * wp + (r + ki) * wp + c + kj];
+        }
+      }
+    }
+    return hasBias ? sum + bias : sum;
+  }
+
+  @Override
+  public void convWeightGradF(
+      float[] g,
+      float[] x,
+      int cin,
+      int hp,
+      int wp,
+      int kh,
+      int kw,
+      int oh,
+      int ow,
+      double[] acc,
+      int accAt,
+      float[] work) {
+    for (int ci = 0, t = 0; ci < cin; ci++) {
+      for (int ki = 0; ki < kh; ki++) {
+        for (int kj = 0; kj < kw; kj++, t++) {
+          float sum = 0;
+          int at = ci * hp * wp + ki * wp + kj;
+          for (int r = 0; r < oh; r++) {
+            for (int c = 0; c < ow; c++) sum += g[r * ow + c] * x[at + r * wp + c];
+          }
+          acc[accAt + t] = sum;
+        }
+      }
+    }
+  }
 }

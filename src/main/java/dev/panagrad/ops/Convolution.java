@@ -201,7 +201,8 @@ public final class Convolution {
     boolean record = Tape.needsRecord(x, w, b);
     // The weight's gradient is a product with the unfolded input: with one group, the forward's
     // cols is kept for it (saved, released with the row) instead of unfolding x again.
-    Tensor[] cols = record && w.requiresGrad() && groups == 1 ? new Tensor[1] : null;
+    Tensor[] cols =
+        record && w.requiresGrad() && groups == 1 && !direct(g, x.dtype()) ? new Tensor[1] : null;
     Tensor y = forward(g, x, w, b, cols);
     if (record) {
       Tensor[] saved = cols == null ? new Tensor[] {x, w} : new Tensor[] {x, w, cols[0]};
@@ -511,6 +512,10 @@ public final class Convolution {
    */
   static Tensor forward(Geo g, Tensor x, Tensor w, Tensor b, Tensor[] keepCols) {
     Tensor y = Torch.empty(x.dtype(), g.n, g.o, g.oh, g.ow);
+    if (direct(g, x.dtype())) {
+      directForward(g, x.contiguous(), w.contiguous(), b, y);
+      return y;
+    }
     try (var ng = GradMode.noGrad()) {
       Tensor cols = Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
       Tensor w2 = w.reshape(g.o, g.k);
@@ -523,6 +528,162 @@ public final class Convolution {
       if (keepCols != null) keepCols[0] = cols;
     }
     return y;
+  }
+
+  // ------------------------------------------------------------------ direct conv2d
+
+  /**
+   * The largest K (= C * kH * kW) that convolves directly ({@link Kernels#convPlaneF}) instead of
+   * unfolding the input for a matrix product. With K this small a product does little work per
+   * value it moves: W7's first layer (K = 9, 64 x 1 x 28 x 28 in, 32 out) took 0.84 ms in the
+   * product and 1.09 ms in the weight gradient's product on 2 threads, besides the passes that
+   * unfold the input and lay the product out as NCHW, all of which the direct sums skip.
+   */
+  static final int DIRECT_MAX_K = 32;
+
+  /** True when conv2d runs directly: float32, one group, stride 1, dilation 1, small K. */
+  static boolean direct(Geo g, DType dtype) {
+    ConvArgs a = g.a;
+    return dtype == DType.FLOAT32
+        && g.groups == 1
+        && g.k <= DIRECT_MAX_K
+        && a.stride[0] == 1
+        && a.stride[1] == 1
+        && a.dilation[0] == 1
+        && a.dilation[1] == 1;
+  }
+
+  private static final PlaneScratch WEIGHTS = new PlaneScratch();
+
+  /**
+   * y = conv2d(x, w, b) by direct sums, samples split over the pool's threads; each sample's input
+   * planes are padded into a heap array once and every output channel read from it. Records itself.
+   */
+  static void directForward(Geo g, Tensor x, Tensor w, Tensor b, Tensor y) {
+    MemorySegment xs = x.segment(), ws = w.segment(), ys = y.segment();
+    MemorySegment bs = b == null ? null : b.segment();
+    long xo = x.storageOffset(), wo = w.storageOffset(), yo = y.storageOffset();
+    long bo = b == null ? 0 : b.storageOffset(), bst = b == null ? 0 : b.strideArray()[0];
+    // the weights and the bias on the heap, read by every sample: the thread's array in eager
+    // mode, the instruction's own when recorded
+    int wn = g.o * g.k + g.o;
+    float[] wts = Recorder.active() ? new float[wn] : WEIGHTS.first(wn);
+    Parallel.Range samples =
+        (n0, n1) -> {
+          int wp = padW(g);
+          // kw more: the kernel's last tap reads kw - 1 past the planes (into the slack)
+          float[] xp = PLANES.first(g.c * padH(g) * wp + g.kw), rows = PLANES.second(g.oh * wp);
+          float[] out = WEIGHTS.second(g.p);
+          for (int ni = (int) n0; ni < n1; ni++) {
+            padInput(g, xs, xo + (long) ni * g.c * g.h * g.w, xp);
+            for (int o = 0; o < g.o; o++) {
+              K.convPlaneF(
+                  xp,
+                  g.c,
+                  padH(g),
+                  wp,
+                  wts,
+                  o * g.k,
+                  g.kh,
+                  g.kw,
+                  bs != null,
+                  bs == null ? 0f : wts[g.o * g.k + o],
+                  rows,
+                  g.oh,
+                  g.ow);
+              K.copyRowsF(rows, 0, wp, out, 0, g.ow, g.oh, g.ow); // rows of wp to rows of ow
+              MemorySegment.copy(out, 0, ys, F, (yo + ((long) ni * g.o + o) * g.p) * 4, g.p);
+            }
+          }
+        };
+    Recorder.Instruction run =
+        () -> {
+          MemorySegment.copy(ws, F, wo * 4, wts, 0, g.o * g.k);
+          for (int o = 0; bs != null && o < g.o; o++)
+            wts[g.o * g.k + o] = bs.getAtIndex(F, bo + o * bst);
+          Parallel.forItems(g.n, (long) g.o * g.p * g.k, samples);
+        };
+    run.run();
+    if (Recorder.active()) {
+      Recorder.record(
+          "conv2d direct " + g.n + "x" + g.c + "x" + g.h + "x" + g.w + " k=" + g.k, run);
+    }
+  }
+
+  private static int padH(Geo g) {
+    return g.h + 2 * g.a.padding[0];
+  }
+
+  private static int padW(Geo g) {
+    return g.w + 2 * g.a.padding[1];
+  }
+
+  /** One sample's C planes (at {@code at} in xs) into xp, each inside a border of zeros. */
+  private static void padInput(Geo g, MemorySegment xs, long at, float[] xp) {
+    int p0 = g.a.padding[0], p1 = g.a.padding[1], hp = padH(g), wp = padW(g);
+    if (p0 == 0 && p1 == 0) {
+      MemorySegment.copy(xs, F, at * 4, xp, 0, g.c * g.h * g.w);
+      return;
+    }
+    java.util.Arrays.fill(xp, 0, g.c * hp * wp, 0f);
+    for (int ci = 0; ci < g.c; ci++) {
+      for (int r = 0; r < g.h; r++) {
+        long from = at + ((long) ci * g.h + r) * g.w;
+        MemorySegment.copy(xs, F, from * 4, xp, ci * hp * wp + (r + p0) * wp + p1, g.w);
+      }
+    }
+  }
+
+  /**
+   * grad_weight [O, K] of a direct conv2d: per sample and output channel the kernels' sums ({@link
+   * Kernels#convWeightGradF}), samples split over the pool's threads, then each weight's per-sample
+   * sums added in double in sample order, so the result does not depend on the thread count.
+   * Records itself.
+   */
+  static Tensor directWeightGrad(Geo g, Tensor x, Tensor grad) {
+    Tensor gw = Torch.empty(DType.FLOAT32, g.o, g.k);
+    MemorySegment xs = x.segment(), gs = grad.segment(), ws = gw.segment();
+    long xo = x.storageOffset(), go = grad.storageOffset();
+    int sums = g.n * g.o * g.k;
+    double[] perSample = Recorder.active() ? new double[sums] : PLANE_SUMS.pair(sums)[0];
+    Parallel.Range samples =
+        (n0, n1) -> {
+          float[] xp = PLANES.first(g.c * padH(g) * padW(g) + g.kw), gp = PLANES.second(g.p);
+          float[] work = WEIGHTS.second(g.k * 16);
+          for (int ni = (int) n0; ni < n1; ni++) {
+            padInput(g, xs, xo + (long) ni * g.c * g.h * g.w, xp);
+            for (int o = 0; o < g.o; o++) {
+              MemorySegment.copy(gs, F, (go + ((long) ni * g.o + o) * g.p) * 4, gp, 0, g.p);
+              K.convWeightGradF(
+                  gp,
+                  xp,
+                  g.c,
+                  padH(g),
+                  padW(g),
+                  g.kh,
+                  g.kw,
+                  g.oh,
+                  g.ow,
+                  perSample,
+                  (ni * g.o + o) * g.k,
+                  work);
+            }
+          }
+        };
+    Recorder.Instruction run =
+        () -> {
+          Parallel.forItems(g.n, (long) g.o * g.p * g.k, samples);
+          for (int i = 0; i < g.o * g.k; i++) {
+            double sum = 0;
+            for (int ni = 0; ni < g.n; ni++) sum += perSample[ni * g.o * g.k + i];
+            ws.setAtIndex(F, i, (float) sum);
+          }
+        };
+    run.run();
+    if (Recorder.active()) {
+      Recorder.record("conv2d direct weight grad " + g.n + "x" + g.o + "x" + g.k, run);
+    }
+    return gw;
   }
 
   /**
@@ -652,16 +813,22 @@ public final class Convolution {
     Tensor gw = nw && g.groups > 1 ? Torch.empty(wt.dtype(), g.o, g.k) : null;
     Tensor gb = nb ? Torch.empty(grad.dtype(), g.o) : null;
     try (var ng = GradMode.noGrad()) {
-      Tensor g2 = nx || nw ? Torch.empty(grad.dtype(), g.o, (long) g.n * g.p) : null;
-      fromNchw(g, grad.contiguous(), g2, gb);
+      // a direct conv2d's weight gradient reads grad and x as they are; the products want grad
+      // laid out as [O, N * P]
+      boolean direct = direct(g, x.dtype());
+      boolean productW = nw && !direct;
+      Tensor gc = grad.contiguous();
+      Tensor g2 = nx || productW ? Torch.empty(grad.dtype(), g.o, (long) g.n * g.p) : null;
+      fromNchw(g, gc, g2, gb);
       Tensor w2 = wt.reshape(g.o, g.k);
       boolean colsSaved = c.savedCount() > 2; // the forward's, see conv2d
       Tensor cols =
-          !nw ? null : colsSaved ? c.saved(2) : Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
+          !productW ? null : colsSaved ? c.saved(2) : Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
       Tensor xc = x.contiguous();
+      if (nw && direct) gw = directWeightGrad(g, xc, gc);
       for (int gi = 0; gi < g.groups && g2 != null; gi++) {
         Tensor gg = g2.narrow(0, (long) gi * g.og, g.og);
-        if (nw) {
+        if (productW) {
           if (!colsSaved) im2col(g, xc, gi, cols);
           if (g.groups == 1) gw = gg.mm(cols.t()); // already [O, K]: no copy
           else gw.narrow(0, (long) gi * g.og, g.og).copy_(gg.mm(cols.t()));

@@ -321,6 +321,40 @@ class KernelParityTest {
             want, got, bits + " col2imPlaneF " + java.util.Arrays.toString(c) + " at " + runsAt);
       }
     }
+
+    // direct convolution: outputs bit for bit; weight-gradient sums to float rounding
+    int[][] direct = {{1, 28, 28, 3, 3}, {3, 11, 9, 3, 3}, {2, 6, 40, 5, 2}, {1, 3, 3, 3, 3}};
+    for (int[] c : direct) {
+      int cin = c[0], hp = c[1], wp = c[2], kh = c[3], kw = c[4];
+      int oh = hp - kh + 1, ow = wp - kw + 1, taps = cin * kh * kw;
+      for (int slack : new int[] {0, 20}) {
+        float[] x = plane(cin * hp * wp, slack, hp * 3 + wp);
+        float[] wts = plane(2 * taps, 0, 99);
+        float[] want = new float[oh * wp + slack], got = want.clone();
+        for (boolean bias : new boolean[] {false, true}) {
+          SCALAR.convPlaneF(x, cin, hp, wp, wts, taps, kh, kw, bias, 0.25f, want, oh, ow);
+          v.convPlaneF(x, cin, hp, wp, wts, taps, kh, kw, bias, 0.25f, got, oh, ow);
+          for (int r = 0; r < oh; r++) { // rows of wp, the first ow of each defined
+            assertSameBits(
+                java.util.Arrays.copyOfRange(want, r * wp, r * wp + ow),
+                java.util.Arrays.copyOfRange(got, r * wp, r * wp + ow),
+                bits + " convPlaneF " + java.util.Arrays.toString(c) + " row " + r);
+          }
+        }
+        // finite values only: a sum with infinities of both signs is NaN in any order
+        float[] xf = x.clone(), g = plane(oh * ow, slack, 5);
+        for (float[] a : new float[][] {xf, g}) {
+          for (int i = 0; i < a.length; i++) if (!Float.isFinite(a[i])) a[i] = 1.5f;
+        }
+        double[] wantSums = new double[taps + 2], gotSums = new double[taps + 2];
+        float[] work = new float[taps * 16 + slack];
+        SCALAR.convWeightGradF(g, xf, cin, hp, wp, kh, kw, oh, ow, wantSums, 1, work);
+        v.convWeightGradF(g, xf, cin, hp, wp, kh, kw, oh, ow, gotSums, 1, work);
+        for (int t = 0; t < wantSums.length; t++) {
+          assertEquals(wantSums[t], gotSums[t], 1e-5 * oh * ow, bits + " convWeightGradF tap " + t);
+        }
+      }
+    }
   }
 
   /**

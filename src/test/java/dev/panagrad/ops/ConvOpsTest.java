@@ -418,25 +418,71 @@ class ConvOpsTest {
     }
   }
 
-  /** {pooled y, grad x, grad w, grad b} of max_pool2d(relu(conv2d(x, w, b)), 2) in float32. */
+  /**
+   * {y, grad x, grad w1, grad b1, grad w2} of conv2d(max_pool2d(relu(conv2d(x, w1, b1)), 2), w2) in
+   * float32: the first conv direct (K = 27), the second through im2col and col2im (K = 72).
+   */
   private static float[][] convPoolStep() {
     Generator gen = new Generator(14);
     Tensor x = Torch.randn(DType.FLOAT32, gen, 16, 3, 27, 26);
     x.set(Double.NaN, 3, 1, 10, 11);
     x = x.requiresGrad_(true);
-    Tensor w = Torch.randn(DType.FLOAT32, gen, 8, 3, 3, 3).requiresGrad_(true);
-    Tensor b = Torch.randn(DType.FLOAT32, gen, 8).requiresGrad_(true);
-    Tensor y = F.maxPool2d(F.conv2d(x, w, b, new long[] {1}, new long[] {1}).relu(), 2, 2);
+    Tensor w1 = Torch.randn(DType.FLOAT32, gen, 8, 3, 3, 3).requiresGrad_(true);
+    Tensor b1 = Torch.randn(DType.FLOAT32, gen, 8).requiresGrad_(true);
+    Tensor w2 = Torch.randn(DType.FLOAT32, gen, 4, 8, 3, 3).requiresGrad_(true);
+    Tensor h = F.maxPool2d(F.conv2d(x, w1, b1, new long[] {1}, new long[] {1}).relu(), 2, 2);
+    Tensor y = F.conv2d(h, w2);
     y.backward(Torch.randn(DType.FLOAT32, new Generator(15), y.shape()));
     return new float[][] {
-      y.toFloatArray(), x.grad().toFloatArray(), w.grad().toFloatArray(), b.grad().toFloatArray()
+      y.toFloatArray(),
+      x.grad().toFloatArray(),
+      w1.grad().toFloatArray(),
+      b1.grad().toFloatArray(),
+      w2.grad().toFloatArray()
     };
+  }
+
+  /**
+   * The direct float32 conv2d (K = C * kH * kW up to Convolution.DIRECT_MAX_K) against float64 on
+   * the same values, with and without padding and bias: output and all three gradients agree to
+   * float32 rounding.
+   */
+  @Test
+  void directFloat32ConvAgreesWithFloat64() {
+    Generator gen = new Generator(16);
+    long[][] shapes = {{5, 3, 9, 8, 6, 3, 3}, {4, 1, 12, 10, 7, 5, 5}, {3, 2, 6, 7, 4, 2, 3}};
+    for (long[] sh : shapes) {
+      for (long pad : new long[] {0, 1, 2}) {
+        assertTrue(sh[1] * sh[5] * sh[6] <= Convolution.DIRECT_MAX_K, "a direct case");
+        Tensor[] in64 = {
+          randn(gen, sh[0], sh[1], sh[2], sh[3]),
+          randn(gen, sh[4], sh[1], sh[5], sh[6]),
+          pad == 1 ? null : randn(gen, sh[4])
+        };
+        long[] spdg = {1, pad, 1, 1};
+        Tensor[] grads64 = convGrads(in64, spdg, null);
+        Tensor[] in32 = new Tensor[3];
+        for (int i = 0; i < 3; i++) in32[i] = in64[i] == null ? null : in64[i].to(DType.FLOAT32);
+        Tensor[] grads32 = convGrads(in32, spdg, grads64[0]);
+        for (int i = 0; i < 4; i++) {
+          if (grads64[i + 1] == null) continue;
+          assertClose(
+              java.util.Arrays.toString(sh) + " pad " + pad + " result " + i,
+              grads64[i + 1].toDoubleArray(),
+              grads32[i + 1].toDoubleArray(),
+              1e-4,
+              1e-4);
+        }
+      }
+    }
   }
 
   /** {upstream gradient, y, grad x, grad w, grad b} of conv2d on fresh leaves made from in. */
   private static Tensor[] convGrads(Tensor[] in, long[] spdg, Tensor upstream) {
     Tensor[] leaves = new Tensor[3];
-    for (int i = 0; i < 3; i++) leaves[i] = in[i].clone().detach().requiresGrad_(true);
+    for (int i = 0; i < 3; i++) {
+      leaves[i] = in[i] == null ? null : in[i].clone().detach().requiresGrad_(true);
+    }
     Tensor y =
         F.conv2d(
             leaves[0],
@@ -448,7 +494,9 @@ class ConvOpsTest {
             spdg[3]);
     Tensor g = upstream == null ? randn(new Generator(13), y.shape()) : upstream.to(y.dtype());
     y.backward(g);
-    return new Tensor[] {g, y, leaves[0].grad(), leaves[1].grad(), leaves[2].grad()};
+    return new Tensor[] {
+      g, y, leaves[0].grad(), leaves[1].grad(), leaves[2] == null ? null : leaves[2].grad()
+    };
   }
 
   /** The three 2x2 windows listed window by window, as the rows of a [2, 6] plane. */

@@ -1463,4 +1463,110 @@ public final class VectorKernels implements Kernels {
       }
     }
   }
+
+  /**
+   * A tap at a time over the whole plane, laid out as rows of wp values: the tap's input is then
+   * the padded planes shifted by one constant, so each tap is one flat loop of independent vector
+   * operations (a row at a time, the taps' sums form a chain of dependent adds that runs several
+   * times slower). Each output still gets its products in tap order.
+   */
+  @Override
+  public void convPlaneF(
+      float[] x,
+      int cin,
+      int hp,
+      int wp,
+      float[] wts,
+      int wAt,
+      int kh,
+      int kw,
+      boolean hasBias,
+      float bias,
+      float[] out,
+      int oh,
+      int ow) {
+    int lanes = FS.length(), plane = hp * wp, flat = oh * wp;
+    // the last tap's last vector reads kw - 1 + lanes past the last plane's end at most
+    if ((cin - 1) * plane + (kh - 1) * wp + kw - 1 + flat + lanes > x.length
+        || flat + lanes > out.length) {
+      SCALAR.convPlaneF(x, cin, hp, wp, wts, wAt, kh, kw, hasBias, bias, out, oh, ow);
+      return;
+    }
+    FloatVector zero = FloatVector.zero(FS);
+    for (int ci = 0, t = 0; ci < cin; ci++) {
+      for (int ki = 0; ki < kh; ki++) {
+        for (int kj = 0; kj < kw; kj++, t++) {
+          int shift = ci * plane + ki * wp + kj;
+          float wt = wts[wAt + t];
+          if (t == 0) {
+            for (int j = 0; j < flat; j += lanes) {
+              zero.add(FloatVector.fromArray(FS, x, shift + j).mul(wt)).intoArray(out, j);
+            }
+            continue;
+          }
+          for (int j = 0; j < flat; j += lanes) {
+            FloatVector product = FloatVector.fromArray(FS, x, shift + j).mul(wt);
+            FloatVector.fromArray(FS, out, j).add(product).intoArray(out, j);
+          }
+        }
+      }
+    }
+    if (hasBias) {
+      for (int j = 0; j < flat; j += lanes) {
+        FloatVector.fromArray(FS, out, j).add(bias).intoArray(out, j);
+      }
+    }
+  }
+
+  /**
+   * A row of gradient values a vector at a time, loaded once and multiplied into every tap's
+   * partial sums, which live in {@code work} (one vector per tap): the taps' adds are independent,
+   * where a tap at a time would make each add wait for the one before. Then each tap's lanes are
+   * summed in lane order. A row's last partial vector adds under a mask.
+   */
+  @Override
+  public void convWeightGradF(
+      float[] g,
+      float[] x,
+      int cin,
+      int hp,
+      int wp,
+      int kh,
+      int kw,
+      int oh,
+      int ow,
+      double[] acc,
+      int accAt,
+      float[] work) {
+    int lanes = FS.length(), plane = hp * wp, taps = cin * kh * kw;
+    if ((cin - 1) * plane + (kh - 1 + oh - 1) * wp + kw - 1 + ow + lanes > x.length
+        || (oh - 1) * ow + ow + lanes > g.length
+        || taps * lanes > work.length) {
+      SCALAR.convWeightGradF(g, x, cin, hp, wp, kh, kw, oh, ow, acc, accAt, work);
+      return;
+    }
+    java.util.Arrays.fill(work, 0, taps * lanes, 0f);
+    VectorMask<Float> tail = lanesIn(0, ow % lanes == 0 ? lanes : ow % lanes);
+    for (int r = 0; r < oh; r++) {
+      for (int c0 = 0; c0 < ow; c0 += lanes) {
+        boolean full = c0 + lanes <= ow;
+        FloatVector gv = FloatVector.fromArray(FS, g, r * ow + c0);
+        for (int ci = 0, t = 0; ci < cin; ci++) {
+          for (int ki = 0; ki < kh; ki++) {
+            int row = ci * plane + (r + ki) * wp + c0;
+            for (int kj = 0; kj < kw; kj++, t++) {
+              FloatVector product = gv.mul(FloatVector.fromArray(FS, x, row + kj));
+              FloatVector sum = FloatVector.fromArray(FS, work, t * lanes);
+              (full ? sum.add(product) : sum.add(product, tail)).intoArray(work, t * lanes);
+            }
+          }
+        }
+      }
+    }
+    for (int t = 0; t < taps; t++) {
+      float total = 0;
+      for (int l = 0; l < lanes; l++) total += work[t * lanes + l];
+      acc[accAt + t] = total;
+    }
+  }
 }
