@@ -69,6 +69,27 @@ public final class Parallel {
   }
 
   /**
+   * Below this many elements {@link #forPass} runs on the calling thread. A fused pass that reads
+   * and writes several arrays per element (an optimizer update: parameter, gradient and momentum
+   * read, two written) moves five times the bytes of its element count, and one core cannot draw
+   * the memory bandwidth two can (W4: 12 GB/s for one thread's plain loop, 27-32 GB/s for two).
+   */
+  public static final long MIN_SPLIT_PASS = 1L << 16;
+
+  /**
+   * Runs {@code body} over [0, n) like {@link #forRange}, splitting from {@link #MIN_SPLIT_PASS}
+   * elements on: for passes that move several arrays per element.
+   */
+  public static void forPass(long n, Range body) {
+    int t = threads;
+    if (t == 1 || n < MIN_SPLIT_PASS) {
+      body.run(0, n);
+      return;
+    }
+    split(t, n, ((n + t - 1) / t + 63) & ~63L, body);
+  }
+
+  /**
    * Below this much work (items times elements per item) {@link #forItems} runs on the calling
    * thread. Lower than {@link #MIN_ELEMENTS}: an item (a sample's planes in im2col, col2im or
    * pooling) does index arithmetic and short row copies, not one streaming pass, so two cores pay

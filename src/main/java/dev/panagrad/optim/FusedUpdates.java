@@ -4,6 +4,7 @@ import dev.panagrad.DType;
 import dev.panagrad.Tensor;
 import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
+import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -46,12 +47,29 @@ final class FusedUpdates {
     MemorySegment bs = buf == null ? null : buf.segment();
     long po = p.storageOffset(), go = g.storageOffset(), bo = buf == null ? 0 : buf.storageOffset();
     boolean f32 = p.dtype() == DType.FLOAT32;
-    sgd(f32, ps, po, gs, go, bs, bo, n, lr, momentum, dampening, weightDecay, nesterov);
+    // Elements split over the pool's threads from Parallel.MIN_SPLIT_PASS on: each element's
+    // update is independent, so the bits do not depend on the split.
+    Parallel.Range range =
+        (from, to) ->
+            sgd(
+                f32,
+                ps,
+                po + from,
+                gs,
+                go + from,
+                bs,
+                bo + from,
+                to - from,
+                lr,
+                momentum,
+                dampening,
+                weightDecay,
+                nesterov);
+    Recorder.Instruction run = () -> Parallel.forPass(n, range);
+    run.run();
     if (Recorder.active()) {
       Recorder.record(
-          "sgd n=" + n + " lr=" + lr + " momentum=" + momentum + " buf=" + (bs != null),
-          () ->
-              sgd(f32, ps, po, gs, go, bs, bo, n, lr, momentum, dampening, weightDecay, nesterov));
+          "sgd n=" + n + " lr=" + lr + " momentum=" + momentum + " buf=" + (bs != null), run);
     }
   }
 

@@ -51,6 +51,23 @@ class FusedUpdatesTest {
     sameSteps(DType.FLOAT32, ps -> new SGD(ps, 0.1), 37, 29);
   }
 
+  /**
+   * 301 x 229 = 68,929 elements, past Parallel.MIN_SPLIT_PASS: the fused update splits over two
+   * threads (chunk edges and a tail inside each chunk) and still equals the tensor-op form.
+   */
+  @Test
+  void sgdSplitOverThreadsEqualsTheTensorOps() {
+    int before = getNumThreads();
+    try {
+      setNumThreads(2);
+      assertTrue(301 * 229 >= dev.panagrad.kernels.Parallel.MIN_SPLIT_PASS);
+      sameSteps(DType.FLOAT32, ps -> new SGD(ps, 0.1, 0.9, 0, 0.01, true), 301, 229);
+      sameSteps(DType.FLOAT64, ps -> new SGD(ps, 0.1, 0.9, 0.2, 0.0, false), 301, 229);
+    } finally {
+      setNumThreads(before);
+    }
+  }
+
   @Test
   void adamAndAdamW() {
     for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
