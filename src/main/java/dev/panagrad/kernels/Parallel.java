@@ -58,8 +58,13 @@ public final class Parallel {
 
   /** Runs {@code body} over [0, n), split into fixed chunks when n is large enough. */
   public static void forRange(long n, Range body) {
+    forRange(n, MIN_ELEMENTS, body);
+  }
+
+  /** {@link #forRange} splitting from {@code minElements} on. */
+  private static void forRange(long n, long minElements, Range body) {
     int t = threads;
-    if (t == 1 || n < MIN_ELEMENTS) {
+    if (t == 1 || n < minElements) {
       body.run(0, n);
       return;
     }
@@ -81,12 +86,7 @@ public final class Parallel {
    * elements on: for passes that move several arrays per element.
    */
   public static void forPass(long n, Range body) {
-    int t = threads;
-    if (t == 1 || n < MIN_SPLIT_PASS) {
-      body.run(0, n);
-      return;
-    }
-    split(t, n, ((n + t - 1) / t + 63) & ~63L, body);
+    forRange(n, MIN_SPLIT_PASS, body);
   }
 
   /**
