@@ -55,6 +55,13 @@ public final class Tape {
   long[][] outShape = new long[64][];
   DType[] outDtype = new DType[64];
   Tensor[] gradOf = new Tensor[64];
+
+  /**
+   * Whether gradOf[e] is the engine's alone (see Note [Gradient stealing] in Engine); meaningful
+   * while gradOf[e] is set.
+   */
+  boolean[] gradOwned = new boolean[64];
+
   Object[] hooks = new Object[64];
   Object[] retained = new Object[64]; // weak references: see retain()
   Object[] origin = new Object[64]; // where the op was called, in anomaly mode only
@@ -452,6 +459,7 @@ public final class Tape {
     outShape = Arrays.copyOf(outShape, c);
     outDtype = Arrays.copyOf(outDtype, c);
     gradOf = Arrays.copyOf(gradOf, c);
+    gradOwned = Arrays.copyOf(gradOwned, c);
     hooks = Arrays.copyOf(hooks, c);
     retained = Arrays.copyOf(retained, c);
     origin = Arrays.copyOf(origin, c);

@@ -176,4 +176,77 @@ class AutogradSemanticsTest {
     }
     assertEquals(rows, Tape.current().size());
   }
+
+  // Note [Gradient stealing]: a leaf's first .grad may be the engine's own gradient buffer, never
+  // one anything else can see or write.
+
+  /** x^T 1 (the gradient of sum(x w) for w), in double, from the values. */
+  private static double[] columnSums(Tensor x, int cols) {
+    long[] s = x.shape();
+    double[] want = new double[(int) s[1] * cols];
+    double[] xv = x.toDoubleArray();
+    for (int i = 0; i < s[1]; i++) {
+      double sum = 0;
+      for (int r = 0; r < s[0]; r++) sum += xv[r * (int) s[1] + i];
+      for (int j = 0; j < cols; j++) want[i * cols + j] = sum;
+    }
+    return want;
+  }
+
+  @Test
+  void aLeafUsedTwiceSumsIntoItsFirstGradient() {
+    manualSeed(3);
+    Tensor x = randn(5, 4), w = randn(4, 3).requiresGrad_(true);
+    x.mm(w).add(x.mm(w)).sum().backward();
+    double[] once = columnSums(x, 3);
+    for (int i = 0; i < once.length; i++)
+      assertEquals(2 * once[i], w.grad().toDoubleArray()[i], 1e-5);
+    // through linear's transposed view, and again: the second backward adds into the first .grad
+    Tensor v = randn(3, 4).requiresGrad_(true), b = randn(3).requiresGrad_(true);
+    dev.panagrad.F.linear(x, v, b).sum().backward();
+    dev.panagrad.F.linear(x, v, b).sum().backward();
+    double[] vWant = columnSums(x, 3); // [4, 3]: the transpose of v's gradient
+    double[] vGot = v.grad().toDoubleArray();
+    for (int r = 0; r < 3; r++) {
+      for (int c = 0; c < 4; c++) assertEquals(2 * vWant[c * 3 + r], vGot[r * 4 + c], 1e-5);
+    }
+    assertArrayEquals(new double[] {10, 10, 10}, b.grad().toDoubleArray(), 1e-6);
+  }
+
+  @Test
+  void gradientsOneRuleSharesAreCopiedPerLeaf() {
+    manualSeed(4);
+    // add passes one gradient to both leaves: each .grad must be its own
+    Tensor a = randn(3, 2).requiresGrad_(true), b = randn(3, 2).requiresGrad_(true);
+    a.add(b).mul(3).sum().backward();
+    a.grad().add_(1);
+    assertArrayEquals(new double[] {3, 3, 3, 3, 3, 3}, b.grad().toDoubleArray(), 0);
+    // addmm with a full-size bias hands the bias its incoming gradient itself: the bias's .grad is
+    // a copy, and writing to it changes no other gradient
+    Tensor x = randn(3, 4), w = randn(4, 2).requiresGrad_(true), bias = randn(3, 2);
+    bias.requiresGrad_(true);
+    Tensor h = dev.panagrad.ops.LinearAlgebra.addmm(bias, x, w);
+    h.add(h).sum().backward();
+    bias.grad().add_(100);
+    double[] wGrad = w.grad().toDoubleArray(), want = columnSums(x, 2);
+    for (int i = 0; i < want.length; i++) assertEquals(2 * want[i], wGrad[i], 1e-5);
+    assertArrayEquals(new double[] {102, 102, 102, 102, 102, 102}, bias.grad().toDoubleArray(), 0);
+  }
+
+  @Test
+  void aHookThatKeepsTheGradientGetsItsOwnCopy() {
+    manualSeed(5);
+    Tensor x = randn(5, 4), w = randn(4, 3).requiresGrad_(true);
+    Tensor[] seen = new Tensor[1];
+    w.registerHook(
+        g -> {
+          seen[0] = g;
+          return null;
+        });
+    x.mm(w).sum().backward();
+    double[] before = seen[0].toDoubleArray();
+    w.grad().mul_(0);
+    assertArrayEquals(before, seen[0].toDoubleArray(), 0);
+    assertArrayEquals(columnSums(x, 3), before, 1e-5);
+  }
 }
