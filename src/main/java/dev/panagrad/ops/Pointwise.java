@@ -74,17 +74,19 @@ public final class Pointwise {
   }
 
   public static Tensor unary(Tensor a, DType outType, DoubleUnaryOperator f) {
-    Tensor out = Tensor.empty(outType, a.shape());
+    Tensor out = Tensor.empty(outType, a.shapeArray());
     unaryInto(out, a, f);
     return out;
   }
 
   /** out[i] = f(a[i]); {@code a} broadcasts to out's shape. */
   public static void unaryInto(Tensor out, Tensor a, DoubleUnaryOperator f) {
-    long[] shape = out.shape();
+    long[] shape = out.shapeArray();
     MemorySegment so = out.segment(), sa = a.segment();
     DType to = out.dtype(), ta = a.dtype();
-    long[][] strides = {out.stride(), Shapes.broadcastStrides(a.shape(), a.stride(), shape)};
+    long[][] strides = {
+      out.strideArray(), Shapes.broadcastStrides(a.shapeArray(), a.strideArray(), shape)
+    };
     StridedLoop.forEach(
         shape,
         strides,
@@ -98,20 +100,20 @@ public final class Pointwise {
   }
 
   public static Tensor binary(Tensor a, Tensor b, DType outType, DoubleBinaryOperator f) {
-    Tensor out = Tensor.empty(outType, Shapes.broadcast(a.shape(), b.shape()));
+    Tensor out = Tensor.empty(outType, Shapes.broadcast(a.shapeArray(), b.shapeArray()));
     binaryInto(out, a, b, f);
     return out;
   }
 
   /** out[i] = f(a[i], b[i]); a and b broadcast to out's shape. */
   public static void binaryInto(Tensor out, Tensor a, Tensor b, DoubleBinaryOperator f) {
-    long[] shape = out.shape();
+    long[] shape = out.shapeArray();
     MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment();
     DType to = out.dtype(), ta = a.dtype(), tb = b.dtype();
     long[][] strides = {
-      out.stride(),
-      Shapes.broadcastStrides(a.shape(), a.stride(), shape),
-      Shapes.broadcastStrides(b.shape(), b.stride(), shape)
+      out.strideArray(),
+      Shapes.broadcastStrides(a.shapeArray(), a.strideArray(), shape),
+      Shapes.broadcastStrides(b.shapeArray(), b.strideArray(), shape)
     };
     StridedLoop.forEach(
         shape,
@@ -132,15 +134,16 @@ public final class Pointwise {
   }
 
   public static Tensor ternary(Tensor a, Tensor b, Tensor c, DType outType, Ternary f) {
-    long[] shape = Shapes.broadcast(Shapes.broadcast(a.shape(), b.shape()), c.shape());
+    long[] shape =
+        Shapes.broadcast(Shapes.broadcast(a.shapeArray(), b.shapeArray()), c.shapeArray());
     Tensor out = Tensor.empty(outType, shape);
     MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment(), sc = c.segment();
     DType to = out.dtype(), ta = a.dtype(), tb = b.dtype(), tc = c.dtype();
     long[][] strides = {
-      out.stride(),
-      Shapes.broadcastStrides(a.shape(), a.stride(), shape),
-      Shapes.broadcastStrides(b.shape(), b.stride(), shape),
-      Shapes.broadcastStrides(c.shape(), c.stride(), shape)
+      out.strideArray(),
+      Shapes.broadcastStrides(a.shapeArray(), a.strideArray(), shape),
+      Shapes.broadcastStrides(b.shapeArray(), b.strideArray(), shape),
+      Shapes.broadcastStrides(c.shapeArray(), c.strideArray(), shape)
     };
     StridedLoop.forEach(
         shape,
@@ -175,11 +178,13 @@ public final class Pointwise {
 
   /** int64 copies go through longs: doubles would round values above 2^53. */
   private static void copyLongs(Tensor dst, Tensor src) {
-    long[] shape = dst.shape();
+    long[] shape = dst.shapeArray();
     MemorySegment so = dst.segment(), sa = src.segment();
     StridedLoop.forEach(
         shape,
-        new long[][] {dst.stride(), Shapes.broadcastStrides(src.shape(), src.stride(), shape)},
+        new long[][] {
+          dst.strideArray(), Shapes.broadcastStrides(src.shapeArray(), src.strideArray(), shape)
+        },
         new long[] {dst.storageOffset(), src.storageOffset()},
         (off, inner, n) -> {
           long o = off[0], x = off[1];
@@ -301,13 +306,15 @@ public final class Pointwise {
       }
       return;
     }
-    long[] shape = out.shape();
+    long[] shape = out.shapeArray();
     MemorySegment so = out.segment(), sa = a.segment();
     DType to = out.dtype(), ta = a.dtype();
     boolean f32 = to == DType.FLOAT32 && ta == DType.FLOAT32;
     boolean f64 = to == DType.FLOAT64 && ta == DType.FLOAT64;
     float fp = (float) p, fq = (float) q;
-    long[][] strides = {out.stride(), Shapes.broadcastStrides(a.shape(), a.stride(), shape)};
+    long[][] strides = {
+      out.strideArray(), Shapes.broadcastStrides(a.shapeArray(), a.strideArray(), shape)
+    };
     StridedLoop.forEach(
         shape,
         strides,
@@ -346,7 +353,7 @@ public final class Pointwise {
     Tensor out =
         sameShape(a, b)
             ? Tensor.emptyShaped(outType, a)
-            : Tensor.empty(outType, Shapes.broadcast(a.shape(), b.shape()));
+            : Tensor.empty(outType, Shapes.broadcast(a.shapeArray(), b.shapeArray()));
     binaryInto(out, a, b, op, p);
     return out;
   }
@@ -389,16 +396,16 @@ public final class Pointwise {
       }
       return;
     }
-    long[] shape = out.shape();
+    long[] shape = out.shapeArray();
     MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment();
     DType to = out.dtype(), ta = a.dtype(), tb = b.dtype();
     boolean f32 = to == DType.FLOAT32 && ta == DType.FLOAT32 && tb == DType.FLOAT32;
     boolean f64 = to == DType.FLOAT64 && ta == DType.FLOAT64 && tb == DType.FLOAT64;
     float fp = (float) p;
     long[][] strides = {
-      out.stride(),
-      Shapes.broadcastStrides(a.shape(), a.stride(), shape),
-      Shapes.broadcastStrides(b.shape(), b.stride(), shape)
+      out.strideArray(),
+      Shapes.broadcastStrides(a.shapeArray(), a.strideArray(), shape),
+      Shapes.broadcastStrides(b.shapeArray(), b.strideArray(), shape)
     };
     StridedLoop.forEach(
         shape,
