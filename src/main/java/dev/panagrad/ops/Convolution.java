@@ -380,9 +380,10 @@ public final class Convolution {
   // they replace paid a bounds check per element, or a short copy per window row (an [11]-float
   // row of W7's second conv is 44 bytes: the call cost more than the copy). The arrays are the
   // thread's own (PlaneScratch), reused by every later call, so neither an eager call nor a
-  // replayed one allocates. The row work is the plane kernels' (Kernels.copyRowsF, addRowsF,
-  // maxPool2x2F: SIMD rows in the vector kernels). The arithmetic and its order are those of the
-  // float64 loops, so the bits are too.
+  // replayed one allocates after its first run on a thread. The row work is the plane kernels'
+  // (Kernels.copyRowsF, addRowsF, col2imPlaneF, maxPool2x2F: SIMD in the vector kernels, equal
+  // to the scalar ones bit for bit). The arithmetic and its order are those of the float64 loops,
+  // so the bits are too.
 
   /** {@link #im2col} for float32 on samples [n0, n1), a (sample, channel) plane at a time. */
   private static void im2colF(
