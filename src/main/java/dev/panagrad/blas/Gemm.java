@@ -2,7 +2,10 @@ package dev.panagrad.blas;
 
 import dev.panagrad.blas.bindings.cblas_h;
 import dev.panagrad.memory.Recorder;
+import java.lang.foreign.AddressLayout;
+import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
@@ -96,9 +99,10 @@ public final class Gemm {
       MemorySegment c,
       long offC,
       int ldc) {
-    new Prepared(
-            true, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc)
-        .run();
+    check(4, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, c, offC, ldc);
+    call(
+        true, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc,
+        false);
   }
 
   /** float64 GEMM; see the class comment for the arguments. */
@@ -119,9 +123,10 @@ public final class Gemm {
       MemorySegment c,
       long offC,
       int ldc) {
-    new Prepared(
-            false, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc)
-        .run();
+    check(8, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, c, offC, ldc);
+    call(
+        false, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc,
+        false);
   }
 
   /**
@@ -182,10 +187,10 @@ public final class Gemm {
    * allocates nothing on the native path.
    */
   public static final class Prepared implements Recorder.Instruction {
-    private final boolean f32, transA, transB, critical, nativePath;
+    private final boolean f32, transA, transB;
     private final int m, n, k, lda, ldb, ldc;
     private final double alpha, beta;
-    private final MemorySegment a, b, c, sa, sb, sc;
+    private final MemorySegment a, b, c;
     private final long offA, offB, offC;
 
     public Prepared(
@@ -206,9 +211,7 @@ public final class Gemm {
         MemorySegment c,
         long offC,
         int ldc) {
-      int size = f32 ? 4 : 8;
-      check(size, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, c, offC, ldc);
-      long macs = (long) m * n * k;
+      check(f32 ? 4 : 8, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, c, offC, ldc);
       this.f32 = f32;
       this.transA = transA;
       this.transB = transB;
@@ -226,49 +229,107 @@ public final class Gemm {
       this.lda = lda;
       this.ldb = ldb;
       this.ldc = ldc;
-      this.nativePath = useNative(macs, a, b, c);
-      this.critical = macs <= CRITICAL_MAX_MACS;
-      this.oneThread = macs < PARALLEL_MIN_MACS;
-      this.sa = nativePath ? a.asSlice(offA * size) : null;
-      this.sb = nativePath ? b.asSlice(offB * size) : null;
-      this.sc = nativePath ? c.asSlice(offC * size) : null;
     }
-
-    private final boolean oneThread; // see PARALLEL_MIN_MACS
 
     @Override
     public void run() {
-      if (!nativePath) {
-        javaGemm(
-            f32, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
-        return;
-      }
-      int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
-      LOCK.lock();
-      // Under the lock, so no other product sees the thread count this one sets.
-      int threads = oneThread ? BlasLibrary.openBlasThreads() : 1;
-      if (threads > 1) cblas_h.openblas_set_num_threads(1);
-      try {
+      call(
+          f32, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc,
+          true);
+    }
+  }
+
+  /**
+   * Checks and runs one product on tensor storage now, as {@code new Prepared(...).run()} without
+   * the object: what an eager product does, since only a recorded one is kept.
+   */
+  public static void runOnce(
+      boolean f32,
+      boolean transA,
+      boolean transB,
+      int m,
+      int n,
+      int k,
+      double alpha,
+      MemorySegment a,
+      long offA,
+      int lda,
+      MemorySegment b,
+      long offB,
+      int ldb,
+      double beta,
+      MemorySegment c,
+      long offC,
+      int ldc) {
+    check(f32 ? 4 : 8, transA, transB, m, n, k, a, offA, lda, b, offB, ldb, c, offC, ldc);
+    call(f32, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, true);
+  }
+
+  /**
+   * A checked product: the Java kernel, or the native one. {@code storage}: the segments are tensor
+   * storage (the pool's slabs, or the calling thread's temporaries), passed by address ({@link
+   * ByAddress}); otherwise they are a caller's own, which may belong to an arena another thread
+   * could close, so they go as segments, which the downcall keeps alive.
+   */
+  private static void call(
+      boolean f32,
+      boolean transA,
+      boolean transB,
+      int m,
+      int n,
+      int k,
+      double alpha,
+      MemorySegment a,
+      long offA,
+      int lda,
+      MemorySegment b,
+      long offB,
+      int ldb,
+      double beta,
+      MemorySegment c,
+      long offC,
+      int ldc,
+      boolean storage) {
+    long macs = (long) m * n * k;
+    if (!useNative(macs, a, b, c)) {
+      javaGemm(f32, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+      return;
+    }
+    int size = f32 ? 4 : 8, ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
+    long pa = a.address() + offA * size, pb = b.address() + offB * size;
+    long pc = c.address() + offC * size;
+    boolean critical = macs <= CRITICAL_MAX_MACS;
+    LOCK.lock();
+    // Under the lock, so no other product sees the thread count this one sets.
+    int threads = macs < PARALLEL_MIN_MACS ? BlasLibrary.openBlasThreads() : 1;
+    if (threads > 1) cblas_h.openblas_set_num_threads(1);
+    try {
+      if (!storage) {
+        MemorySegment sa = a.asSlice(offA * size), sb = b.asSlice(offB * size);
+        MemorySegment sc = c.asSlice(offC * size);
         if (f32) {
           float fa = (float) alpha, fb = (float) beta;
-          if (critical) {
-            Critical.SGEMM.invokeExact(
-                ROW_MAJOR, ta, tb, m, n, k, fa, sa, lda, sb, ldb, fb, sc, ldc);
-          } else {
-            cblas_h.cblas_sgemm(ROW_MAJOR, ta, tb, m, n, k, fa, sa, lda, sb, ldb, fb, sc, ldc);
-          }
-        } else if (critical) {
-          Critical.DGEMM.invokeExact(
-              ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
+          cblas_h.cblas_sgemm(ROW_MAJOR, ta, tb, m, n, k, fa, sa, lda, sb, ldb, fb, sc, ldc);
         } else {
           cblas_h.cblas_dgemm(ROW_MAJOR, ta, tb, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
         }
-      } catch (Throwable t) {
-        throw rethrow(t);
-      } finally {
-        if (threads > 1) cblas_h.openblas_set_num_threads(threads);
-        LOCK.unlock();
+      } else if (f32) {
+        float fa = (float) alpha, fb = (float) beta;
+        MethodHandle h = critical ? ByAddress.SGEMM_CRITICAL : ByAddress.SGEMM;
+        h.invokeExact(ROW_MAJOR, ta, tb, m, n, k, fa, pa, lda, pb, ldb, fb, pc, ldc);
+      } else {
+        MethodHandle h = critical ? ByAddress.DGEMM_CRITICAL : ByAddress.DGEMM;
+        h.invokeExact(ROW_MAJOR, ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
       }
+    } catch (Throwable t) {
+      throw rethrow(t);
+    } finally {
+      if (threads > 1) cblas_h.openblas_set_num_threads(threads);
+      LOCK.unlock();
+      // the segments own the memory the addresses point into: alive until the call returned
+      java.lang.ref.Reference.reachabilityFence(a);
+      java.lang.ref.Reference.reachabilityFence(b);
+      java.lang.ref.Reference.reachabilityFence(c);
     }
   }
 
@@ -282,20 +343,36 @@ public final class Gemm {
     return new IllegalStateException(t);
   }
 
-  /** Downcalls for short products: no thread-state transition (heap segments not allowed). */
-  private static final class Critical {
+  /**
+   * cblas_sgemm and cblas_dgemm with the three matrices passed as raw addresses ({@code long})
+   * instead of segments, so a call makes no segment slices (three objects per eager product). The C
+   * ABI passes a pointer and a 64-bit integer alike. Sound because the sizes are checked first
+   * ({@link #check}), every native segment here is a slab of the storage pool, which is never
+   * unmapped, or a temporary of the calling thread that outlives the call, and the caller keeps the
+   * segments reachable until the call returns. Products up to {@link #CRITICAL_MAX_MACS}
+   * multiply-adds use the critical linkage (no thread-state transition).
+   */
+  private static final class ByAddress {
     static final MethodHandle SGEMM =
-        Linker.nativeLinker()
-            .downcallHandle(
-                cblas_h.cblas_sgemm$address(),
-                cblas_h.cblas_sgemm$descriptor(),
-                Linker.Option.critical(false));
+        link(cblas_h.cblas_sgemm$address(), cblas_h.cblas_sgemm$descriptor(), false);
     static final MethodHandle DGEMM =
-        Linker.nativeLinker()
-            .downcallHandle(
-                cblas_h.cblas_dgemm$address(),
-                cblas_h.cblas_dgemm$descriptor(),
-                Linker.Option.critical(false));
+        link(cblas_h.cblas_dgemm$address(), cblas_h.cblas_dgemm$descriptor(), false);
+    static final MethodHandle SGEMM_CRITICAL =
+        link(cblas_h.cblas_sgemm$address(), cblas_h.cblas_sgemm$descriptor(), true);
+    static final MethodHandle DGEMM_CRITICAL =
+        link(cblas_h.cblas_dgemm$address(), cblas_h.cblas_dgemm$descriptor(), true);
+
+    /** The function's descriptor with every pointer argument as a 64-bit integer. */
+    private static MethodHandle link(MemorySegment fn, FunctionDescriptor d, boolean critical) {
+      MemoryLayout[] args = d.argumentLayouts().toArray(new MemoryLayout[0]);
+      for (int i = 0; i < args.length; i++) {
+        if (args[i] instanceof AddressLayout) args[i] = ValueLayout.JAVA_LONG;
+      }
+      FunctionDescriptor byAddress = FunctionDescriptor.ofVoid(args);
+      return critical
+          ? Linker.nativeLinker().downcallHandle(fn, byAddress, Linker.Option.critical(false))
+          : Linker.nativeLinker().downcallHandle(fn, byAddress);
+    }
   }
 
   // ------------------------------------------------------------------ checks

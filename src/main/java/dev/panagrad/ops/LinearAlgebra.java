@@ -178,7 +178,29 @@ public final class LinearAlgebra {
       }
       if (!fitsInt(Math.abs(la), Math.abs(lb))) return false;
       MemorySegment so = out.segment();
-      // The same call Gemm.sgemm/dgemm make; a captured step keeps it and replays it.
+      if (!Recorder.active()) {
+        // eager: run it now, with no object kept
+        Gemm.runOnce(
+            f32,
+            la < 0,
+            lb < 0,
+            (int) m,
+            (int) n,
+            (int) k,
+            1,
+            sa,
+            oa,
+            (int) Math.abs(la),
+            sb,
+            ob,
+            (int) Math.abs(lb),
+            accumulate ? 1 : 0,
+            so,
+            out.storageOffset(),
+            (int) lo);
+        return true;
+      }
+      // recorded: a captured step keeps the call and replays it
       Gemm.Prepared product =
           new Gemm.Prepared(
               f32,
@@ -199,23 +221,21 @@ public final class LinearAlgebra {
               out.storageOffset(),
               (int) lo);
       product.run();
-      if (Recorder.active()) {
-        if (arena != null)
-          Recorder.refuse("mm", "an operand BLAS cannot read as stored is copied to a temporary");
-        Recorder.record(
-            "gemm "
-                + m
-                + "x"
-                + n
-                + "x"
-                + k
-                + " "
-                + (la < 0 ? 1 : 0)
-                + (lb < 0 ? 1 : 0)
-                + " acc="
-                + accumulate,
-            product);
-      }
+      if (arena != null)
+        Recorder.refuse("mm", "an operand BLAS cannot read as stored is copied to a temporary");
+      Recorder.record(
+          "gemm "
+              + m
+              + "x"
+              + n
+              + "x"
+              + k
+              + " "
+              + (la < 0 ? 1 : 0)
+              + (lb < 0 ? 1 : 0)
+              + " acc="
+              + accumulate,
+          product);
     }
     return true;
   }
