@@ -258,13 +258,13 @@ public final class Convolution {
       if (Recorder.active()) Recorder.record(sig, run);
       return;
     }
-    im2col(g, xs, xo, false, gi, cs);
-    if (Recorder.active()) Recorder.record(sig, () -> im2col(g, xs, xo, false, gi, cs));
+    im2colD(g, xs, xo, gi, cs);
+    if (Recorder.active()) Recorder.record(sig, () -> im2colD(g, xs, xo, gi, cs));
   }
 
-  private static void im2col(
-      Geo g, MemorySegment xs, long xo, boolean f32, int gi, MemorySegment cs) {
-    long es = f32 ? 4 : 8;
+  /** {@link #im2col} for float64, on the segments (float32 has {@link #im2colF}). */
+  private static void im2colD(Geo g, MemorySegment xs, long xo, int gi, MemorySegment cs) {
+    long es = 8;
     ConvArgs a = g.a;
     long np = (long) g.n * g.p;
     for (int ci = 0; ci < g.cg; ci++) {
@@ -301,8 +301,7 @@ public final class Convolution {
               for (int z = 0; z < g.ow; z++) {
                 int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
                 boolean in = iw >= 0 && iw < g.w;
-                if (f32) cs.setAtIndex(F, col + z, in ? xs.getAtIndex(F, rowAt + iw) : 0f);
-                else cs.setAtIndex(D, col + z, in ? xs.getAtIndex(D, rowAt + iw) : 0d);
+                cs.setAtIndex(D, col + z, in ? xs.getAtIndex(D, rowAt + iw) : 0d);
               }
             }
           }
@@ -332,11 +331,12 @@ public final class Convolution {
       if (Recorder.active()) Recorder.record(sig, run);
       return;
     }
-    col2im(g, cs, gi, xs, false);
-    if (Recorder.active()) Recorder.record(sig, () -> col2im(g, cs, gi, xs, false));
+    col2imD(g, cs, gi, xs);
+    if (Recorder.active()) Recorder.record(sig, () -> col2imD(g, cs, gi, xs));
   }
 
-  private static void col2im(Geo g, MemorySegment cs, int gi, MemorySegment xs, boolean f32) {
+  /** {@link #col2im} for float64, on the segments (float32 has {@link #col2imF}). */
+  private static void col2imD(Geo g, MemorySegment cs, int gi, MemorySegment xs) {
     ConvArgs a = g.a;
     long np = (long) g.n * g.p;
     for (int ci = 0; ci < g.cg; ci++) {
@@ -355,8 +355,7 @@ public final class Convolution {
                     z1 = Math.min(g.ow, g.w + a.padding[1] - kj);
                 if (z1 > z0) {
                   long at = plane + (long) ih * g.w + z0 - a.padding[1] + kj;
-                  if (f32) K.binaryF(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1f);
-                  else K.binaryD(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1d);
+                  K.binaryD(BinaryOp.ADD, xs, at, 1, cs, col + z0, 1, xs, at, z1 - z0, 1d);
                 }
                 continue;
               }
@@ -364,8 +363,7 @@ public final class Convolution {
                 int iw = z * a.stride[1] - a.padding[1] + kj * a.dilation[1];
                 if (iw < 0 || iw >= g.w) continue;
                 long at = plane + (long) ih * g.w + iw;
-                if (f32) xs.setAtIndex(F, at, xs.getAtIndex(F, at) + cs.getAtIndex(F, col + z));
-                else xs.setAtIndex(D, at, xs.getAtIndex(D, at) + cs.getAtIndex(D, col + z));
+                xs.setAtIndex(D, at, xs.getAtIndex(D, at) + cs.getAtIndex(D, col + z));
               }
             }
           }
@@ -554,6 +552,11 @@ public final class Convolution {
         && a.dilation[1] == 1;
   }
 
+  /**
+   * The direct conv2d's other heap arrays: first, the weights and bias (on the calling thread);
+   * second, a third array for a chunk of samples (the output compacted from rows of wp, or the
+   * weight gradient's per-tap sums).
+   */
   private static final PlaneScratch WEIGHTS = new PlaneScratch();
 
   /**
