@@ -398,6 +398,10 @@ class ConvOpsTest {
    */
   @Test
   void float32ConvAndPoolSplitOverThreadsGiveTheOneThreadBits() {
+    // the premise: pooling's planes (16 x 8 of 27 x 26) and the second conv's samples (16 of
+    // K 72 x P 121) are enough work to split
+    assertTrue(16L * 8 * 27 * 26 >= dev.panagrad.kernels.Parallel.MIN_ITEM_WORK);
+    assertTrue(16L * 72 * 121 >= dev.panagrad.kernels.Parallel.MIN_ITEM_WORK);
     int before = Torch.getNumThreads();
     try {
       Torch.setNumThreads(1);
