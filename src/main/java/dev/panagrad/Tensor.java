@@ -100,8 +100,15 @@ public final class Tensor implements HasStorage {
 
   /** A new contiguous, uninitialised tensor. */
   public static Tensor empty(DType dtype, long... shape) {
-    long[] sh = shape.clone();
-    return new Tensor(allocate(dtype, sh), sh, Shapes.contiguousStrides(sh), 0, dtype, null);
+    Storage storage = allocate(dtype, shape); // checks the shape before it is shared
+    long[] sh = SharedDims.of(shape);
+    return new Tensor(storage, sh, SharedDims.rowMajorStrides(sh), 0, dtype, null);
+  }
+
+  /** {@link #empty(DType, long...)} for a matrix, finding its shape without making an array. */
+  public static Tensor empty(DType dtype, long rows, long cols) {
+    long[] sh = SharedDims.of(rows, cols);
+    return new Tensor(allocate(dtype, sh), sh, SharedDims.rowMajorStrides(sh), 0, dtype, null);
   }
 
   /**
@@ -112,7 +119,7 @@ public final class Tensor implements HasStorage {
    */
   public static Tensor emptyShaped(DType dtype, Tensor like) {
     long[] sh = like.shape;
-    long[] st = like.hasDefaultStrides() ? like.strides : Shapes.contiguousStrides(sh);
+    long[] st = like.hasDefaultStrides() ? like.strides : SharedDims.rowMajorStrides(sh);
     return new Tensor(allocate(dtype, sh), sh, st, 0, dtype, null);
   }
 
@@ -156,10 +163,10 @@ public final class Tensor implements HasStorage {
    * collector releases it, or its owner does at once through {@code storage().releaseIfUnscoped}.
    */
   public static Tensor emptyUnscoped(DType dtype, long... shape) {
-    long[] sh = shape.clone();
     Storage storage =
-        Storage.allocateUnscoped(Math.multiplyExact(Shapes.numel(sh), dtype.byteSize()));
-    return new Tensor(storage, sh, Shapes.contiguousStrides(sh), 0, dtype, null);
+        Storage.allocateUnscoped(Math.multiplyExact(Shapes.numel(shape), dtype.byteSize()));
+    long[] sh = SharedDims.of(shape);
+    return new Tensor(storage, sh, SharedDims.rowMajorStrides(sh), 0, dtype, null);
   }
 
   /**
@@ -188,7 +195,9 @@ public final class Tensor implements HasStorage {
               + storage.byteSize() / dtype.byteSize()
               + " elements");
     }
-    return new Tensor(storage, storageGen, shape.clone(), strides.clone(), offset, dtype, this);
+    // Shared arrays, not copies: the caller may go on changing its own (SharedDims keeps copies).
+    return new Tensor(
+        storage, storageGen, SharedDims.of(shape), SharedDims.of(strides), offset, dtype, this);
   }
 
   // ---------------------------------------------------------------- geometry
@@ -1142,11 +1151,11 @@ public final class Tensor implements HasStorage {
   }
 
   public void backward(Tensor gradient, boolean retainGraph) {
-    Autograd.backward(new Tensor[] {this}, new Tensor[] {gradient}, retainGraph, false);
+    Autograd.backward(this, gradient, retainGraph, false);
   }
 
   public void backward(Tensor gradient, boolean retainGraph, boolean createGraph) {
-    Autograd.backward(new Tensor[] {this}, new Tensor[] {gradient}, retainGraph, createGraph);
+    Autograd.backward(this, gradient, retainGraph, createGraph);
   }
 
   /** Makes backward fill {@code .grad} of this non-leaf too. Returns {@code this}. */

@@ -177,7 +177,7 @@ public final class Torch {
   }
 
   public static Tensor onesLike(Tensor t) {
-    return ones(t.dtype(), t.shape());
+    return ones(t.dtype(), t.shapeArray()); // full() copies nothing of it, and keeps no copy
   }
 
   public static Tensor fullLike(Tensor t, double value) {

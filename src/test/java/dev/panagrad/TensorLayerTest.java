@@ -137,6 +137,93 @@ class TensorLayerTest {
   }
 
   @Test
+  void aLargeTensorsStorageObjectComesBackThroughThePoolAndItsStaleHandleStillFails() {
+    // 1 MB: past the thread's shelf, so the piece goes back to the pool with its storage object
+    // (StoragePool.Piece.lastHolder), and the next request of the class takes both.
+    Tensor stale;
+    dev.panagrad.memory.Storage storage;
+    try (var s = Scope.open("big")) {
+      stale = zeros(250_000);
+      storage = stale.storage();
+    }
+    try (var s = Scope.open("bigger")) {
+      Tensor fresh = full(new long[] {250_000}, 2);
+      assertSame(storage, fresh.storage());
+      String m = assertThrows(IllegalStateException.class, stale::sum).getMessage();
+      assertTrue(m.contains("[250000]") && m.contains("'big'"), m);
+      assertEquals(500_000.0, fresh.sum().item());
+    }
+  }
+
+  @Test
+  void aTensorsGeometryIsItsOwnWhateverTheCallerDoesWithItsArrays() {
+    // Shapes and strides are shared between tensors of one geometry (SharedDims), never the
+    // caller's arrays: changing the array a tensor was made from changes nothing.
+    long[] shape = {2, 3};
+    Tensor a = zeros(shape);
+    shape[0] = 5;
+    assertArrayEquals(new long[] {2, 3}, a.shape());
+    long[] viewShape = {3, 2}, viewStrides = {1, 3};
+    Tensor v = a.rawView(viewShape, viewStrides, 0);
+    viewShape[1] = 9;
+    viewStrides[0] = 7;
+    assertArrayEquals(new long[] {3, 2}, v.shape());
+    assertArrayEquals(new long[] {1, 3}, v.stride());
+    // what a caller gets is a copy, too
+    a.shape()[1] = 8;
+    assertArrayEquals(new long[] {2, 3}, zeros(2, 3).shape());
+    assertArrayEquals(new long[] {3, 2}, a.t().shape());
+    assertArrayEquals(new long[] {1, 3}, a.t().stride());
+    assertArrayEquals(new long[] {4, 2, 3}, a.expand(4, 2, 3).shape());
+    assertArrayEquals(new long[] {0, 3, 1}, a.expand(4, 2, 3).stride());
+  }
+
+  @Test
+  void aBroadcastScalarOperandGivesTheElementwiseResult() {
+    // One element read for every output (an expanded scalar, or a one-element tensor): the
+    // kernels' step 0. Each output is the one float or double operation, as the maths says.
+    manualSeed(5);
+    for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+      Tensor x = randn(dt, 37, 29), s = randn(dt, 1);
+      double sv = s.item();
+      Tensor expanded = s.reshape().expand(37, 29);
+      double[] xs = x.toDoubleArray();
+      double[][] got = {
+        expanded.mul(x).toDoubleArray(),
+        x.sub(expanded).toDoubleArray(),
+        x.div(s).toDoubleArray(),
+        s.add(x).toDoubleArray()
+      };
+      for (int i = 0; i < xs.length; i++) {
+        double[] want =
+            dt == DType.FLOAT32
+                ? new double[] {
+                  (float) sv * (float) xs[i],
+                  (float) xs[i] - (float) sv,
+                  (float) xs[i] / (float) sv,
+                  (float) sv + (float) xs[i]
+                }
+                : new double[] {sv * xs[i], xs[i] - sv, xs[i] / sv, sv + xs[i]};
+        for (int k = 0; k < want.length; k++) assertEquals(want[k], got[k][i], k + " at " + i);
+      }
+    }
+  }
+
+  @Test
+  void theWholeSumOfAContiguousTensorIsTheSumOverAllItsDims() {
+    // sum() of one contiguous run takes a path of its own; it must give the reduction's bits.
+    manualSeed(6);
+    for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+      for (long n : new long[] {1, 7, 4096, 4097, 10_001}) {
+        Tensor x = randn(dt, n).mul(1e3).add(1e5);
+        assertEquals(x.sum(new long[] {0}, false).item(), x.sum().item(), dt + " n=" + n);
+        Tensor m = x.reshape(1, n);
+        assertEquals(m.sum(new long[] {0, 1}, false).item(), m.sum().item(), dt + " n=" + n);
+      }
+    }
+  }
+
+  @Test
   void keepMovesATensorOutOfItsScope() {
     Tensor kept;
     try (var s = Scope.open()) {

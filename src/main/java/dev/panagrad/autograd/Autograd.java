@@ -12,6 +12,12 @@ public final class Autograd {
     Engine.run(outputs, gradOutputs, retainGraph || createGraph, createGraph, null, false);
   }
 
+  /** {@code output.backward(gradOutput)}: one output (gradOutput null for one element). */
+  public static void backward(
+      Tensor output, Tensor gradOutput, boolean retainGraph, boolean createGraph) {
+    Engine.backward(output, gradOutput, retainGraph || createGraph, createGraph);
+  }
+
   /**
    * {@code torch.autograd.grad}: the gradients of {@code outputs} with respect to {@code inputs},
    * returned rather than accumulated; no {@code .grad} changes.

@@ -88,18 +88,22 @@ final class BackwardRules {
       case CLAMP -> // dx = g where min <= x <= max, else 0
           c.one(Elementwise.clampBackward(g, c.saved(0), c.scalar(0), c.scalar(1)));
       case ADD -> // d(a + alpha b) = (g, alpha g), summed to each input's shape
-          c.two(sumTo(g, c, 0), sumTo(c.scalar(0) == 1 ? g : g.mul(c.scalar(0)), c, 1));
-      case SUB -> c.two(sumTo(g, c, 0), sumTo(g.mul(-c.scalar(0)), c, 1));
+          c.two(
+              c.needsGrad(0) ? sumTo(g, c, 0) : null,
+              c.needsGrad(1) ? sumTo(c.scalar(0) == 1 ? g : g.mul(c.scalar(0)), c, 1) : null);
+      case SUB ->
+          c.two(
+              c.needsGrad(0) ? sumTo(g, c, 0) : null,
+              c.needsGrad(1) ? sumTo(g.mul(-c.scalar(0)), c, 1) : null);
       case MUL ->
           c.two( // d(a b) = (g b, g a)
               c.needsGrad(0) ? sumTo(g.mul(c.saved(0)), c, 0) : null,
               c.needsGrad(1) ? sumTo(g.mul(c.saved(1)), c, 1) : null);
       case DIV -> { // d(a / b) = (g / b, -g a / b^2)
         Tensor a = c.saved(0), b = c.saved(1);
-        yield new Tensor[] {
-          c.needsGrad(0) ? sumTo(g.div(b), c, 0) : null,
-          c.needsGrad(1) ? sumTo(g.neg().mul(a).div(b.mul(b)), c, 1) : null
-        };
+        yield c.two(
+            c.needsGrad(0) ? sumTo(g.div(b), c, 0) : null,
+            c.needsGrad(1) ? sumTo(g.neg().mul(a).div(b.mul(b)), c, 1) : null);
       }
       case POW -> { // d(a^b) = (g b a^(b-1), g y log a), the latter 0 where a = 0 and b >= 0
         Tensor a = c.saved(0), b = c.saved(1), y = c.saved(2);
@@ -109,7 +113,7 @@ final class BackwardRules {
           Tensor mask = a.eq(0).logicalAnd(b.ge(0));
           gb = sumTo(Torch.where(mask, Torch.zerosLike(y), g.mul(y).mul(a.log())), c, 1);
         }
-        yield new Tensor[] {ga, gb};
+        yield c.two(ga, gb);
       }
       case MAXIMUM, MINIMUM -> { // g to the larger (smaller) input, split evenly on ties
         Tensor a = c.saved(0), b = c.saved(1);
@@ -137,21 +141,19 @@ final class BackwardRules {
             c.needsGrad(1) ? c.saved(1).t().mv(g) : null
           };
       case MM ->
-          new Tensor[] { // d(A B) = (g B^T, A^T g), the latter in B's layout
-            c.needsGrad(0) ? g.mm(c.saved(1).t()) : null,
-            c.needsGrad(1) ? LinearAlgebra.mat2Grad(c.saved(0), g, c.attr()) : null
-          };
+          c.two( // d(A B) = (g B^T, A^T g), the latter in B's layout
+              c.needsGrad(0) ? g.mm(c.saved(1).t()) : null,
+              c.needsGrad(1) ? LinearAlgebra.mat2Grad(c.saved(0), g, c.attr()) : null);
       case BMM ->
           new Tensor[] {
             c.needsGrad(0) ? g.bmm(c.saved(1).transpose(1, 2)) : null,
             c.needsGrad(1) ? c.saved(0).transpose(1, 2).bmm(g) : null
           };
       case ADDMM ->
-          new Tensor[] { // d(bias + A B) = (g summed to bias, g B^T, A^T g)
-            c.needsGrad(0) ? sumTo(g, c, 0) : null,
-            c.needsGrad(1) ? g.mm(c.saved(1).t()) : null,
-            c.needsGrad(2) ? LinearAlgebra.mat2Grad(c.saved(0), g, c.attr()) : null
-          };
+          c.three( // d(bias + A B) = (g summed to bias, g B^T, A^T g)
+              c.needsGrad(0) ? sumTo(g, c, 0) : null,
+              c.needsGrad(1) ? g.mm(c.saved(1).t()) : null,
+              c.needsGrad(2) ? LinearAlgebra.mat2Grad(c.saved(0), g, c.attr()) : null);
       case VIEW, RESHAPE_ALIAS, UNSAFE_VIEW, SQUEEZE, SQUEEZE_DIM, SQUEEZE_MATMUL ->
           c.one(g.reshape(c.inputShape(0))); // same elements, the input's shape
       case T -> c.one(g.t());

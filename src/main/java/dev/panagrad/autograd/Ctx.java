@@ -19,7 +19,7 @@ public final class Ctx {
   // The arrays the common rules return their gradients in, reused from row to row: the engine
   // reads each row's gradients before it applies the next rule, and Node.apply makes a Ctx per
   // call.
-  private final Tensor[] one = new Tensor[1], two = new Tensor[2];
+  private final Tensor[] one = new Tensor[1], two = new Tensor[2], three = new Tensor[3];
 
   /** {@code {a}}, in this context's reused array. */
   Tensor[] one(Tensor a) {
@@ -32,6 +32,21 @@ public final class Ctx {
     two[0] = a;
     two[1] = b;
     return two;
+  }
+
+  /** {@code {a, b, c}}, in this context's reused array. */
+  Tensor[] three(Tensor a, Tensor b, Tensor c) {
+    three[0] = a;
+    three[1] = b;
+    three[2] = c;
+    return three;
+  }
+
+  /** Drops the gradients the reused arrays still hold, so they can be collected. */
+  void clear() {
+    one[0] = null;
+    java.util.Arrays.fill(two, null);
+    java.util.Arrays.fill(three, null);
   }
 
   /** Points this flyweight at row {@code e}: the engine uses one for a whole backward pass. */

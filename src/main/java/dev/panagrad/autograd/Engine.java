@@ -60,7 +60,41 @@ final class Engine {
       boolean createGraph,
       Tensor[] inputs,
       boolean allowUnused) {
-    Tensor[] seeds = new Tensor[roots.length];
+    return run(roots, gradients, retainGraph, createGraph, inputs, allowUnused, null);
+  }
+
+  /**
+   * {@code tensor.backward(gradient)}: one root, run with the tape's reused arrays and context
+   * unless a backward is already running on this thread (a hook or a custom Function's backward may
+   * start one), so a training step's backward makes no objects of its own.
+   */
+  static void backward(Tensor root, Tensor gradient, boolean retainGraph, boolean createGraph) {
+    Tape tape = Tape.current();
+    Tape.EngineArrays reused = tape.takeEngineArrays();
+    if (reused == null) {
+      run(new Tensor[] {root}, new Tensor[] {gradient}, retainGraph, createGraph, null, false);
+      return;
+    }
+    try {
+      reused.roots[0] = root;
+      reused.gradients[0] = gradient;
+      run(reused.roots, reused.gradients, retainGraph, createGraph, null, false, reused);
+    } finally {
+      reused.roots[0] = reused.gradients[0] = reused.seeds[0] = null;
+      reused.ctx.clear(); // a tape outlives its backward: it must not keep gradients reachable
+      tape.returnEngineArrays(reused);
+    }
+  }
+
+  private static Tensor[] run(
+      Tensor[] roots,
+      Tensor[] gradients,
+      boolean retainGraph,
+      boolean createGraph,
+      Tensor[] inputs,
+      boolean allowUnused,
+      Tape.EngineArrays reused) {
+    Tensor[] seeds = reused != null ? reused.seeds : new Tensor[roots.length];
     for (int i = 0; i < roots.length; i++) {
       seeds[i] = seedGradient(roots[i], gradients == null ? null : gradients[i], i);
     }
@@ -69,7 +103,7 @@ final class Engine {
       Tape tape = Tape.current();
       int stamp = ++tape.stamp;
       int top = -1;
-      Ctx ctx = new Ctx(tape, -1);
+      Ctx ctx = reused != null ? reused.ctx : new Ctx(tape, -1);
       for (int i = 0; i < roots.length; i++) {
         Tensor r = roots[i];
         if (r.isLeaf()) {

@@ -11,20 +11,28 @@ package dev.panagrad.autograd;
  * }
  */
 public final class GradMode {
-  private static final ThreadLocal<boolean[]> ENABLED =
-      ThreadLocal.withInitial(() -> new boolean[] {true});
+  private static final ThreadLocal<Cell> ENABLED = ThreadLocal.withInitial(Cell::new);
+
+  /**
+   * A thread's mode, with the two guards that restore it: a guard only remembers the value to
+   * restore, so each thread needs two, made once, and entering a mode allocates nothing.
+   */
+  private static final class Cell {
+    boolean enabled = true;
+    final Guard restoresOn = new Guard(this, true), restoresOff = new Guard(this, false);
+  }
 
   private GradMode() {}
 
   public static boolean isEnabled() {
-    return ENABLED.get()[0];
+    return ENABLED.get().enabled;
   }
 
   /** Sets the mode and returns a guard that restores the previous mode at close. */
   public static Guard set(boolean enabled) {
-    boolean[] cell = ENABLED.get();
-    Guard g = new Guard(cell, cell[0]);
-    cell[0] = enabled;
+    Cell cell = ENABLED.get();
+    Guard g = cell.enabled ? cell.restoresOn : cell.restoresOff;
+    cell.enabled = enabled;
     return g;
   }
 
@@ -38,17 +46,17 @@ public final class GradMode {
 
   /** Restores the grad mode that was in force when it was made. */
   public static final class Guard implements AutoCloseable {
-    private final boolean[] cell;
+    private final Cell cell;
     private final boolean previous;
 
-    private Guard(boolean[] cell, boolean previous) {
+    private Guard(Cell cell, boolean previous) {
       this.cell = cell;
       this.previous = previous;
     }
 
     @Override
     public void close() {
-      cell[0] = previous;
+      cell.enabled = previous;
     }
   }
 }

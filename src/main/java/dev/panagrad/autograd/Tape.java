@@ -92,6 +92,34 @@ public final class Tape {
 
   private Tape() {}
 
+  /** What one backward from one root needs, made once per tape (see Engine.backward). */
+  static final class EngineArrays {
+    final Tensor[] roots = new Tensor[1], gradients = new Tensor[1], seeds = new Tensor[1];
+    final Ctx ctx;
+
+    EngineArrays(Tape tape) {
+      this.ctx = new Ctx(tape, -1);
+    }
+  }
+
+  private EngineArrays engineArrays; // null while a backward uses them (or before the first)
+  private boolean engineArraysMade;
+
+  /** The tape's engine arrays, or null when a backward on this thread already holds them. */
+  EngineArrays takeEngineArrays() {
+    if (!engineArraysMade) {
+      engineArraysMade = true;
+      return new EngineArrays(this);
+    }
+    EngineArrays a = engineArrays;
+    engineArrays = null;
+    return a;
+  }
+
+  void returnEngineArrays(EngineArrays a) {
+    engineArrays = a;
+  }
+
   /** This thread's tape. */
   public static Tape current() {
     return CURRENT.get();
@@ -157,24 +185,41 @@ public final class Tape {
    * arrays: the common unary op records with no heap allocation.
    */
   public static void record(Op op, Tensor out, Tensor in, Tensor saved) {
-    Tape t = current();
-    int e = t.beginRow(op, out, null, 1);
-    t.addEdge(in);
-    t.beginSaved(e, saved == null ? 0 : 1);
-    if (saved != null) t.addSaved(saved, out);
-    t.beginScalars(e, 0);
-    t.endRow(out, e);
+    recordOne(op, out, in, saved, 0, 0, 0, null);
   }
 
   /** {@link #record} for one input, {@code saved} (or nothing when null) and one scalar. */
   public static void record(Op op, Tensor out, Tensor in, Tensor saved, double scalar) {
+    recordOne(op, out, in, saved, 1, scalar, 0, null);
+  }
+
+  /** {@link #record} for one input and an attribute, nothing saved and no scalar (views). */
+  public static void record(Op op, Tensor out, Tensor in, Object attr) {
+    recordOne(op, out, in, null, 0, 0, 0, attr);
+  }
+
+  /** {@link #record} for one input, {@code saved} (or nothing), two scalars and an attribute. */
+  public static void record(
+      Op op, Tensor out, Tensor in, Tensor saved, double s0, double s1, Object attr) {
+    recordOne(op, out, in, saved, 2, s0, s1, attr);
+  }
+
+  /** {@link #record} for one input, {@code saved} (or nothing), one scalar and an attribute. */
+  public static void record(Op op, Tensor out, Tensor in, Tensor saved, double s0, Object attr) {
+    recordOne(op, out, in, saved, 1, s0, 0, attr);
+  }
+
+  /** A row of one input, at most one saved tensor and {@code scalars} (0 to 2) scalars. */
+  private static void recordOne(
+      Op op, Tensor out, Tensor in, Tensor saved, int scalars, double s0, double s1, Object attr) {
     Tape t = current();
-    int e = t.beginRow(op, out, null, 1);
+    int e = t.beginRow(op, out, attr, 1);
     t.addEdge(in);
     t.beginSaved(e, saved == null ? 0 : 1);
     if (saved != null) t.addSaved(saved, out);
-    t.beginScalars(e, 1);
-    t.addScalar(scalar);
+    t.beginScalars(e, scalars);
+    if (scalars > 0) t.addScalar(s0);
+    if (scalars > 1) t.addScalar(s1);
     t.endRow(out, e);
   }
 
@@ -193,8 +238,14 @@ public final class Tape {
   /** {@link #record} for two inputs, two saved tensors (either may be null) and no scalar. */
   public static void recordBinary(
       Op op, Tensor out, Tensor a, Tensor b, Tensor savedA, Tensor savedB) {
+    recordBinary(op, out, a, b, savedA, savedB, null);
+  }
+
+  /** {@link #recordBinary(Op, Tensor, Tensor, Tensor, Tensor, Tensor)} with an attribute. */
+  public static void recordBinary(
+      Op op, Tensor out, Tensor a, Tensor b, Tensor savedA, Tensor savedB, Object attr) {
     Tape t = current();
-    int e = t.beginRow(op, out, null, 2);
+    int e = t.beginRow(op, out, attr, 2);
     t.addEdge(a);
     t.addEdge(b);
     t.beginSaved(e, 2);

@@ -27,7 +27,8 @@ public final class Scope implements AutoCloseable {
    */
   private static final ThreadLocal<Storage[]> SPARE_LIST = new ThreadLocal<>();
 
-  private static long counter;
+  private static final java.util.concurrent.atomic.AtomicLong COUNTER =
+      new java.util.concurrent.atomic.AtomicLong();
   private static volatile Listener listener;
 
   static {
@@ -57,7 +58,8 @@ public final class Scope implements AutoCloseable {
 
   private final Scope parent;
   private final Thread thread;
-  private final String name;
+  private final String name; // null for an unnamed scope, whose name is "#" + id, made on demand
+  private final long id;
   private Storage[] owned;
   private int count;
   private boolean closed;
@@ -65,10 +67,11 @@ public final class Scope implements AutoCloseable {
   /** The thread's cache of released storages; null once closed (so it can die with the thread). */
   private StorageCache cache;
 
-  private Scope(Scope parent, String name) {
+  private Scope(Scope parent, String name, long id) {
     this.parent = parent;
     this.thread = Thread.currentThread();
     this.name = name;
+    this.id = id;
     this.cache = parent != null ? parent.cache : StorageCache.current();
     Storage[] spare = SPARE_LIST.get();
     if (spare != null) SPARE_LIST.set(null);
@@ -77,16 +80,16 @@ public final class Scope implements AutoCloseable {
 
   /** Opens a scope on the current thread, nested in the current one if any. */
   public static Scope open() {
-    long id;
-    synchronized (Scope.class) {
-      id = ++counter;
-    }
-    return open("#" + id);
+    return open(null, COUNTER.incrementAndGet());
   }
 
   /** Opens a named scope; the name appears in use-after-release errors. */
   public static Scope open(String name) {
-    Scope s = new Scope(CURRENT.get(), name);
+    return open(java.util.Objects.requireNonNull(name, "name"), 0);
+  }
+
+  private static Scope open(String name, long id) {
+    Scope s = new Scope(CURRENT.get(), name, id);
     CURRENT.set(s);
     Listener l = listener;
     if (l != null) l.opened(s);
@@ -117,7 +120,7 @@ public final class Scope implements AutoCloseable {
   }
 
   void adopt(Storage s) {
-    if (closed) throw new IllegalStateException("scope '" + name + "' is closed");
+    if (closed) throw new IllegalStateException("scope '" + name() + "' is closed");
     if (count == owned.length) owned = Arrays.copyOf(owned, count * 2);
     owned[count++] = s;
     s.setOwner(this);
@@ -128,25 +131,24 @@ public final class Scope implements AutoCloseable {
     if (closed) return;
     if (Thread.currentThread() != thread) {
       throw new IllegalStateException(
-          "scope '" + name + "' was opened on thread " + thread.getName() + "; close it there");
+          "scope '" + name() + "' was opened on thread " + thread.getName() + "; close it there");
     }
     if (CURRENT.get() != this) {
       throw new IllegalStateException(
           "scope '"
-              + name
+              + name()
               + "' closed while an inner scope is still open; close inner scopes first");
     }
     closed = true;
     Listener l = listener;
     if (l != null) l.closed(this);
-    String by = "its scope '" + name + "' closed (thread " + thread.getName() + ")";
     long bytes = 0, released = 0;
     for (int i = 0; i < count; i++) {
       Storage s = owned[i];
       owned[i] = null;
       // A storage kept out of this scope has another owner now: it is not ours to release.
       if (s.owner() == this) {
-        long b = s.releaseInto(cache, by);
+        long b = s.releaseInto(cache, this); // the storage words the reason only if asked
         if (b >= 0) {
           bytes += b;
           released++;
@@ -163,6 +165,11 @@ public final class Scope implements AutoCloseable {
   }
 
   public String name() {
-    return name;
+    return name != null ? name : "#" + id;
+  }
+
+  /** Why a storage this scope released is gone, in a use-after-release error. */
+  String releaseMessage() {
+    return "its scope '" + name() + "' closed (thread " + thread.getName() + ")";
   }
 }

@@ -46,8 +46,11 @@ public final class Storage {
   // Written with release and read with acquire semantics (GENERATION): a thread that sees a
   // generation end sees why it ended, without the full fence a volatile write costs per tensor.
   private int generation;
-  private String releasedBy; // why the current generation ended; null while alive
-  private String[] pastReleases; // why generation g ended, at g % REMEMBERED, once reused
+  // Why the current generation ended, null while alive: a String, or the Scope whose close ended
+  // it (its releaseMessage() is built only when an error needs it, so closing a scope makes no
+  // string per step).
+  private Object releasedBy;
+  private Object[] pastReleases; // why generation g ended, at g % REMEMBERED, once reused
   private Scope owner;
   private Cleaner.Cleanable cleanable;
 
@@ -80,7 +83,17 @@ public final class Storage {
     StoragePool pool = StoragePool.forCurrentThread();
     // A captured step's private pool bypasses the cache: its pieces must stay in that pool.
     Storage s = scope != null && pool == StoragePool.get() ? scope.cache().take(byteSize) : null;
-    if (s == null) s = new Storage(pool, pool.take(byteSize), byteSize);
+    if (s == null) {
+      StoragePool.Piece piece = pool.take(byteSize);
+      Storage last = piece.lastHolder;
+      piece.lastHolder = null;
+      if (last != null && last.pool == pool) {
+        s = last; // released, never Cleaner-registered, generation not at its end (releaseInto)
+        s.reuse(byteSize);
+      } else {
+        s = new Storage(pool, piece, byteSize);
+      }
+    }
     MemoryStats.allocated(byteSize);
     if (scope != null) scope.adopt(s);
     else s.releaseWhenUnreachable();
@@ -89,7 +102,7 @@ public final class Storage {
 
   /** Makes this released storage serve a new request of {@code bytes} (same size class). */
   void reuse(long bytes) {
-    if (pastReleases == null) pastReleases = new String[REMEMBERED];
+    if (pastReleases == null) pastReleases = new Object[REMEMBERED];
     pastReleases[(generation - 1) % REMEMBERED] = releasedBy; // generations are never negative
     segment = piece.view(bytes);
     byteSize = bytes;
@@ -111,11 +124,11 @@ public final class Storage {
    */
   public String releasedBy(int gen) {
     int now = generation();
-    if (gen == now) return releasedBy;
-    String last = releasedBy;
-    if (last != null && gen == now - 1) return last;
+    if (gen == now) return message(releasedBy);
+    Object last = releasedBy;
+    if (last != null && gen == now - 1) return message(last);
     if (pastReleases != null && now - gen <= REMEMBERED) {
-      return pastReleases[gen % REMEMBERED];
+      return message(pastReleases[gen % REMEMBERED]);
     }
     return "a scope closed, and its memory has since served " + (now - gen) + " other tensors";
   }
@@ -123,7 +136,8 @@ public final class Storage {
   /** The bytes; throws if the storage was released. */
   public MemorySegment segment() {
     if (releasedBy != null) {
-      throw new IllegalStateException("storage of " + byteSize + " bytes used after " + releasedBy);
+      throw new IllegalStateException(
+          "storage of " + byteSize + " bytes used after " + message(releasedBy));
     }
     return segment;
   }
@@ -138,7 +152,12 @@ public final class Storage {
 
   /** What released this storage ("its scope 'step' closed ..."), or null while it is alive. */
   public String releasedBy() {
-    return releasedBy;
+    return message(releasedBy);
+  }
+
+  /** The words for a release reason: the string itself, or what the scope's close says. */
+  private static String message(Object reason) {
+    return reason instanceof Scope s ? s.releaseMessage() : (String) reason;
   }
 
   /** The version counter: bumped by every in-place write, checked by autograd's saved tensors. */
@@ -201,11 +220,11 @@ public final class Storage {
    * or -1 when there was nothing to count here. A storage the Cleaner also watches goes back to the
    * pool instead: its Cleaner registration cannot be reused.
    */
-  long releaseInto(StorageCache cache, String by) {
+  long releaseInto(StorageCache cache, Scope by) {
     if (cleanable != null || pool != StoragePool.get() || generation == Integer.MAX_VALUE - 1) {
       // A private pool keeps its pieces; a storage at its last generation retires, so generations
       // never wrap.
-      release(by);
+      release(by.releaseMessage());
       return -1;
     }
     if (!end(by)) return -1;
@@ -214,7 +233,7 @@ public final class Storage {
   }
 
   /** Ends the current generation; false when it had already ended. */
-  private boolean end(String by) {
+  private boolean end(Object by) {
     if (releasedBy != null) return false;
     releasedBy = by;
     GENERATION.setRelease(this, generation + 1);

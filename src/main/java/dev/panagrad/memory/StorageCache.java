@@ -38,14 +38,17 @@ final class StorageCache {
   /** A released storage for a request of {@code bytes} bytes, made ready for it; or null. */
   Storage take(long bytes) {
     if (bytes > MAX_PIECE_BYTES) return null;
-    Storage s = shelf.pop(StoragePool.sizeClass(bytes));
+    Storage s = shelf.pop(StoragePool.sizeClass(bytes), bytes);
     if (s != null) s.reuse(bytes);
     return s;
   }
 
   /** Keeps released {@code s} for a later request, or returns its piece to the pool when full. */
   void give(Storage s) {
-    if (!shelf.push(s)) StoragePool.get().give(s.piece());
+    if (!shelf.push(s)) {
+      s.piece().lastHolder = s; // the next taker of the piece reuses the object (Storage.take)
+      StoragePool.get().give(s.piece());
+    }
   }
 
   /**
@@ -58,12 +61,38 @@ final class StorageCache {
     private final int[] counts = new int[CLASSES];
     private long bytes;
 
-    Storage pop(int c) {
-      if (counts[c] == 0) return null;
-      Storage s = stacks[c][--counts[c]];
-      stacks[c][counts[c]] = null;
+    /** How deep pop looks for a storage that last held exactly the bytes asked for. */
+    private static final int MATCH_DEPTH = 8;
+
+    /**
+     * The most recently shelved storage of class c, or, among the top {@link #MATCH_DEPTH}, one
+     * that last served exactly {@code want} bytes: its piece keeps that view (StoragePool.Piece),
+     * so when a class serves two sizes in a step (a 4,000- and a 2,560-byte tensor share the 4 KiB
+     * class) the match cuts no new segment.
+     */
+    Storage pop(int c, long want) {
+      int n = counts[c];
+      if (n == 0) return null;
+      Storage[] stack = stacks[c];
+      for (int i = n - 1; i >= Math.max(0, n - MATCH_DEPTH); i--) {
+        if (stack[i].byteSize() == want) {
+          Storage s = stack[i];
+          stack[i] = stack[n - 1];
+          return popTop(c, s);
+        }
+      }
+      return popTop(c, stack[n - 1]);
+    }
+
+    private Storage popTop(int c, Storage s) {
+      Storage[] stack = stacks[c];
+      stack[--counts[c]] = null;
       bytes -= 1L << c;
       return s;
+    }
+
+    Storage pop(int c) {
+      return counts[c] == 0 ? null : popTop(c, stacks[c][counts[c] - 1]);
     }
 
     boolean push(Storage s) {

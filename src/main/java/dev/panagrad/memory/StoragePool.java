@@ -40,6 +40,14 @@ public final class StoragePool {
     final int sizeClass; // kept here so a release need not reach the segment object
     private MemorySegment view;
 
+    /**
+     * The released storage object that last held this piece, when the thread that released it sent
+     * the piece to the pool (its shelf was full): the next taker reuses the object, as a shelf
+     * would (Note [Storage generations]), instead of making one. Written before the piece enters
+     * the pool and read after it leaves, both under the pool's lock.
+     */
+    Storage lastHolder;
+
     Piece(MemorySegment whole, int sizeClass) {
       this.whole = whole;
       this.sizeClass = sizeClass;

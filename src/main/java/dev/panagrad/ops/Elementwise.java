@@ -271,7 +271,7 @@ public final class Elementwise {
     Tensor out =
         Pointwise.unary(a, Pointwise.resultTypeWithScalar(a, floating), UnaryOp.CLAMP, min, max);
     if (Tape.needsRecord(a)) {
-      Tape.record(Op.CLAMP, out, new Tensor[] {a}, new Tensor[] {a}, new double[] {min, max}, null);
+      Tape.record(Op.CLAMP, out, a, a, min, max, null);
     }
     return out;
   }

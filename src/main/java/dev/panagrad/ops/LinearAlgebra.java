@@ -64,12 +64,13 @@ public final class LinearAlgebra {
     Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
     gemm(a, b, out, false);
     if (Tape.needsRecord(a, b)) {
-      Tape.record(
+      Tape.recordBinary(
           Op.MM,
           out,
-          new Tensor[] {a, b},
-          new Tensor[] {b.requiresGrad() ? a : null, a.requiresGrad() ? b : null},
-          null,
+          a,
+          b,
+          b.requiresGrad() ? a : null,
+          a.requiresGrad() ? b : null,
           mat2Layout(b));
     }
     return out;
@@ -254,9 +255,13 @@ public final class LinearAlgebra {
     return 0;
   }
 
-  private static boolean fitsInt(long... vs) {
-    for (long v : vs) if (v > Integer.MAX_VALUE) return false;
-    return true;
+  // Fixed arities, not varargs: a varargs array was most of a product's heap allocation.
+  private static boolean fitsInt(long a, long b) {
+    return fitsInt(a, b, 0, 0);
+  }
+
+  private static boolean fitsInt(long a, long b, long c, long d) {
+    return (a | b | c | d) >= 0 && Math.max(Math.max(a, b), Math.max(c, d)) <= Integer.MAX_VALUE;
   }
 
   private static MemorySegment contiguousCopy(

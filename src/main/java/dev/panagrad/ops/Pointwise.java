@@ -265,6 +265,23 @@ public final class Pointwise {
         && in.isContiguous();
   }
 
+  /**
+   * How the kernels step through {@code in} for contiguous float {@code out} of in's dtype: 1 when
+   * in is a contiguous run of out's shape, 0 when it is one element (a single-element tensor, or a
+   * view whose every dim of size above 1 has stride 0, of out's shape), -1 otherwise.
+   */
+  static long runStep(Tensor out, Tensor in) {
+    DType d = out.dtype();
+    if ((d != DType.FLOAT32 && d != DType.FLOAT64) || in.dtype() != d) return -1;
+    if (sameShape(out, in)) {
+      if (in.isContiguous()) return 1;
+      long[] sh = in.shapeArray(), st = in.strideArray();
+      for (int i = 0; i < sh.length; i++) if (sh[i] != 1 && st[i] != 0) return -1;
+      return 0;
+    }
+    return in.numel() == 1 && in.dim() <= out.dim() ? 0 : -1;
+  }
+
   /** Below the split threshold the kernel runs here, without Parallel's lambda. */
   private static boolean runsOnCaller(long n) {
     return n < Parallel.MIN_ELEMENTS || Parallel.threads() == 1;
@@ -360,8 +377,12 @@ public final class Pointwise {
 
   /** out[i] = a[i] (op) b[i]; a and b broadcast to out's shape. */
   public static void binaryInto(Tensor out, Tensor a, Tensor b, BinaryOp op, double p) {
-    if (!Recorder.active() && isContiguousRun(out, a) && isContiguousRun(out, b)) {
-      // Fast path: see unaryInto.
+    long stepA = runStep(out, a), stepB = runStep(out, b);
+    if (!Recorder.active() && stepA >= 0 && stepB >= 0 && out.isContiguous()) {
+      long ia = stepA, ib = stepB;
+      // Fast path: see unaryInto. An operand may also be one element read for every output (a
+      // broadcast scalar, such as sum's gradient expanded): the kernel's step 0, which is what
+      // the strided loop would hand the kernel for it.
       MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment();
       long o = out.storageOffset(), x = a.storageOffset(), y = b.storageOffset(), n = out.numel();
       if (out.dtype() == DType.FLOAT32) {
@@ -375,10 +396,12 @@ public final class Pointwise {
                   sb.getAtIndex(ValueLayout.JAVA_FLOAT, y),
                   fp));
         } else if (runsOnCaller(n)) {
-          K.binaryF(op, sa, x, 1, sb, y, 1, so, o, n, fp);
+          K.binaryF(op, sa, x, ia, sb, y, ib, so, o, n, fp);
         } else {
           Parallel.forRange(
-              n, (lo, hi) -> K.binaryF(op, sa, x + lo, 1, sb, y + lo, 1, so, o + lo, hi - lo, fp));
+              n,
+              (lo, hi) ->
+                  K.binaryF(op, sa, x + lo * ia, ia, sb, y + lo * ib, ib, so, o + lo, hi - lo, fp));
         }
       } else if (n == 1) {
         so.setAtIndex(
@@ -389,10 +412,12 @@ public final class Pointwise {
                 sb.getAtIndex(ValueLayout.JAVA_DOUBLE, y),
                 p));
       } else if (runsOnCaller(n)) {
-        K.binaryD(op, sa, x, 1, sb, y, 1, so, o, n, p);
+        K.binaryD(op, sa, x, ia, sb, y, ib, so, o, n, p);
       } else {
         Parallel.forRange(
-            n, (lo, hi) -> K.binaryD(op, sa, x + lo, 1, sb, y + lo, 1, so, o + lo, hi - lo, p));
+            n,
+            (lo, hi) ->
+                K.binaryD(op, sa, x + lo * ia, ia, sb, y + lo * ib, ib, so, o + lo, hi - lo, p));
       }
       return;
     }

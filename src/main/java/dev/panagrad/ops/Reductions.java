@@ -81,6 +81,50 @@ public final class Reductions {
     return out;
   }
 
+  private static final long[] NO_DIMS = {}; // a 0-d result's shape, with no varargs array a call
+
+  /** True when a's elements are one contiguous float32 or float64 run, summed outside a capture. */
+  private static boolean isWholeFloatRun(Tensor a) {
+    DType d = a.dtype();
+    return (d == DType.FLOAT32 || d == DType.FLOAT64) && !Recorder.active() && a.isContiguous();
+  }
+
+  /**
+   * sum() of one contiguous run: what {@link #reduce} computes for it (the strided loop makes it a
+   * single run with the accumulator fixed, so Reduction.run's first or second branch, then
+   * finish()), with none of the loop's arrays or the Reduction object.
+   */
+  private static Tensor sumWhole(Tensor a) {
+    DType dt = a.dtype();
+    Tensor out = Tensor.empty(dt, NO_DIMS);
+    MemorySegment s = a.segment();
+    long x = a.storageOffset(), n = a.numel();
+    double[][] acc = ACCUMULATORS.pair(1);
+    acc[0][0] = 0;
+    acc[1][0] = 0;
+    if (dt == DType.FLOAT32) {
+      float[] run = SCRATCH.get();
+      for (long from = 0; from < n; from += run.length) {
+        int len = (int) Math.min(run.length, n - from);
+        MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, (x + from) * 4, run, 0, len);
+        neumaierInto(acc[0], acc[1], 0, run, len);
+      }
+    } else {
+      double sum = 0, c = 0;
+      for (long i = 0; i < n; i++) {
+        double v = s.getAtIndex(ValueLayout.JAVA_DOUBLE, x + i), t = sum + v;
+        c += Math.abs(sum) >= Math.abs(v) ? (sum - t) + v : (v - t) + sum;
+        sum = t;
+      }
+      acc[0][0] = sum;
+      acc[1][0] = c;
+    }
+    double total = acc[0][0];
+    if (Double.isFinite(acc[1][0])) total += acc[1][0];
+    Elements.put(out.segment(), dt, 0, total);
+    return out;
+  }
+
   /** The longest piece of a run {@link #reduce} copies to the heap at once. */
   private static final int RUN_CHUNK = 4096;
 
@@ -227,16 +271,18 @@ public final class Reductions {
   }
 
   public static Tensor sum(Tensor a) {
-    Tensor out = reduce(a, dimMask(null, a.dim()), false, sumType(a), SUM);
-    if (Tape.needsRecord(a)) Tape.record(Op.SUM, out, new Tensor[] {a}, null, null, null);
+    Tensor out =
+        isWholeFloatRun(a)
+            ? sumWhole(a)
+            : reduce(a, dimMask(null, a.dim()), false, sumType(a), SUM);
+    if (Tape.needsRecord(a)) Tape.record(Op.SUM, out, a, null);
     return out;
   }
 
   public static Tensor sum(Tensor a, long[] dims, boolean keepdim) {
     boolean[] mask = dimMask(dims, a.dim());
     Tensor out = reduce(a, mask, keepdim, sumType(a), SUM);
-    if (Tape.needsRecord(a))
-      Tape.record(Op.SUM_DIM, out, new Tensor[] {a}, null, new double[] {keepdim ? 1 : 0}, mask);
+    if (Tape.needsRecord(a)) Tape.record(Op.SUM_DIM, out, a, null, keepdim ? 1 : 0, mask);
     return out;
   }
 
@@ -256,8 +302,7 @@ public final class Reductions {
     DType dt = out.dtype();
     divideFirst(so, dt, n);
     if (Recorder.active()) Recorder.record("mean /" + n, () -> divideFirst(so, dt, n));
-    if (Tape.needsRecord(a))
-      Tape.record(Op.MEAN, out, new Tensor[] {a}, null, new double[] {n}, null);
+    if (Tape.needsRecord(a)) Tape.record(Op.MEAN, out, a, null, n, null);
     return out;
   }
 

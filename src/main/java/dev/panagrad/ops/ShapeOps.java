@@ -2,6 +2,7 @@ package dev.panagrad.ops;
 
 import dev.panagrad.DType;
 import dev.panagrad.Shapes;
+import dev.panagrad.SharedDims;
 import dev.panagrad.Tensor;
 import dev.panagrad.autograd.GradMode;
 import dev.panagrad.autograd.Op;
@@ -13,7 +14,10 @@ public final class ShapeOps {
   private ShapeOps() {}
 
   static Tensor record(Op op, Tensor in, Tensor out, double[] sc, Object attr) {
-    if (Tape.needsRecord(in)) Tape.record(op, out, new Tensor[] {in}, null, sc, attr);
+    if (Tape.needsRecord(in)) {
+      if (sc == null) Tape.record(op, out, in, attr);
+      else Tape.record(op, out, new Tensor[] {in}, null, sc, attr);
+    }
     return out;
   }
 
@@ -111,12 +115,18 @@ public final class ShapeOps {
           "t() expects a tensor with <= 2 dimensions, but self is " + a.dim() + "D");
     }
     if (a.dim() < 2)
-      return record(Op.T, a, a.rawView(a.shape(), a.stride(), a.storageOffset()), null, null);
+      return record(
+          Op.T, a, a.rawView(a.shapeArray(), a.strideArray(), a.storageOffset()), null, null);
     return record(Op.T, a, swapped(a, 0, 1), null, null);
   }
 
   static Tensor swapped(Tensor a, int d0, int d1) {
-    long[] sh = a.shape(), st = a.stride();
+    long[] sh = a.shapeArray(), st = a.strideArray();
+    if (sh.length == 2 && d0 != d1) { // a matrix's transpose, found without making arrays
+      return a.rawView(SharedDims.of(sh[1], sh[0]), SharedDims.of(st[1], st[0]), a.storageOffset());
+    }
+    sh = sh.clone();
+    st = st.clone();
     long x = sh[d0];
     sh[d0] = sh[d1];
     sh[d1] = x;
@@ -185,6 +195,40 @@ public final class ShapeOps {
     return record(Op.SQUEEZE_DIM, a, out, null, null);
   }
 
+  /** Dim i's size after expanding {@code sh} to {@code size}, with PyTorch's errors. */
+  private static long expandedSize(long[] sh, long[] size, int i) {
+    int j = i - (size.length - sh.length);
+    long want = size[i];
+    if (j < 0) {
+      if (want < 0)
+        throw new IllegalArgumentException(
+            "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension "
+                + i);
+      return want;
+    }
+    if (want == -1) want = sh[j];
+    if (sh[j] == want || sh[j] == 1) return want;
+    throw new IllegalArgumentException(
+        "The expanded size of the tensor ("
+            + want
+            + ") must match the existing size ("
+            + sh[j]
+            + ") at non-singleton dimension "
+            + i
+            + ".  Target sizes: "
+            + Shapes.str(size)
+            + ".  Tensor sizes: "
+            + Shapes.str(sh));
+  }
+
+  /** Dim i's stride after expanding (0 where a dim is new or broadcast); size checked first. */
+  private static long expandedStride(long[] sh, long[] st, long[] size, int i) {
+    int j = i - (size.length - sh.length);
+    if (j < 0) return 0;
+    long want = size[i] == -1 ? sh[j] : size[i];
+    return sh[j] == want ? st[j] : 0;
+  }
+
   /** Drops size-1 dim {@code only}, or every size-1 dim when {@code only} is -1. */
   static Tensor squeezed(Tensor a, int only) {
     long[] sh = a.shape(), st = a.stride();
@@ -200,7 +244,7 @@ public final class ShapeOps {
   }
 
   public static Tensor expand(Tensor a, long... size) {
-    long[] sh = a.shape(), st = a.stride();
+    long[] sh = a.shapeArray(), st = a.strideArray();
     if (size.length < sh.length) {
       throw new IllegalArgumentException(
           "expand("
@@ -215,39 +259,16 @@ public final class ShapeOps {
               + sh.length
               + ")");
     }
-    long[] nsh = new long[size.length], nst = new long[size.length];
-    int lead = size.length - sh.length;
-    for (int i = size.length - 1; i >= 0; i--) {
-      int j = i - lead;
-      long want = size[i];
-      if (j < 0) {
-        if (want < 0)
-          throw new IllegalArgumentException(
-              "The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension "
-                  + i);
-        nsh[i] = want;
-        nst[i] = 0;
-      } else {
-        if (want == -1) want = sh[j];
-        if (sh[j] == want) {
-          nsh[i] = want;
-          nst[i] = st[j];
-        } else if (sh[j] == 1) {
-          nsh[i] = want;
-          nst[i] = 0;
-        } else {
-          throw new IllegalArgumentException(
-              "The expanded size of the tensor ("
-                  + want
-                  + ") must match the existing size ("
-                  + sh[j]
-                  + ") at non-singleton dimension "
-                  + i
-                  + ".  Target sizes: "
-                  + Shapes.str(size)
-                  + ".  Tensor sizes: "
-                  + Shapes.str(sh));
-        }
+    long[] nsh, nst;
+    if (size.length == 2) { // a matrix (a gradient broadcast back): no arrays made
+      nsh = SharedDims.of(expandedSize(sh, size, 0), expandedSize(sh, size, 1));
+      nst = SharedDims.of(expandedStride(sh, st, size, 0), expandedStride(sh, st, size, 1));
+    } else {
+      nsh = new long[size.length];
+      nst = new long[size.length];
+      for (int i = size.length - 1; i >= 0; i--) {
+        nsh[i] = expandedSize(sh, size, i);
+        nst[i] = expandedStride(sh, st, size, i);
       }
     }
     return record(Op.EXPAND, a, a.rawView(nsh, nst, a.storageOffset()), null, null);
