@@ -91,9 +91,14 @@ public final class Shapes {
     return out;
   }
 
-  /** Infers one -1 entry of a requested shape and checks the count, in PyTorch's words. */
+  /**
+   * Infers one -1 entry of a requested shape and checks the count, in PyTorch's words. Returns
+   * {@code requested} itself when it has no -1 (read it, never write it), else a new array.
+   */
   public static long[] inferSize(long[] requested, long numel) {
-    long[] shape = requested.clone();
+    boolean complete = true;
+    for (long d : requested) complete &= d != -1;
+    long[] shape = complete ? requested : requested.clone();
     int infer = -1;
     long known = 1;
     for (int i = 0; i < shape.length; i++) {

@@ -36,6 +36,16 @@ public final class SharedDims {
     return dims.length == 0 ? NONE : entry(dims).dims;
   }
 
+  /** The shared array {@code {a}}: a vector's geometry found without making an array. */
+  public static long[] of(long a) {
+    int i = slot(mix(1, a));
+    Entry e = TABLE[i];
+    if (e != null && e.dims.length == 1 && e.dims[0] == a) return e.dims;
+    e = TABLE[i ^ 1];
+    if (e != null && e.dims.length == 1 && e.dims[0] == a) return e.dims;
+    return store(i, new long[] {a}).dims;
+  }
+
   /** The shared array {@code {a, b}}: a 2-D geometry found without making an array. */
   public static long[] of(long a, long b) {
     int i = slot(mix(mix(2, a), b));

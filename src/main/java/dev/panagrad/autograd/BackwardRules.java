@@ -263,9 +263,14 @@ final class BackwardRules {
     return sumTo(g, c.inputShape(i));
   }
 
+  private static final long[] DIM_0 = {0}; // read only
+
   static Tensor sumTo(Tensor g, long[] shape) {
     long[] gs = g.shapeArray(); // read only
     if (java.util.Arrays.equals(gs, shape)) return g;
+    if (gs.length == 2 && shape.length == 1 && shape[0] == gs[1] && gs[1] != 1) {
+      return g.sum(DIM_0, false); // a bias's gradient: the sum over rows, already its shape
+    }
     int lead = gs.length - shape.length;
     long[] dims = new long[gs.length];
     int n = 0;

@@ -160,6 +160,15 @@ public final class Tape {
     return (a.requiresGrad() || b.requiresGrad()) && GradMode.isEnabled();
   }
 
+  /** {@link #needsRecord(Tensor...)} for three inputs (any may be null), with no array. */
+  public static boolean needsRecord(Tensor a, Tensor b, Tensor c) {
+    return (needsGrad(a) || needsGrad(b) || needsGrad(c)) && GradMode.isEnabled();
+  }
+
+  private static boolean needsGrad(Tensor t) {
+    return t != null && t.requiresGrad();
+  }
+
   public static boolean needsRecord(Tensor... inputs) {
     if (!GradMode.isEnabled()) return false;
     for (Tensor t : inputs) if (t != null && t.requiresGrad()) return true;
@@ -248,6 +257,21 @@ public final class Tape {
     int e = t.beginRow(op, out, attr, 2);
     t.addEdge(a);
     t.addEdge(b);
+    t.beginSaved(e, 2);
+    t.addSaved(savedA, out);
+    t.addSaved(savedB, out);
+    t.beginScalars(e, 0);
+    t.endRow(out, e);
+  }
+
+  /** {@link #record} for three inputs, two saved tensors (either may be null), no scalar. */
+  public static void recordTernary(
+      Op op, Tensor out, Tensor a, Tensor b, Tensor c, Tensor savedA, Tensor savedB, Object attr) {
+    Tape t = current();
+    int e = t.beginRow(op, out, attr, 3);
+    t.addEdge(a);
+    t.addEdge(b);
+    t.addEdge(c);
     t.beginSaved(e, 2);
     t.addSaved(savedA, out);
     t.addSaved(savedB, out);

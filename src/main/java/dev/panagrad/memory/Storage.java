@@ -207,9 +207,15 @@ public final class Storage {
   void release(String by) {
     if (!end(by)) return;
     if (cleanable != null) {
-      cleanable.clean();
+      // The registration is spent once run; the object itself can serve the piece's next taker
+      // (a leaf's gradient, released by zeroGrad every step, then comes back without a new one).
+      Cleaner.Cleanable spent = cleanable;
+      cleanable = null;
+      if (pool == StoragePool.get() && generation() < Integer.MAX_VALUE) piece.lastHolder = this;
+      spent.clean();
     } else {
-      new Release(pool, piece, byteSize).run();
+      MemoryStats.released(byteSize);
+      pool.give(piece);
     }
   }
 

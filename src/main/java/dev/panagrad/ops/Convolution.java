@@ -132,7 +132,7 @@ public final class Convolution {
       throw new IllegalArgumentException("dilation should be greater than zero");
     }
     if (groups <= 0) throw new IllegalArgumentException("non-positive groups is not supported");
-    long[] xs = x.shape(), ws = w.shape();
+    long[] xs = x.shapeArray(), ws = w.shapeArray(); // read only
     if (w.dim() != 4) {
       throw new IllegalArgumentException(
           "Expected "
@@ -811,7 +811,7 @@ public final class Convolution {
     Tensor x = c.saved(0), wt = c.saved(1);
     checkNoDoubleBackward(c, grad, x, wt);
     ConvArgs args = (ConvArgs) c.attr();
-    Geo g = new Geo(x.shape(), wt.shape(), args);
+    Geo g = new Geo(x.shapeArray(), wt.shapeArray(), args);
     boolean nx = c.needsGrad(0), nw = c.needsGrad(1), nb = c.needsGrad(2);
     Tensor gx = nx ? Torch.zeros(x.dtype(), x.shape()) : null;
     Tensor gw = nw && g.groups > 1 ? Torch.empty(wt.dtype(), g.o, g.k) : null;

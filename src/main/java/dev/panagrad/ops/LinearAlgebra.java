@@ -288,19 +288,46 @@ public final class LinearAlgebra {
     checkMatrices("addmm", a, b);
     long[] sa = a.shapeArray(), sb = b.shapeArray();
     Tensor out = Tensor.empty(a.dtype(), sa[0], sb[1]);
-    // PyTorch expands the bias to the product's shape first (expand_size), with expand's message.
-    Pointwise.copyInto(out, ShapeOps.expand(bias.detach(), sa[0], sb[1]));
+    if (!Recorder.active() && isRowOf(bias, out)) {
+      copyIntoRows(bias, out); // what the broadcast copy below writes, row by row
+    } else {
+      // PyTorch expands the bias to the product's shape first (expand_size), with expand's
+      // message.
+      Pointwise.copyInto(out, ShapeOps.expand(bias.detach(), sa[0], sb[1]));
+    }
     gemm(a, b, out, true);
     if (Tape.needsRecord(bias, a, b)) {
-      Tape.record(
+      Tape.recordTernary(
           Op.ADDMM,
           out,
-          new Tensor[] {bias, a, b},
-          new Tensor[] {b.requiresGrad() ? a : null, a.requiresGrad() ? b : null},
-          null,
+          bias,
+          a,
+          b,
+          b.requiresGrad() ? a : null,
+          a.requiresGrad() ? b : null,
           mat2Layout(b));
     }
     return out;
+  }
+
+  /** True when bias is a contiguous vector of out's row length and dtype (a linear layer's). */
+  private static boolean isRowOf(Tensor bias, Tensor out) {
+    long[] sb = bias.shapeArray();
+    return sb.length == 1
+        && sb[0] == out.shapeArray()[1]
+        && bias.dtype() == out.dtype()
+        && bias.isContiguous();
+  }
+
+  /** Copies vector bias into every row of contiguous out: one bulk copy a row. */
+  private static void copyIntoRows(Tensor bias, Tensor out) {
+    long rowBytes = out.shapeArray()[1] * out.dtype().byteSize();
+    MemorySegment sb = bias.segment(), so = out.segment();
+    long from = bias.storageOffset() * bias.dtype().byteSize();
+    long to = out.storageOffset() * out.dtype().byteSize();
+    for (long r = 0, rows = out.shapeArray()[0]; r < rows; r++, to += rowBytes) {
+      MemorySegment.copy(sb, from, so, to, rowBytes);
+    }
   }
 
   public static Tensor dot(Tensor a, Tensor b) {

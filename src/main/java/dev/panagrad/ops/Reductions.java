@@ -3,6 +3,7 @@ package dev.panagrad.ops;
 import dev.panagrad.DType;
 import dev.panagrad.Elements;
 import dev.panagrad.Shapes;
+import dev.panagrad.SharedDims;
 import dev.panagrad.StridedLoop;
 import dev.panagrad.Tensor;
 import dev.panagrad.autograd.Op;
@@ -122,6 +123,51 @@ public final class Reductions {
     double total = acc[0][0];
     if (Double.isFinite(acc[1][0])) total += acc[1][0];
     Elements.put(out.segment(), dt, 0, total);
+    return out;
+  }
+
+  /**
+   * The sum of contiguous matrix a over dim d: what {@link #reduce} computes for it (the strided
+   * loop visits it row by row, each row one run, into acc[col] or acc[row]; Reduction.run's
+   * branches, then finish()), with none of the loop's arrays or the Reduction object.
+   */
+  private static Tensor sumMatrix(Tensor a, int d, boolean keepdim) {
+    DType dt = a.dtype();
+    long rows = a.shapeArray()[0], cols = a.shapeArray()[1];
+    long kept = d == 0 ? cols : rows;
+    long[] shape =
+        !keepdim ? SharedDims.of(kept) : d == 0 ? SharedDims.of(1, cols) : SharedDims.of(rows, 1);
+    Tensor out = Tensor.empty(dt, shape);
+    int outN = Math.toIntExact(kept);
+    double[][] pair = ACCUMULATORS.pair(outN);
+    double[] acc = pair[0], comp = pair[1];
+    Arrays.fill(acc, 0, outN, 0);
+    Arrays.fill(comp, 0, outN, 0);
+    MemorySegment s = a.segment();
+    long x = a.storageOffset();
+    float[] run = dt == DType.FLOAT32 ? SCRATCH.get() : null;
+    for (long r = 0; r < rows; r++, x += cols) {
+      if (run != null) {
+        for (long from = 0; from < cols; from += run.length) {
+          int len = (int) Math.min(run.length, cols - from);
+          MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, (x + from) * 4, run, 0, len);
+          if (d == 1) neumaierInto(acc, comp, (int) r, run, len);
+          else neumaierEach(acc, comp, (int) from, run, len);
+        }
+      } else {
+        for (long c = 0; c < cols; c++) {
+          int k = (int) (d == 1 ? r : c);
+          double v = s.getAtIndex(ValueLayout.JAVA_DOUBLE, x + c), t = acc[k] + v;
+          comp[k] += Math.abs(acc[k]) >= Math.abs(v) ? (acc[k] - t) + v : (v - t) + acc[k];
+          acc[k] = t;
+        }
+      }
+    }
+    MemorySegment so = out.segment();
+    for (int i = 0; i < outN; i++) {
+      double v = Double.isFinite(comp[i]) ? acc[i] + comp[i] : acc[i];
+      Elements.put(so, dt, i, v);
+    }
     return out;
   }
 
@@ -280,6 +326,9 @@ public final class Reductions {
   }
 
   public static Tensor sum(Tensor a, long[] dims, boolean keepdim) {
+    if (dims.length == 1 && a.dim() == 2 && isWholeFloatRun(a) && !Tape.needsRecord(a)) {
+      return sumMatrix(a, Shapes.wrapDim(dims[0], 2), keepdim); // a bias's gradient
+    }
     boolean[] mask = dimMask(dims, a.dim());
     Tensor out = reduce(a, mask, keepdim, sumType(a), SUM);
     if (Tape.needsRecord(a)) Tape.record(Op.SUM_DIM, out, a, null, keepdim ? 1 : 0, mask);

@@ -51,9 +51,16 @@ public final class ShapeOps {
     return out;
   }
 
+  /** {@link #viewStrides} for a; a row-major tensor's are the new shape's row-major strides. */
+  private static long[] viewStridesOf(Tensor a, long[] shape) {
+    long[] st = a.strideArray();
+    if (st == SharedDims.rowMajorStrides(a.shapeArray())) return SharedDims.rowMajorStrides(shape);
+    return viewStrides(a.shapeArray(), a.strideArray(), shape);
+  }
+
   public static Tensor view(Tensor a, long... shape) {
     long[] sh = Shapes.inferSize(shape, a.numel());
-    long[] st = viewStrides(a.shape(), a.stride(), sh);
+    long[] st = viewStridesOf(a, sh);
     if (st == null) {
       throw new IllegalArgumentException(
           "view size is not compatible with input tensor's size and stride (at least one"
@@ -64,7 +71,7 @@ public final class ShapeOps {
 
   public static Tensor reshape(Tensor a, long... shape) {
     long[] sh = Shapes.inferSize(shape, a.numel());
-    long[] st = viewStrides(a.shape(), a.stride(), sh);
+    long[] st = viewStridesOf(a, sh);
     if (st != null) {
       return record(Op.RESHAPE_ALIAS, a, a.rawView(sh, st, a.storageOffset()), null, null);
     }

@@ -38,14 +38,7 @@ public final class Softmax {
     if (Recorder.active()) {
       Recorder.record((log ? "log_softmax " : "softmax ") + Shapes.str(shape) + " dim " + d, rows);
     }
-    if (Tape.needsRecord(x))
-      Tape.record(
-          log ? Op.LOG_SOFTMAX : Op.SOFTMAX,
-          y,
-          new Tensor[] {x},
-          new Tensor[] {y},
-          new double[] {d},
-          null);
+    if (Tape.needsRecord(x)) Tape.record(log ? Op.LOG_SOFTMAX : Op.SOFTMAX, y, x, y, d, null);
     return y;
   }
 

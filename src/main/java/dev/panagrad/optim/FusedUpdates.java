@@ -22,6 +22,18 @@ final class FusedUpdates {
 
   private FusedUpdates() {}
 
+  /** {@link #applies(Tensor, Tensor...)} for SGD's two, without a varargs array a step. */
+  static boolean applies(Tensor p, Tensor g, Tensor buf) {
+    return p.isContiguous()
+        && p.dtype().isFloatingPoint()
+        && matches(p, g)
+        && (buf == null || matches(p, buf));
+  }
+
+  private static boolean matches(Tensor p, Tensor t) {
+    return t.isContiguous() && t.dtype() == p.dtype() && t.numel() == p.numel();
+  }
+
   /** True when every tensor is contiguous, of p's floating dtype and of p's size. */
   static boolean applies(Tensor p, Tensor... others) {
     if (!p.isContiguous() || !p.dtype().isFloatingPoint()) return false;
@@ -47,6 +59,11 @@ final class FusedUpdates {
     MemorySegment bs = buf == null ? null : buf.segment();
     long po = p.storageOffset(), go = g.storageOffset(), bo = buf == null ? 0 : buf.storageOffset();
     boolean f32 = p.dtype() == DType.FLOAT32;
+    if (!Recorder.active() && (n < Parallel.MIN_SPLIT_PASS || Parallel.threads() == 1)) {
+      // what forPass would run, on this thread, without making the two lambdas below
+      sgd(f32, ps, po, gs, go, bs, bo, n, lr, momentum, dampening, weightDecay, nesterov);
+      return;
+    }
     // Elements split over the pool's threads from Parallel.MIN_SPLIT_PASS on: each element's
     // update is independent, so the bits do not depend on the split.
     Parallel.Range range =
