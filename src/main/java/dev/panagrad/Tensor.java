@@ -895,6 +895,7 @@ public final class Tensor implements HasStorage {
   /** Copies {@code src} (broadcast, converted) into this tensor. */
   public Tensor copy_(Tensor src) {
     checkInplace("copy_");
+    checkNoPartialOverlap(src);
     if (!Arrays.equals(Shapes.broadcast(shape, src.shape), shape)) {
       throw new IllegalArgumentException(
           "output with shape "
@@ -918,6 +919,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor add_(Tensor other) {
+    checkNoPartialOverlap(other);
     // Gradient accumulation's path among others: straight into this tensor when it can be.
     if (writesDirectly(other)) return writeDirectly("add_", other, BinaryOp.ADD, 1);
     return writeResult("add_", add(other));
@@ -943,6 +945,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor add_(Tensor other, double alpha) {
+    checkNoPartialOverlap(other);
     if (writesDirectly(other)) return writeDirectly("add_", other, BinaryOp.ADD, alpha);
     return writeResult("add_", add(other, alpha));
   }
@@ -952,6 +955,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor sub_(Tensor other) {
+    checkNoPartialOverlap(other);
     if (writesDirectly(other)) return writeDirectly("sub_", other, BinaryOp.SUB, 1);
     return writeResult("sub_", sub(other));
   }
@@ -961,6 +965,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor mul_(Tensor other) {
+    checkNoPartialOverlap(other);
     if (writesDirectly(other)) return writeDirectly("mul_", other, BinaryOp.MUL, 1);
     return writeResult("mul_", mul(other));
   }
@@ -970,6 +975,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor div_(Tensor other) {
+    checkNoPartialOverlap(other);
     return writeResult("div_", div(other));
   }
 
@@ -1277,6 +1283,44 @@ public final class Tensor implements HasStorage {
               + " single memory location. Please clone() the tensor before performing the"
               + " operation.");
     }
+  }
+
+  /**
+   * PyTorch's assert_no_partial_overlap before an in-place write from {@code input}: both dense
+   * (non-overlapping, in some order of dims) views of one storage whose byte ranges meet without
+   * being the same elements. Results here are computed before they are written, so nothing would go
+   * wrong; PyTorch refuses, and so does this. Views that are not dense (a column slice) are what
+   * PyTorch calls too hard to check, and pass.
+   */
+  private void checkNoPartialOverlap(Tensor input) {
+    if (input == this || input.storage != storage || numel() == 0 || input.numel() == 0) return;
+    input.segment(); // a stale input says so first
+    if (!isNonOverlappingAndDense() || !input.isNonOverlappingAndDense()) return;
+    long begin = offset * dtype.byteSize(), end = begin + numel() * dtype.byteSize();
+    long inBegin = input.offset * input.dtype.byteSize();
+    long inEnd = inBegin + input.numel() * input.dtype.byteSize();
+    boolean same = begin == inBegin && end == inEnd && Arrays.equals(strides, input.strides);
+    if (!same && begin < inEnd && inBegin < end) {
+      throw new IllegalArgumentException(
+          "unsupported operation: some elements of the input tensor and the written-to tensor"
+              + " refer to a single memory location. Please clone() the tensor before performing"
+              + " the operation.");
+    }
+  }
+
+  /** c10's is_non_overlapping_and_dense: the elements fill a block, in some order of dims. */
+  private boolean isNonOverlappingAndDense() {
+    int n = shape.length;
+    Integer[] dims = new Integer[n];
+    for (int i = 0; i < n; i++) dims[i] = i;
+    Arrays.sort(dims, (a, b) -> Long.compare(strides[a], strides[b]));
+    long expected = 1;
+    for (int d : dims) {
+      if (shape[d] == 1) continue;
+      if (strides[d] != expected) return false;
+      expected *= shape[d];
+    }
+    return true;
   }
 
   @Override

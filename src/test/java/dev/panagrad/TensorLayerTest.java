@@ -354,6 +354,35 @@ class TensorLayerTest {
   }
 
   @Test
+  void inPlaceWriteFromAPartlyOverlappingInputIsRefusedAsPyTorchDoes() {
+    // What PyTorch 2.13 does with each (RuntimeError there, its message word for word).
+    String msg =
+        "some elements of the input tensor and the written-to tensor refer to a single memory"
+            + " location";
+    Tensor x = arange(5).to(DType.FLOAT32);
+    assertMessage(
+        IllegalArgumentException.class, msg, () -> x.narrow(0, 1, 4).sub_(x.narrow(0, 0, 4)));
+    assertMessage(
+        IllegalArgumentException.class, msg, () -> x.narrow(0, 1, 4).copy_(x.narrow(0, 0, 4)));
+    assertMessage(
+        IllegalArgumentException.class, msg, () -> x.narrow(0, 1, 4).mul_(x.narrow(0, 0, 4)));
+    assertMessage(
+        IllegalArgumentException.class, msg, () -> x.narrow(0, 1, 4).div_(x.narrow(0, 0, 4)));
+    Tensor y = arange(9).to(DType.FLOAT32).view(3, 3);
+    assertMessage(IllegalArgumentException.class, msg, () -> y.add_(y.t())); // same bytes, order
+    assertArrayEquals(new float[] {0, 1, 2, 3, 4}, x.toFloatArray(), "nothing written");
+    // allowed: disjoint views of one storage, the same elements, and views too hard to check
+    x.narrow(0, 0, 2).add_(x.narrow(0, 2, 2));
+    assertArrayEquals(new float[] {2, 4, 2, 3, 4}, x.toFloatArray());
+    x.add_(x);
+    assertArrayEquals(new float[] {4, 8, 4, 6, 8}, x.toFloatArray());
+    Tensor z = arange(12).to(DType.FLOAT32).view(3, 4);
+    // Column slices are not dense: PyTorch runs it, with a result that depends on its loop order
+    // ([0, 1, 3, 6] for the first row); here every value is computed before any is written.
+    assertDoesNotThrow(() -> z.narrow(1, 1, 3).add_(z.narrow(1, 0, 3)));
+  }
+
+  @Test
   void nativeAllocationFailureNamesTheRequestAndLeavesThePoolUsable() {
     // RELIABILITY 28: 2^40 floats (4 TiB) cannot be had; the error says what was asked. Only
     // where the kernel refuses what it cannot back (overcommit mode 0 or 2): with mode 1 the
