@@ -1545,21 +1545,37 @@ public final class VectorKernels implements Kernels {
       SCALAR.convWeightGradF(g, x, cin, hp, wp, kh, kw, oh, ow, acc, accAt, work);
       return;
     }
-    java.util.Arrays.fill(work, 0, taps * lanes, 0f);
     VectorMask<Float> tail = lanesIn(0, ow % lanes == 0 ? lanes : ow % lanes);
-    for (int r = 0; r < oh; r++) {
-      for (int c0 = 0; c0 < ow; c0 += lanes) {
-        boolean full = c0 + lanes <= ow;
-        FloatVector gv = FloatVector.fromArray(FS, g, r * ow + c0);
-        for (int ci = 0, t = 0; ci < cin; ci++) {
-          for (int ki = 0; ki < kh; ki++) {
-            int row = ci * plane + (r + ki) * wp + c0;
-            for (int kj = 0; kj < kw; kj++, t++) {
-              FloatVector product = gv.mul(FloatVector.fromArray(FS, x, row + kj));
-              FloatVector sum = FloatVector.fromArray(FS, work, t * lanes);
-              (full ? sum.add(product) : sum.add(product, tail)).intoArray(work, t * lanes);
+    // Tap by tap, up to three taps of a kernel row at once, each tap's lane sums held in a
+    // register over the whole plane: a sum per tap in memory, loaded and stored for every vector
+    // of the plane, was a store-to-load chain. Each lane still adds its products in (r, c) order,
+    // so the sums are the same as one pass over the plane for all taps.
+    for (int ci = 0, t = 0; ci < cin; ci++) {
+      for (int ki = 0; ki < kh; ki++) {
+        for (int kj = 0; kj < kw; kj += 3) {
+          int count = Math.min(3, kw - kj), base = ci * plane + ki * wp + kj;
+          FloatVector s0 = FloatVector.zero(FS), s1 = s0, s2 = s0;
+          for (int r = 0; r < oh; r++) {
+            int xRow = base + r * wp, gRow = r * ow;
+            for (int c0 = 0; c0 < ow; c0 += lanes) {
+              FloatVector gv = FloatVector.fromArray(FS, g, gRow + c0);
+              FloatVector p0 = gv.mul(FloatVector.fromArray(FS, x, xRow + c0));
+              FloatVector p1 = count > 1 ? gv.mul(FloatVector.fromArray(FS, x, xRow + c0 + 1)) : p0;
+              FloatVector p2 = count > 2 ? gv.mul(FloatVector.fromArray(FS, x, xRow + c0 + 2)) : p0;
+              if (c0 + lanes <= ow) {
+                s0 = s0.add(p0);
+                s1 = s1.add(p1);
+                s2 = s2.add(p2);
+              } else {
+                s0 = s0.add(p0, tail);
+                s1 = s1.add(p1, tail);
+                s2 = s2.add(p2, tail);
+              }
             }
           }
+          s0.intoArray(work, t++ * lanes);
+          if (count > 1) s1.intoArray(work, t++ * lanes);
+          if (count > 2) s2.intoArray(work, t++ * lanes);
         }
       }
     }
