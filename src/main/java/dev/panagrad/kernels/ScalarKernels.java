@@ -401,13 +401,7 @@ public final class ScalarKernels implements Kernels {
       int n,
       long ignore,
       double[] picked) {
-    int count = 0;
-    for (int i = 0; i < n; i++) {
-      long c = target(t, to + i, cls, ignore);
-      picked[i] = c < 0 ? 0 : -x.getAtIndex(F, xo + i * cls + c);
-      if (c >= 0) count++;
-    }
-    return count;
+    return nllPick(true, x, xo, cls, t, to, n, ignore, picked);
   }
 
   @Override
@@ -420,22 +414,33 @@ public final class ScalarKernels implements Kernels {
       int n,
       long ignore,
       double[] picked) {
-    int count = 0;
-    for (int i = 0; i < n; i++) {
-      long c = target(t, to + i, cls, ignore);
-      picked[i] = c < 0 ? 0 : -x.getAtIndex(D, xo + i * cls + c);
-      if (c >= 0) count++;
-    }
-    return count;
+    return nllPick(false, x, xo, cls, t, to, n, ignore, picked);
   }
 
-  /** The class of target {@code at}, or -1 when it is {@code ignore}; checked against cls. */
-  private static long target(MemorySegment t, long at, long cls, long ignore) {
-    long c = t.getAtIndex(ValueLayout.JAVA_LONG, at);
-    if (c == ignore) return -1;
-    if (c < 0 || c >= cls)
-      throw new IndexOutOfBoundsException("Target " + c + " is out of bounds.");
-    return c;
+  /** nll_loss's row pass: one element a row, so one loop serves both types. */
+  private static int nllPick(
+      boolean f32,
+      MemorySegment x,
+      long xo,
+      long cls,
+      MemorySegment t,
+      long to,
+      int n,
+      long ignore,
+      double[] picked) {
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+      long c = t.getAtIndex(ValueLayout.JAVA_LONG, to + i);
+      picked[i] = 0;
+      if (c == ignore) continue;
+      if (c < 0 || c >= cls) {
+        throw new IndexOutOfBoundsException("Target " + c + " is out of bounds.");
+      }
+      long at = xo + i * cls + c;
+      picked[i] = -(f32 ? x.getAtIndex(F, at) : x.getAtIndex(D, at));
+      count++;
+    }
+    return count;
   }
 
   @Override

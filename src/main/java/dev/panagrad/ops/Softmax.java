@@ -11,6 +11,8 @@ import dev.panagrad.kernels.Kernels;
 import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
 
 /** softmax and log_softmax along one dim, shifted by the max and computed in double. */
 public final class Softmax {
@@ -45,8 +47,7 @@ public final class Softmax {
                 n == 0 ? 0 : y.numel() / n,
                 n,
                 log)
-            : new Rows(
-                xc.segment(), xc.dtype(), xc.storageOffset(), y.segment(), dt, n, inner, log);
+            : new Rows(xc, y, n, inner, log);
     rows.run();
     if (Recorder.active()) {
       Recorder.record((log ? "log_softmax " : "softmax ") + Shapes.str(shape) + " dim " + d, rows);
@@ -112,69 +113,59 @@ public final class Softmax {
   /**
    * Any other softmax (along an inner dim, or of an integer input): the rows are gathered as
    * doubles, each made contiguous, run through the float64 row kernel and scattered back, rounded
-   * once to y's type, which gives the last-dim kernel's bits. A replayable instruction with its own
-   * buffers.
+   * once to y's type, which gives the last-dim kernel's bits. A replayable instruction; the
+   * gathered rows live in two float64 tensors of the pool, as every other kernel's operands do: the
+   * Vector API compiles a kernel for the kind of memory it has seen, and heap arrays wrapped as
+   * segments would leave it boxing its vectors on the pool's memory afterwards.
    */
   private static final class Rows implements Recorder.Instruction {
     private final MemorySegment xs, ys, vs, outs;
     private final DType xt, yt;
     private final long xo;
-    private final int n, inner;
+    private final int n, inner, total;
     private final boolean log;
-    private final int total;
-    private final double[] v, out; // total long, or longer when they are the thread's
+    private final Tensor rowsIn, rowsOut; // held so their storage lives as long as this
 
-    Rows(
-        MemorySegment xs,
-        DType xt,
-        long xo,
-        MemorySegment ys,
-        DType yt,
-        int n,
-        int inner,
-        boolean log) {
-      this.xs = xs;
-      this.xt = xt;
-      this.xo = xo;
-      this.ys = ys;
-      this.yt = yt;
+    Rows(Tensor x, Tensor y, int n, int inner, boolean log) {
+      this.xs = x.segment();
+      this.xt = x.dtype();
+      this.xo = x.storageOffset();
+      this.ys = y.segment();
+      this.yt = y.dtype();
+      this.total = Math.toIntExact(y.numel());
+      this.rowsIn = Tensor.empty(DType.FLOAT64, total);
+      this.rowsOut = Tensor.empty(DType.FLOAT64, total);
+      this.vs = rowsIn.segment();
+      this.outs = rowsOut.segment();
       this.n = n;
       this.inner = inner;
       this.log = log;
-      this.total = Math.toIntExact(ys.byteSize() / yt.byteSize());
-      // Eager softmaxes share the thread's arrays (they never nest); a recorded one owns its own,
-      // as its instruction may be replayed on another thread.
-      if (Recorder.active()) {
-        this.v = new double[total];
-        this.out = new double[total];
-      } else {
-        double[][] shared = SCRATCH.pair(total);
-        this.v = shared[0];
-        this.out = shared[1];
-      }
-      this.vs = MemorySegment.ofArray(v);
-      this.outs = MemorySegment.ofArray(out);
     }
-
-    private static final DoubleScratch SCRATCH = new DoubleScratch();
 
     @Override
     public void run() {
       int outer = n * inner == 0 ? 0 : total / (n * inner);
-      // Row (o, i) of the input, elements o n inner + j inner + i, goes to v[(o inner + i) n + j].
+      // Row (o, i) of the input, elements o n inner + j inner + i, goes to row o inner + i of vs.
       for (int o = 0; o < outer; o++) {
         for (int i = 0; i < inner; i++) {
           int from = o * n * inner + i, to = (o * inner + i) * n;
-          for (int j = 0; j < n; j++) v[to + j] = Elements.get(xs, xt, xo + from + j * inner);
+          for (int j = 0; j < n; j++) {
+            vs.setAtIndex(
+                ValueLayout.JAVA_DOUBLE, to + j, Elements.get(xs, xt, xo + from + j * inner));
+          }
         }
       }
       K.softmaxRowsD(vs, 0, outs, 0, (long) outer * inner, n, log, work(n));
       for (int o = 0; o < outer; o++) {
         for (int i = 0; i < inner; i++) {
           int to = o * n * inner + i, from = (o * inner + i) * n;
-          for (int j = 0; j < n; j++) Elements.put(ys, yt, to + j * inner, out[from + j]);
+          for (int j = 0; j < n; j++) {
+            Elements.put(
+                ys, yt, to + j * inner, outs.getAtIndex(ValueLayout.JAVA_DOUBLE, from + j));
+          }
         }
       }
+      Reference.reachabilityFence(this); // the row tensors' storage, until the last read
     }
   }
 

@@ -70,7 +70,9 @@ public class Adam extends Optimizer {
     Tensor vmax = amsgrad ? state(i, "max_exp_avg_sq") : null;
     if (FusedUpdates.applies(p, grad, m, v, vmax)) {
       // The fused step advances steps[i] itself: a captured step replays that too.
-      FusedUpdates.adam(p, grad, m, v, vmax, lr, beta1, beta2, eps, l2(), weightScale(), steps, i);
+      new FusedUpdates.AdamStep(
+              p, grad, m, v, vmax, lr, beta1, beta2, eps, l2(), weightScale(), steps, i)
+          .runAndRecord();
       return;
     }
     long t = ++steps[i];

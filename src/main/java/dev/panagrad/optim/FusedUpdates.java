@@ -101,75 +101,11 @@ final class FusedUpdates {
    * Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps),
    * with bc1 = 1 - b1^t and bc2 = 1 - b2^t at step t = ++steps[index]. {@code l2} adds weight decay
    * to the gradient (Adam); {@code scale} multiplies the weight first (AdamW's decoupled decay, 1 -
-   * lr wd). Runs the step now and, while a step is captured, records it: the instruction advances
-   * the step counter itself, so each replay corrects as the eager step would.
+   * lr wd). One step over raw memory, eager or replayed: {@link #run()} advances the parameter's
+   * step count, computes the bias corrections (per step, so they are fields, not captured
+   * constants) and runs the kernel over the pool's chunks, allocating nothing.
    */
-  static void adam(
-      Tensor p,
-      Tensor g,
-      Tensor m,
-      Tensor v,
-      Tensor vmax,
-      double lr,
-      double beta1,
-      double beta2,
-      double eps,
-      double l2,
-      double scale,
-      long[] steps,
-      int index) {
-    AdamStep step =
-        new AdamStep(
-            p.dtype() == DType.FLOAT32,
-            p.segment(),
-            p.storageOffset(),
-            g.segment(),
-            g.storageOffset(),
-            m.segment(),
-            m.storageOffset(),
-            v.segment(),
-            v.storageOffset(),
-            vmax == null ? null : vmax.segment(),
-            vmax == null ? 0 : vmax.storageOffset(),
-            p.numel(),
-            lr,
-            beta1,
-            beta2,
-            eps,
-            l2,
-            scale,
-            steps,
-            index);
-    step.run();
-    if (Recorder.active()) {
-      // Everything here is fixed between steps; the step count is not, and is not named.
-      Recorder.record(
-          "adam n="
-              + p.numel()
-              + " lr="
-              + lr
-              + " betas="
-              + beta1
-              + ","
-              + beta2
-              + " eps="
-              + eps
-              + " l2="
-              + l2
-              + " scale="
-              + scale
-              + " amsgrad="
-              + (vmax != null),
-          step);
-    }
-  }
-
-  /**
-   * One Adam step over raw memory, eager or replayed: {@link #run()} advances the parameter's step
-   * count, computes the bias corrections (per step, so they are fields, not captured constants) and
-   * runs the kernel over the pool's chunks. Allocates nothing.
-   */
-  private static final class AdamStep implements Recorder.Instruction, Parallel.Range {
+  static final class AdamStep implements Recorder.Instruction, Parallel.Range {
     private final boolean f32;
     private final MemorySegment ps, gs, ms, vs, xs;
     private final long po, go, mo, vo, xo, n;
@@ -181,18 +117,11 @@ final class FusedUpdates {
     private double stepSize, bc2Sqrt;
 
     AdamStep(
-        boolean f32,
-        MemorySegment ps,
-        long po,
-        MemorySegment gs,
-        long go,
-        MemorySegment ms,
-        long mo,
-        MemorySegment vs,
-        long vo,
-        MemorySegment xs,
-        long xo,
-        long n,
+        Tensor p,
+        Tensor g,
+        Tensor m,
+        Tensor v,
+        Tensor vmax,
         double lr,
         double beta1,
         double beta2,
@@ -201,18 +130,18 @@ final class FusedUpdates {
         double scale,
         long[] steps,
         int index) {
-      this.f32 = f32;
-      this.ps = ps;
-      this.po = po;
-      this.gs = gs;
-      this.go = go;
-      this.ms = ms;
-      this.mo = mo;
-      this.vs = vs;
-      this.vo = vo;
-      this.xs = xs;
-      this.xo = xo;
-      this.n = n;
+      this.f32 = p.dtype() == DType.FLOAT32;
+      this.ps = p.segment();
+      this.po = p.storageOffset();
+      this.gs = g.segment();
+      this.go = g.storageOffset();
+      this.ms = m.segment();
+      this.mo = m.storageOffset();
+      this.vs = v.segment();
+      this.vo = v.storageOffset();
+      this.xs = vmax == null ? null : vmax.segment();
+      this.xo = vmax == null ? 0 : vmax.storageOffset();
+      this.n = p.numel();
       this.lr = lr;
       this.beta1 = beta1;
       this.beta2 = beta2;
@@ -221,6 +150,32 @@ final class FusedUpdates {
       this.scale = scale;
       this.steps = steps;
       this.index = index;
+    }
+
+    /** Runs the step now and, while a step is captured, records it (see the class comment). */
+    void runAndRecord() {
+      run();
+      if (Recorder.active()) {
+        // Everything here is fixed between steps; the step count is not, and is not named.
+        Recorder.record(
+            "adam n="
+                + n
+                + " lr="
+                + lr
+                + " betas="
+                + beta1
+                + ","
+                + beta2
+                + " eps="
+                + eps
+                + " l2="
+                + l2
+                + " scale="
+                + scale
+                + " amsgrad="
+                + (xs != null),
+            this);
+      }
     }
 
     @Override
