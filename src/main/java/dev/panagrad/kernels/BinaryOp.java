@@ -27,7 +27,12 @@ public enum BinaryOp {
    * sigmoid's backward: a (b (1 - b)), a the gradient, b sigmoid's output; rounded after each
    * operation, so it equals {@code g.mul(y.mul(y.rsub(1)))} bit for bit
    */
-  SIGMOID_BACKWARD;
+  SIGMOID_BACKWARD,
+  /**
+   * mse_loss's elementwise term: (a - b) (a - b), the difference rounded before it is squared, as
+   * ATen's mse kernel computes it in the operands' type
+   */
+  SQUARED_DIFFERENCE;
 
   /** The scalar definition, which every implementation must equal. */
   public double apply(double a, double b, double p) {
@@ -43,6 +48,7 @@ public enum BinaryOp {
       case CLAMP_MAX_BACKWARD -> b <= p ? a : 0;
       case TANH_BACKWARD -> a * (1 - b * b);
       case SIGMOID_BACKWARD -> a * (b * (1 - b));
+      case SQUARED_DIFFERENCE -> (a - b) * (a - b);
     };
   }
 
@@ -59,6 +65,7 @@ public enum BinaryOp {
       case CLAMP_MAX_BACKWARD -> b <= p ? a : 0f;
       case TANH_BACKWARD -> a * (1f - b * b);
       case SIGMOID_BACKWARD -> a * (b * (1f - b));
+      case SQUARED_DIFFERENCE -> (a - b) * (a - b);
     };
   }
 }

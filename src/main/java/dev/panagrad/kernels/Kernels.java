@@ -92,6 +92,170 @@ public interface Kernels {
       double wd,
       boolean nesterov);
 
+  /**
+   * Adam's update of n parameters, in place (writes {@code w}, {@code m}, {@code v} and, with
+   * amsgrad, {@code vmax}): {@code w = scale w} (skipped when {@code scale} is 1: AdamW's decoupled
+   * decay), {@code d = g + l2 w} (skipped when {@code l2} is 0: Adam's weight decay), {@code m = b1
+   * m + c1 d}, {@code v = b2 v + c2 (d d)}, with amsgrad ({@code vmax} non-null) {@code vmax =
+   * max(vmax, v)} and v read from it, then {@code w = w + step (m / (sqrt(v) / bcSqrt + eps))}
+   * ({@code step} is -lr / (1 - b1^t), {@code bcSqrt} is sqrt(1 - b2^t)). Rounded after every
+   * operation as the optimizer's tensor-op form rounds (float ops for float32, no fused
+   * multiply-add; sqrt and division are correctly rounded), so every implementation and that form
+   * give identical bits.
+   */
+  void adamF(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment m,
+      long mo,
+      MemorySegment v,
+      long vo,
+      MemorySegment vmax,
+      long xo,
+      long n,
+      float b1,
+      float c1,
+      float b2,
+      float c2,
+      float eps,
+      float l2,
+      float scale,
+      float bcSqrt,
+      float step);
+
+  void adamD(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment m,
+      long mo,
+      MemorySegment v,
+      long vo,
+      MemorySegment vmax,
+      long xo,
+      long n,
+      double b1,
+      double c1,
+      double b2,
+      double c2,
+      double eps,
+      double l2,
+      double scale,
+      double bcSqrt,
+      double step);
+
+  /**
+   * RMSprop's update of n parameters, in place: {@code d = g + wd w} (skipped when {@code wd} is
+   * 0), {@code sq = a sq + c (d d)}; centered ({@code ga} non-null) {@code ga = a ga + c d} and
+   * {@code avg = sqrt(sq - ga ga) + eps}, else {@code avg = sqrt(sq) + eps}; with momentum ({@code
+   * buf} non-null) {@code buf = mu buf + d / avg} and {@code w = w + step buf}, else {@code w = w +
+   * step (d / avg)} ({@code step} is -lr). Writes {@code w}, {@code sq}, {@code ga} and {@code
+   * buf}; rounded as {@link #adamF} is.
+   */
+  void rmspropF(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment sq,
+      long so,
+      MemorySegment ga,
+      long ao,
+      MemorySegment buf,
+      long bo,
+      long n,
+      float a,
+      float c,
+      float eps,
+      float wd,
+      float mu,
+      float step);
+
+  void rmspropD(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment sq,
+      long so,
+      MemorySegment ga,
+      long ao,
+      MemorySegment buf,
+      long bo,
+      long n,
+      double a,
+      double c,
+      double eps,
+      double wd,
+      double mu,
+      double step);
+
+  /**
+   * The sum of a[0..n) in one order fixed for every implementation and vector width: eight running
+   * sums, element 8k + j going to sum j for every whole block of eight, combined as ((s0 + s1) +
+   * (s2 + s3)) + ((s4 + s5) + (s6 + s7)); then the elements after the last whole block, in order.
+   * Eight doubles are one, two or four vectors at every width, so a vector version adds exactly the
+   * same pairs; never {@code reduceLanes(ADD)}, whose order is unspecified.
+   */
+  double sumFixedOrder(double[] a, int n);
+
+  /**
+   * softmax (log_softmax when {@code log}) of {@code rows} contiguous rows of n elements, x's row r
+   * at {@code xo + r n}, y's at {@code yo + r n}, in double: m = the row's max (NaN when any
+   * element is NaN: a NaN row stays NaN), e_j = exp(x_j - m) (Math.exp: Note [Deterministic
+   * transcendentals]), s = {@link #sumFixedOrder} of the e_j; then y_j = e_j / s, or (x_j - m) -
+   * log(s), rounded once to y's type. {@code work} holds the e_j: at least n long. Rows are
+   * independent, so any split of them gives the same bits.
+   */
+  void softmaxRowsF(
+      MemorySegment x,
+      long xo,
+      MemorySegment y,
+      long yo,
+      long rows,
+      int n,
+      boolean log,
+      double[] work);
+
+  void softmaxRowsD(
+      MemorySegment x,
+      long xo,
+      MemorySegment y,
+      long yo,
+      long rows,
+      int n,
+      boolean log,
+      double[] work);
+
+  /**
+   * nll_loss's row pass over n rows of {@code cls} log-probabilities (row i at {@code xo + i cls})
+   * and their int64 targets at {@code to}: picked[i] = -x[i, t_i], or 0 where t_i is {@code
+   * ignore}. Returns how many targets were not ignored. A target outside [0, cls) raises
+   * IndexOutOfBoundsException ("Target t is out of bounds.").
+   */
+  int nllPickF(
+      MemorySegment x,
+      long xo,
+      long cls,
+      MemorySegment t,
+      long to,
+      int n,
+      long ignore,
+      double[] picked);
+
+  int nllPickD(
+      MemorySegment x,
+      long xo,
+      long cls,
+      MemorySegment t,
+      long to,
+      int n,
+      long ignore,
+      double[] picked);
+
   // Plane kernels of convolution and pooling, on heap float arrays (see Note [float32 planes on
   // the heap] in Convolution). Vector versions run their masked tails as vector operations only
   // where a whole vector fits inside both arrays, so callers that leave a vector's worth of slack

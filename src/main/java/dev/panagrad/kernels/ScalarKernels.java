@@ -147,6 +147,303 @@ public final class ScalarKernels implements Kernels {
   }
 
   @Override
+  public void adamF(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment m,
+      long mo,
+      MemorySegment v,
+      long vo,
+      MemorySegment vmax,
+      long xo,
+      long n,
+      float b1,
+      float c1,
+      float b2,
+      float c2,
+      float eps,
+      float l2,
+      float scale,
+      float bcSqrt,
+      float step) {
+    for (long i = 0; i < n; i++) {
+      float p = w.getAtIndex(F, wo + i), d = g.getAtIndex(F, go + i);
+      if (scale != 1) p = p * scale;
+      if (l2 != 0) d = d + l2 * p;
+      float mi = m.getAtIndex(F, mo + i) * b1;
+      mi = mi + c1 * d;
+      float vi = v.getAtIndex(F, vo + i) * b2;
+      vi = vi + c2 * (d * d);
+      m.setAtIndex(F, mo + i, mi);
+      v.setAtIndex(F, vo + i, vi);
+      if (vmax != null) { // amsgrad: the running maximum of v
+        vi = Math.max(vmax.getAtIndex(F, xo + i), vi);
+        vmax.setAtIndex(F, xo + i, vi);
+      }
+      float denom = (float) Math.sqrt(vi) / bcSqrt + eps;
+      w.setAtIndex(F, wo + i, p + step * (mi / denom));
+    }
+  }
+
+  @Override
+  public void adamD(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment m,
+      long mo,
+      MemorySegment v,
+      long vo,
+      MemorySegment vmax,
+      long xo,
+      long n,
+      double b1,
+      double c1,
+      double b2,
+      double c2,
+      double eps,
+      double l2,
+      double scale,
+      double bcSqrt,
+      double step) {
+    for (long i = 0; i < n; i++) {
+      double p = w.getAtIndex(D, wo + i), d = g.getAtIndex(D, go + i);
+      if (scale != 1) p = p * scale;
+      if (l2 != 0) d = d + l2 * p;
+      double mi = m.getAtIndex(D, mo + i) * b1;
+      mi = mi + c1 * d;
+      double vi = v.getAtIndex(D, vo + i) * b2;
+      vi = vi + c2 * (d * d);
+      m.setAtIndex(D, mo + i, mi);
+      v.setAtIndex(D, vo + i, vi);
+      if (vmax != null) {
+        vi = Math.max(vmax.getAtIndex(D, xo + i), vi);
+        vmax.setAtIndex(D, xo + i, vi);
+      }
+      double denom = Math.sqrt(vi) / bcSqrt + eps;
+      w.setAtIndex(D, wo + i, p + step * (mi / denom));
+    }
+  }
+
+  @Override
+  public void rmspropF(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment sq,
+      long so,
+      MemorySegment ga,
+      long ao,
+      MemorySegment buf,
+      long bo,
+      long n,
+      float a,
+      float c,
+      float eps,
+      float wd,
+      float mu,
+      float step) {
+    for (long i = 0; i < n; i++) {
+      float p = w.getAtIndex(F, wo + i), d = g.getAtIndex(F, go + i);
+      if (wd != 0) d = d + wd * p;
+      float s2 = sq.getAtIndex(F, so + i) * a;
+      s2 = s2 + c * (d * d);
+      sq.setAtIndex(F, so + i, s2);
+      float avg;
+      if (ga != null) { // centered: the running mean of g squared comes off the root
+        float ag = ga.getAtIndex(F, ao + i) * a;
+        ag = ag + c * d;
+        ga.setAtIndex(F, ao + i, ag);
+        avg = (float) Math.sqrt(s2 - ag * ag);
+      } else {
+        avg = (float) Math.sqrt(s2);
+      }
+      avg = avg + eps;
+      if (buf != null) {
+        float b = buf.getAtIndex(F, bo + i) * mu;
+        b = b + d / avg;
+        buf.setAtIndex(F, bo + i, b);
+        w.setAtIndex(F, wo + i, p + step * b);
+      } else {
+        w.setAtIndex(F, wo + i, p + step * (d / avg));
+      }
+    }
+  }
+
+  @Override
+  public void rmspropD(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment sq,
+      long so,
+      MemorySegment ga,
+      long ao,
+      MemorySegment buf,
+      long bo,
+      long n,
+      double a,
+      double c,
+      double eps,
+      double wd,
+      double mu,
+      double step) {
+    for (long i = 0; i < n; i++) {
+      double p = w.getAtIndex(D, wo + i), d = g.getAtIndex(D, go + i);
+      if (wd != 0) d = d + wd * p;
+      double s2 = sq.getAtIndex(D, so + i) * a;
+      s2 = s2 + c * (d * d);
+      sq.setAtIndex(D, so + i, s2);
+      double avg;
+      if (ga != null) {
+        double ag = ga.getAtIndex(D, ao + i) * a;
+        ag = ag + c * d;
+        ga.setAtIndex(D, ao + i, ag);
+        avg = Math.sqrt(s2 - ag * ag);
+      } else {
+        avg = Math.sqrt(s2);
+      }
+      avg = avg + eps;
+      if (buf != null) {
+        double b = buf.getAtIndex(D, bo + i) * mu;
+        b = b + d / avg;
+        buf.setAtIndex(D, bo + i, b);
+        w.setAtIndex(D, wo + i, p + step * b);
+      } else {
+        w.setAtIndex(D, wo + i, p + step * (d / avg));
+      }
+    }
+  }
+
+  @Override
+  public double sumFixedOrder(double[] a, int n) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+      s0 += a[i];
+      s1 += a[i + 1];
+      s2 += a[i + 2];
+      s3 += a[i + 3];
+      s4 += a[i + 4];
+      s5 += a[i + 5];
+      s6 += a[i + 6];
+      s7 += a[i + 7];
+    }
+    double sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    for (; i < n; i++) sum += a[i];
+    return sum;
+  }
+
+  @Override
+  public void softmaxRowsF(
+      MemorySegment x,
+      long xo,
+      MemorySegment y,
+      long yo,
+      long rows,
+      int n,
+      boolean log,
+      double[] work) {
+    for (long r = 0; r < rows; r++) {
+      long xr = xo + r * n, yr = yo + r * n;
+      float mf = Float.NEGATIVE_INFINITY;
+      for (int j = 0; j < n; j++) mf = Math.max(mf, x.getAtIndex(F, xr + j));
+      double m = mf;
+      for (int j = 0; j < n; j++) work[j] = Math.exp(x.getAtIndex(F, xr + j) - m);
+      double sum = sumFixedOrder(work, n);
+      if (log) {
+        double ls = Math.log(sum);
+        for (int j = 0; j < n; j++)
+          y.setAtIndex(F, yr + j, (float) ((x.getAtIndex(F, xr + j) - m) - ls));
+      } else {
+        for (int j = 0; j < n; j++) y.setAtIndex(F, yr + j, (float) (work[j] / sum));
+      }
+    }
+  }
+
+  @Override
+  public void softmaxRowsD(
+      MemorySegment x,
+      long xo,
+      MemorySegment y,
+      long yo,
+      long rows,
+      int n,
+      boolean log,
+      double[] work) {
+    for (long r = 0; r < rows; r++) {
+      long xr = xo + r * n, yr = yo + r * n;
+      double m = Double.NEGATIVE_INFINITY;
+      for (int j = 0; j < n; j++) m = Math.max(m, x.getAtIndex(D, xr + j));
+      for (int j = 0; j < n; j++) work[j] = Math.exp(x.getAtIndex(D, xr + j) - m);
+      double sum = sumFixedOrder(work, n);
+      if (log) {
+        double ls = Math.log(sum);
+        for (int j = 0; j < n; j++) y.setAtIndex(D, yr + j, (x.getAtIndex(D, xr + j) - m) - ls);
+      } else {
+        for (int j = 0; j < n; j++) y.setAtIndex(D, yr + j, work[j] / sum);
+      }
+    }
+  }
+
+  @Override
+  public int nllPickF(
+      MemorySegment x,
+      long xo,
+      long cls,
+      MemorySegment t,
+      long to,
+      int n,
+      long ignore,
+      double[] picked) {
+    return nllPick(true, x, xo, cls, t, to, n, ignore, picked);
+  }
+
+  @Override
+  public int nllPickD(
+      MemorySegment x,
+      long xo,
+      long cls,
+      MemorySegment t,
+      long to,
+      int n,
+      long ignore,
+      double[] picked) {
+    return nllPick(false, x, xo, cls, t, to, n, ignore, picked);
+  }
+
+  /** nll_loss's row pass: one element a row, so one loop serves both types. */
+  private static int nllPick(
+      boolean f32,
+      MemorySegment x,
+      long xo,
+      long cls,
+      MemorySegment t,
+      long to,
+      int n,
+      long ignore,
+      double[] picked) {
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+      long c = t.getAtIndex(ValueLayout.JAVA_LONG, to + i);
+      picked[i] = 0;
+      if (c == ignore) continue;
+      if (c < 0 || c >= cls) {
+        throw new IndexOutOfBoundsException("Target " + c + " is out of bounds.");
+      }
+      long at = xo + i * cls + c;
+      picked[i] = -(f32 ? x.getAtIndex(F, at) : x.getAtIndex(D, at));
+      count++;
+    }
+    return count;
+  }
+
+  @Override
   public void copyRowsF(
       float[] src, int sOff, int sStride, float[] dst, int dOff, int dStride, int rows, int cols) {
     for (int r = 0; r < rows; r++) {

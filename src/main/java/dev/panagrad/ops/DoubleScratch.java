@@ -2,9 +2,8 @@ package dev.panagrad.ops;
 
 /**
  * A thread's pair of heap {@code double} arrays for an eager kernel that never nests (a reduction's
- * accumulators, softmax's rows), grown to the largest request and reused, so an eager op allocates
- * none. A recorded kernel owns its arrays instead: its instruction may be replayed on another
- * thread.
+ * accumulators), grown to the largest request and reused, so an eager op allocates none. A recorded
+ * kernel owns its arrays instead: its instruction may be replayed on another thread.
  */
 final class DoubleScratch {
   private final ThreadLocal<double[][]> pair =

@@ -7,6 +7,9 @@ import dev.panagrad.Tensor;
 import dev.panagrad.autograd.Ctx;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
+import dev.panagrad.kernels.BinaryOp;
+import dev.panagrad.kernels.KernelProvider;
+import dev.panagrad.kernels.Kernels;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -74,16 +77,9 @@ public final class Losses {
 
   public static Tensor mseLoss(Tensor a, Tensor b, String reduction) {
     int red = reductionCode(reduction);
-    DType dt = Pointwise.resultType(a, b);
-    Tensor sq =
-        Pointwise.binary(
-            a,
-            b,
-            dt,
-            (x, y) -> {
-              double d = x - y;
-              return d * d;
-            });
+    // The squared differences are a kernel (float ops for float32, as ATen's mse kernel), so
+    // they run on the SIMD kernels and a captured step records them like any elementwise op.
+    Tensor sq = Pointwise.binary(a, b, Pointwise.resultType(a, b), BinaryOp.SQUARED_DIFFERENCE, 1);
     Tensor out = reduce(sq, red);
     if (Tape.needsRecord(a, b))
       Tape.record(
@@ -222,6 +218,12 @@ public final class Losses {
               + (target.dim() == 0 ? 1 : target.size(0))
               + ").");
     }
+    if (!x.dtype().isFloatingPoint()) {
+      throw new IllegalArgumentException(
+          "\"nll_loss_out_frame\" not implemented for '"
+              + Pointwise.scalarTypeName(x.dtype())
+              + "'");
+    }
     Tensor xc = x.isContiguous() ? x : ShapeOps.contiguous(x.detach());
     Tensor tc = target.isContiguous() ? target : ShapeOps.contiguous(target);
     Tensor out = Tensor.empty(x.dtype(), red == NONE && batched ? new long[] {n} : new long[0]);
@@ -291,6 +293,7 @@ public final class Losses {
    * refuses a batch whose count differs from the captured one (the backward's scale is fixed).
    */
   private static final class Nll implements Recorder.Instruction {
+    private static final Kernels K = KernelProvider.get();
     private final MemorySegment xs, ts, os;
     private final DType xt, ot;
     private final long xo, to, cls, ignoreIndex;
@@ -326,18 +329,13 @@ public final class Losses {
 
     @Override
     public void run() {
-      double total = 0;
-      count = 0;
-      for (int i = 0; i < n; i++) {
-        long t = ts.getAtIndex(ValueLayout.JAVA_LONG, to + i);
-        each[i] = 0;
-        if (t == ignoreIndex) continue;
-        if (t < 0 || t >= cls)
-          throw new IndexOutOfBoundsException("Target " + t + " is out of bounds.");
-        each[i] = -Elements.get(xs, xt, xo + i * cls + t);
-        total += each[i];
-        count++;
-      }
+      // The row pass and the sum are kernels; the sum's fixed order makes the loss the same on
+      // every implementation and vector width.
+      count =
+          xt == DType.FLOAT32
+              ? K.nllPickF(xs, xo, cls, ts, to, n, ignoreIndex, each)
+              : K.nllPickD(xs, xo, cls, ts, to, n, ignoreIndex, each);
+      double total = K.sumFixedOrder(each, n);
       if (capturedCount >= 0 && count != capturedCount) {
         throw new IllegalStateException(
             "the step is not static: nll_loss counted "

@@ -6,8 +6,13 @@ import dev.panagrad.Shapes;
 import dev.panagrad.Tensor;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
+import dev.panagrad.kernels.KernelProvider;
+import dev.panagrad.kernels.Kernels;
+import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
 
 /** softmax and log_softmax along one dim, shifted by the max and computed in double. */
 public final class Softmax {
@@ -32,8 +37,17 @@ public final class Softmax {
     int inner = Math.toIntExact(s);
     Tensor xc = x.isContiguous() ? x : ShapeOps.contiguous(x.detach());
     Tensor y = Tensor.empty(dt, shape);
-    Rows rows =
-        new Rows(xc.segment(), xc.dtype(), xc.storageOffset(), y.segment(), dt, n, inner, log);
+    Recorder.Instruction rows =
+        inner == 1 && xc.dtype() == dt
+            ? new LastDim(
+                xc.segment(),
+                xc.storageOffset(),
+                y.segment(),
+                dt,
+                n == 0 ? 0 : y.numel() / n,
+                n,
+                log)
+            : new Rows(xc, y, n, inner, log);
     rows.run();
     if (Recorder.active()) {
       Recorder.record((log ? "log_softmax " : "softmax ") + Shapes.str(shape) + " dim " + d, rows);
@@ -42,66 +56,109 @@ public final class Softmax {
     return y;
   }
 
-  /** The softmax of a contiguous input into y; a replayable instruction with its own buffers. */
-  private static final class Rows implements Recorder.Instruction {
-    private final MemorySegment xs, ys;
-    private final DType xt, yt;
-    private final long xo;
-    private final int n, inner;
-    private final boolean log;
-    private final int total;
-    private final double[] v, out; // total long, or longer when they are the thread's
+  private static final Kernels K = KernelProvider.get();
 
-    Rows(
-        MemorySegment xs,
-        DType xt,
-        long xo,
-        MemorySegment ys,
-        DType yt,
-        int n,
-        int inner,
-        boolean log) {
+  /** The kernels' room for a row's exponentials: the running thread's own, grown as needed. */
+  private static final ThreadLocal<double[]> WORK = ThreadLocal.withInitial(() -> new double[64]);
+
+  private static double[] work(int n) {
+    double[] w = WORK.get();
+    if (w.length < n) WORK.set(w = new double[n]);
+    return w;
+  }
+
+  /**
+   * The common case, softmax along the last dim of a contiguous float tensor: the row kernel on the
+   * tensors' memory, rows split over the intra-op pool when there are enough (each row is computed
+   * alone, so the split changes no bit). A replayable instruction; its room for exponentials is the
+   * running thread's, so replay on another thread or on the pool's workers shares nothing.
+   */
+  private static final class LastDim implements Recorder.Instruction, Parallel.Range {
+    private final MemorySegment xs, ys;
+    private final long xo;
+    private final boolean f32, log;
+    private final long rows;
+    private final int n;
+
+    LastDim(MemorySegment xs, long xo, MemorySegment ys, DType dt, long rows, int n, boolean log) {
       this.xs = xs;
-      this.xt = xt;
       this.xo = xo;
       this.ys = ys;
-      this.yt = yt;
+      this.f32 = dt == DType.FLOAT32;
+      this.rows = rows;
       this.n = n;
-      this.inner = inner;
       this.log = log;
-      this.total = Math.toIntExact(ys.byteSize() / yt.byteSize());
-      // Eager softmaxes share the thread's arrays (they never nest); a recorded one owns its own,
-      // as its instruction may be replayed on another thread.
-      if (Recorder.active()) {
-        this.v = new double[total];
-        this.out = new double[total];
-      } else {
-        double[][] shared = SCRATCH.pair(total);
-        this.v = shared[0];
-        this.out = shared[1];
-      }
     }
-
-    private static final DoubleScratch SCRATCH = new DoubleScratch();
 
     @Override
     public void run() {
-      for (int i = 0; i < total; i++) v[i] = Elements.get(xs, xt, xo + i);
+      Parallel.forItems(rows, n, this);
+    }
+
+    @Override
+    public void run(long from, long to) {
+      double[] w = work(n);
+      if (f32) K.softmaxRowsF(xs, xo + from * n, ys, from * n, to - from, n, log, w);
+      else K.softmaxRowsD(xs, xo + from * n, ys, from * n, to - from, n, log, w);
+    }
+  }
+
+  /**
+   * Any other softmax (along an inner dim, or of an integer input): the rows are gathered as
+   * doubles, each made contiguous, run through the float64 row kernel and scattered back, rounded
+   * once to y's type, which gives the last-dim kernel's bits. A replayable instruction; the
+   * gathered rows live in two float64 tensors of the pool, as every other kernel's operands do: the
+   * Vector API compiles a kernel for the kind of memory it has seen, and heap arrays wrapped as
+   * segments would leave it boxing its vectors on the pool's memory afterwards.
+   */
+  private static final class Rows implements Recorder.Instruction {
+    private final MemorySegment xs, ys, vs, outs;
+    private final DType xt, yt;
+    private final long xo;
+    private final int n, inner, total;
+    private final boolean log;
+    private final Tensor rowsIn, rowsOut; // held so their storage lives as long as this
+
+    Rows(Tensor x, Tensor y, int n, int inner, boolean log) {
+      this.xs = x.segment();
+      this.xt = x.dtype();
+      this.xo = x.storageOffset();
+      this.ys = y.segment();
+      this.yt = y.dtype();
+      this.total = Math.toIntExact(y.numel());
+      this.rowsIn = Tensor.empty(DType.FLOAT64, total);
+      this.rowsOut = Tensor.empty(DType.FLOAT64, total);
+      this.vs = rowsIn.segment();
+      this.outs = rowsOut.segment();
+      this.n = n;
+      this.inner = inner;
+      this.log = log;
+    }
+
+    @Override
+    public void run() {
       int outer = n * inner == 0 ? 0 : total / (n * inner);
+      // Row (o, i) of the input, elements o n inner + j inner + i, goes to row o inner + i of vs.
       for (int o = 0; o < outer; o++) {
         for (int i = 0; i < inner; i++) {
-          int base = o * n * inner + i;
-          double m = Double.NEGATIVE_INFINITY;
-          for (int j = 0; j < n; j++) m = Math.max(m, v[base + j * inner]);
-          double sum = 0;
-          for (int j = 0; j < n; j++) sum += Math.exp(v[base + j * inner] - m);
+          int from = o * n * inner + i, to = (o * inner + i) * n;
           for (int j = 0; j < n; j++) {
-            double z = v[base + j * inner] - m;
-            out[base + j * inner] = log ? z - Math.log(sum) : Math.exp(z) / sum;
+            vs.setAtIndex(
+                ValueLayout.JAVA_DOUBLE, to + j, Elements.get(xs, xt, xo + from + j * inner));
           }
         }
       }
-      for (int i = 0; i < total; i++) Elements.put(ys, yt, i, out[i]);
+      K.softmaxRowsD(vs, 0, outs, 0, (long) outer * inner, n, log, work(n));
+      for (int o = 0; o < outer; o++) {
+        for (int i = 0; i < inner; i++) {
+          int to = o * n * inner + i, from = (o * inner + i) * n;
+          for (int j = 0; j < n; j++) {
+            Elements.put(
+                ys, yt, to + j * inner, outs.getAtIndex(ValueLayout.JAVA_DOUBLE, from + j));
+          }
+        }
+      }
+      Reference.reachabilityFence(this); // the row tensors' storage, until the last read
     }
   }
 

@@ -66,15 +66,16 @@ public class Adam extends Optimizer {
 
   @Override
   protected void update(int i, Tensor p, Tensor grad) {
-    long t = ++steps[i];
     Tensor m = state(i, "exp_avg"), v = state(i, "exp_avg_sq");
     Tensor vmax = amsgrad ? state(i, "max_exp_avg_sq") : null;
     if (FusedUpdates.applies(p, grad, m, v, vmax)) {
-      double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
-      FusedUpdates.adam(
-          p, grad, m, v, vmax, beta1, beta2, eps, l2(), weightScale(), lr / bc1, Math.sqrt(bc2));
+      // The fused step advances steps[i] itself: a captured step replays that too.
+      new FusedUpdates.AdamStep(
+              p, grad, m, v, vmax, lr, beta1, beta2, eps, l2(), weightScale(), steps, i)
+          .runAndRecord();
       return;
     }
+    long t = ++steps[i];
     grad = decay(p, grad);
     m.mul_(beta1).add_(grad, 1 - beta1);
     v.mul_(beta2).add_(grad.mul(grad), 1 - beta2);

@@ -7,7 +7,6 @@ import dev.panagrad.kernels.Kernels;
 import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Optimizer updates as one pass over each parameter: every element of the parameter, its gradient
@@ -16,8 +15,6 @@ import java.lang.foreign.ValueLayout;
  * bits.
  */
 final class FusedUpdates {
-  private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
-  private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
   private static final Kernels K = KernelProvider.get();
 
   private FusedUpdates() {}
@@ -118,75 +115,133 @@ final class FusedUpdates {
   }
 
   /**
-   * Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
-   * {@code l2} adds weight decay to the gradient (Adam); {@code scale} multiplies the weight first
-   * (AdamW's decoupled decay, 1 - lr wd).
+   * Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps),
+   * with bc1 = 1 - b1^t and bc2 = 1 - b2^t at step t = ++steps[index]. {@code l2} adds weight decay
+   * to the gradient (Adam); {@code scale} multiplies the weight first (AdamW's decoupled decay, 1 -
+   * lr wd). One step over raw memory, eager or replayed: {@link #run()} advances the parameter's
+   * step count, computes the bias corrections (per step, so they are fields, not captured
+   * constants) and runs the kernel over the pool's chunks, allocating nothing.
    */
-  static void adam(
-      Tensor p,
-      Tensor g,
-      Tensor m,
-      Tensor v,
-      Tensor vmax,
-      double beta1,
-      double beta2,
-      double eps,
-      double l2,
-      double scale,
-      double stepSize,
-      double bc2Sqrt) {
-    Recorder.refuse("the Adam update", "its bias correction changes every step");
-    long n = p.numel();
-    MemorySegment ps = p.segment(), gs = g.segment(), ms = m.segment(), vs = v.segment();
-    MemorySegment xs = vmax == null ? null : vmax.segment();
-    long po = p.storageOffset(), go = g.storageOffset(), mo = m.storageOffset();
-    long vo = v.storageOffset(), xo = vmax == null ? 0 : vmax.storageOffset();
-    if (p.dtype() == DType.FLOAT32) {
-      float b1 = (float) beta1, c1 = (float) (1 - beta1), b2 = (float) beta2;
-      float c2 = (float) (1 - beta2), e = (float) eps, wd = (float) l2;
-      float bc = (float) bc2Sqrt, step = (float) -stepSize, sc = (float) scale;
-      for (long i = 0; i < n; i++) {
-        float w = ps.getAtIndex(F, po + i), d = gs.getAtIndex(F, go + i);
-        if (scale != 1) w = w * sc;
-        if (l2 != 0) d = d + wd * w;
-        float mi = ms.getAtIndex(F, mo + i) * b1;
-        mi = mi + c1 * d;
-        float gg = d * d;
-        float vi = vs.getAtIndex(F, vo + i) * b2;
-        vi = vi + c2 * gg;
-        ms.setAtIndex(F, mo + i, mi);
-        vs.setAtIndex(F, vo + i, vi);
-        if (xs != null) { // amsgrad: the running maximum of v
-          vi = Math.max(xs.getAtIndex(F, xo + i), vi);
-          xs.setAtIndex(F, xo + i, vi);
-        }
-        float denom = (float) Math.sqrt(vi) / bc + e;
-        ps.setAtIndex(F, po + i, w + step * (mi / denom));
+  static final class AdamStep implements Recorder.Instruction, Parallel.Range {
+    private final boolean f32;
+    private final MemorySegment ps, gs, ms, vs, xs;
+    private final long po, go, mo, vo, xo, n;
+    private final double lr, beta1, beta2, eps, l2, scale;
+    private final long[] steps;
+    private final int index;
+    // This step's corrections: written before the chunks are handed out (Parallel's hand-off
+    // publishes them to the workers), read by every chunk.
+    private double stepSize, bc2Sqrt;
+
+    AdamStep(
+        Tensor p,
+        Tensor g,
+        Tensor m,
+        Tensor v,
+        Tensor vmax,
+        double lr,
+        double beta1,
+        double beta2,
+        double eps,
+        double l2,
+        double scale,
+        long[] steps,
+        int index) {
+      this.f32 = p.dtype() == DType.FLOAT32;
+      this.ps = p.segment();
+      this.po = p.storageOffset();
+      this.gs = g.segment();
+      this.go = g.storageOffset();
+      this.ms = m.segment();
+      this.mo = m.storageOffset();
+      this.vs = v.segment();
+      this.vo = v.storageOffset();
+      this.xs = vmax == null ? null : vmax.segment();
+      this.xo = vmax == null ? 0 : vmax.storageOffset();
+      this.n = p.numel();
+      this.lr = lr;
+      this.beta1 = beta1;
+      this.beta2 = beta2;
+      this.eps = eps;
+      this.l2 = l2;
+      this.scale = scale;
+      this.steps = steps;
+      this.index = index;
+    }
+
+    /** Runs the step now and, while a step is captured, records it (see the class comment). */
+    void runAndRecord() {
+      run();
+      if (Recorder.active()) {
+        // Everything here is fixed between steps; the step count is not, and is not named.
+        Recorder.record(
+            "adam n="
+                + n
+                + " lr="
+                + lr
+                + " betas="
+                + beta1
+                + ","
+                + beta2
+                + " eps="
+                + eps
+                + " l2="
+                + l2
+                + " scale="
+                + scale
+                + " amsgrad="
+                + (xs != null),
+            this);
       }
-    } else {
-      for (long i = 0; i < n; i++) {
-        double w = ps.getAtIndex(D, po + i), d = gs.getAtIndex(D, go + i);
-        if (scale != 1) w = w * scale;
-        if (l2 != 0) d = d + l2 * w;
-        double mi = ms.getAtIndex(D, mo + i) * beta1;
-        mi = mi + (1 - beta1) * d;
-        double vi = vs.getAtIndex(D, vo + i) * beta2;
-        vi = vi + (1 - beta2) * (d * d);
-        ms.setAtIndex(D, mo + i, mi);
-        vs.setAtIndex(D, vo + i, vi);
-        if (xs != null) {
-          vi = Math.max(xs.getAtIndex(D, xo + i), vi);
-          xs.setAtIndex(D, xo + i, vi);
-        }
-        double denom = Math.sqrt(vi) / bc2Sqrt + eps;
-        ps.setAtIndex(D, po + i, w + -stepSize * (mi / denom));
+    }
+
+    @Override
+    public void run() {
+      long t = ++steps[index];
+      stepSize = lr / (1 - Math.pow(beta1, t));
+      bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, t));
+      // Elements split over the pool from Parallel.MIN_SPLIT_PASS on: each element's update is
+      // independent, so the bits do not depend on the split.
+      Parallel.forPass(n, this);
+    }
+
+    @Override
+    public void run(long from, long to) {
+      long k = to - from;
+      if (f32) {
+        K.adamF(
+            ps,
+            po + from,
+            gs,
+            go + from,
+            ms,
+            mo + from,
+            vs,
+            vo + from,
+            xs,
+            xo + from,
+            k,
+            (float) beta1,
+            (float) (1 - beta1),
+            (float) beta2,
+            (float) (1 - beta2),
+            (float) eps,
+            (float) l2,
+            (float) scale,
+            (float) bc2Sqrt,
+            (float) -stepSize);
+      } else {
+        K.adamD(
+            ps, po + from, gs, go + from, ms, mo + from, vs, vo + from, xs, xo + from, k, beta1,
+            1 - beta1, beta2, 1 - beta2, eps, l2, scale, bc2Sqrt, -stepSize);
       }
     }
   }
 
   /**
    * RMSprop: sq = a sq + (1-a) g^2; avg = sqrt(sq - ga^2 if centered, with ga = a ga + (1-a) g) +
-   * eps; then either buf = m buf + g/avg and p -= lr buf, or p -= lr g/avg.
+   * eps; then either buf = m buf + g/avg and p -= lr buf, or p -= lr g/avg. Nothing changes between
+   * steps, so the recorded instruction is the eager call, as SGD's is.
    */
   static void rmsprop(
       Tensor p,
@@ -199,66 +254,61 @@ final class FusedUpdates {
       double eps,
       double weightDecay,
       double momentum) {
-    Recorder.refuse("the RMSprop update", "it has no instruction yet");
     long n = p.numel();
     MemorySegment ps = p.segment(), gs = g.segment(), ss = sq.segment();
     MemorySegment as = ga == null ? null : ga.segment(), bs = buf == null ? null : buf.segment();
     long po = p.storageOffset(), go = g.storageOffset(), so = sq.storageOffset();
     long ao = ga == null ? 0 : ga.storageOffset(), bo = buf == null ? 0 : buf.storageOffset();
+    Parallel.Range range;
     if (p.dtype() == DType.FLOAT32) {
       float a = (float) alpha, c = (float) (1 - alpha), e = (float) eps, wd = (float) weightDecay;
-      float m = (float) momentum, step = (float) -lr;
-      for (long i = 0; i < n; i++) {
-        float w = ps.getAtIndex(F, po + i), d = gs.getAtIndex(F, go + i);
-        if (weightDecay != 0) d = d + wd * w;
-        float s2 = ss.getAtIndex(F, so + i) * a;
-        s2 = s2 + c * (d * d);
-        ss.setAtIndex(F, so + i, s2);
-        float avg;
-        if (as != null) {
-          float ag = as.getAtIndex(F, ao + i) * a;
-          ag = ag + c * d;
-          as.setAtIndex(F, ao + i, ag);
-          avg = (float) Math.sqrt(s2 - ag * ag);
-        } else {
-          avg = (float) Math.sqrt(s2);
-        }
-        avg = avg + e;
-        if (bs != null) {
-          float b = bs.getAtIndex(F, bo + i) * m;
-          b = b + d / avg;
-          bs.setAtIndex(F, bo + i, b);
-          ps.setAtIndex(F, po + i, w + step * b);
-        } else {
-          ps.setAtIndex(F, po + i, w + step * (d / avg));
-        }
-      }
+      float mu = (float) momentum, step = (float) -lr;
+      range =
+          (from, to) ->
+              K.rmspropF(
+                  ps, po + from, gs, go + from, ss, so + from, as, ao + from, bs, bo + from,
+                  to - from, a, c, e, wd, mu, step);
     } else {
-      for (long i = 0; i < n; i++) {
-        double w = ps.getAtIndex(D, po + i), d = gs.getAtIndex(D, go + i);
-        if (weightDecay != 0) d = d + weightDecay * w;
-        double s2 = ss.getAtIndex(D, so + i) * alpha;
-        s2 = s2 + (1 - alpha) * (d * d);
-        ss.setAtIndex(D, so + i, s2);
-        double avg;
-        if (as != null) {
-          double ag = as.getAtIndex(D, ao + i) * alpha;
-          ag = ag + (1 - alpha) * d;
-          as.setAtIndex(D, ao + i, ag);
-          avg = Math.sqrt(s2 - ag * ag);
-        } else {
-          avg = Math.sqrt(s2);
-        }
-        avg = avg + eps;
-        if (bs != null) {
-          double b = bs.getAtIndex(D, bo + i) * momentum;
-          b = b + d / avg;
-          bs.setAtIndex(D, bo + i, b);
-          ps.setAtIndex(D, po + i, w + -lr * b);
-        } else {
-          ps.setAtIndex(D, po + i, w + -lr * (d / avg));
-        }
-      }
+      range =
+          (from, to) ->
+              K.rmspropD(
+                  ps,
+                  po + from,
+                  gs,
+                  go + from,
+                  ss,
+                  so + from,
+                  as,
+                  ao + from,
+                  bs,
+                  bo + from,
+                  to - from,
+                  alpha,
+                  1 - alpha,
+                  eps,
+                  weightDecay,
+                  momentum,
+                  -lr);
+    }
+    Recorder.Instruction run = () -> Parallel.forPass(n, range);
+    run.run();
+    if (Recorder.active()) {
+      Recorder.record(
+          "rmsprop n="
+              + n
+              + " lr="
+              + lr
+              + " alpha="
+              + alpha
+              + " eps="
+              + eps
+              + " wd="
+              + weightDecay
+              + " momentum="
+              + momentum
+              + " centered="
+              + (ga != null),
+          run);
     }
   }
 }

@@ -45,6 +45,12 @@ class KernelParityTest {
             .newInstance();
   }
 
+  // The kernels read shared-arena memory here, the kind the library's pool hands out (tests of
+  // other classes in this JVM run the same compiled kernels afterwards). C2 compiles a Vector API
+  // loop for the kinds of segment it has seen; after a confined arena's segments, the adam and
+  // rmsprop loops (four segments or more) boxed their vectors on the pool's memory for good, and
+  // the replay tests counted megabytes a step.
+
   /** Random values with the special ones sprinkled in, at element offset 3 (unaligned). */
   static MemorySegment floats(Arena arena, int n, long seed, boolean positive) {
     MemorySegment s = arena.allocate((n + 3L) * 4, 64);
@@ -89,7 +95,7 @@ class KernelParityTest {
                 DynamicTest.dynamicTest(
                     bits + " " + op + " n=" + n + " strides=" + strides[0] + "," + strides[1],
                     () -> {
-                      try (Arena arena = Arena.ofConfined()) {
+                      try (Arena arena = Arena.ofShared()) {
                         MemorySegment a = floats(arena, n, 1, false),
                             b = floats(arena, n, 2, false);
                         MemorySegment want = arena.allocate(n * 4L + 4),
@@ -110,7 +116,7 @@ class KernelParityTest {
               DynamicTest.dynamicTest(
                   bits + " " + op + " n=" + n,
                   () -> {
-                    try (Arena arena = Arena.ofConfined()) {
+                    try (Arena arena = Arena.ofShared()) {
                       boolean positive = op == UnaryOp.LOG || op == UnaryOp.SQRT;
                       MemorySegment a = floats(arena, n, 3, positive);
                       MemorySegment want = arena.allocate(n * 4L + 4),
@@ -145,11 +151,50 @@ class KernelParityTest {
             }
           }
         }
+        for (boolean ams : new boolean[] {false, true}) {
+          for (float l2 : new float[] {0f, 1e-2f}) {
+            for (float scale : new float[] {1f, 0.999f}) {
+              tests.add(
+                  DynamicTest.dynamicTest(
+                      bits + " adam n=" + n + " amsgrad=" + ams + " l2=" + l2 + " scale=" + scale,
+                      () -> adamMatches(v, n, ams, l2, scale)));
+            }
+          }
+        }
+        for (boolean centered : new boolean[] {false, true}) {
+          for (boolean momentum : new boolean[] {false, true}) {
+            for (float wd : new float[] {0f, 1e-2f}) {
+              tests.add(
+                  DynamicTest.dynamicTest(
+                      bits
+                          + " rmsprop n="
+                          + n
+                          + " centered="
+                          + centered
+                          + " momentum="
+                          + momentum
+                          + " wd="
+                          + wd,
+                      () -> rmspropMatches(v, n, centered, momentum, wd)));
+            }
+          }
+        }
+        for (boolean log : new boolean[] {false, true}) {
+          tests.add(
+              DynamicTest.dynamicTest(
+                  bits + (log ? " log_softmax" : " softmax") + " rows n=" + n,
+                  () -> softmaxMatches(v, n, log)));
+        }
+        tests.add(
+            DynamicTest.dynamicTest(bits + " nll_loss pick n=" + n, () -> nllPickMatches(v, n)));
+        tests.add(
+            DynamicTest.dynamicTest(
+                bits + " sumFixedOrder n=" + n, () -> sumFixedOrderMatches(v, n)));
         tests.add(
             DynamicTest.dynamicTest(
                 bits + " sumF/sumD n=" + n,
                 () -> {
-                  try (Arena arena = Arena.ofConfined()) {
+                  try (Arena arena = Arena.ofShared()) {
                     SplittableRandom r = new SplittableRandom(n);
                     MemorySegment a = arena.allocate((n + 3L) * 4),
                         d = arena.allocate((n + 3L) * 8);
@@ -174,7 +219,7 @@ class KernelParityTest {
    * kernel's bit for bit, in float32 and float64, from the same starting values.
    */
   static void sgdMatches(Kernels v, int n, boolean momentum, boolean nesterov, float wd) {
-    try (Arena arena = Arena.ofConfined()) {
+    try (Arena arena = Arena.ofShared()) {
       MemorySegment g = floats(arena, n, 6, false), g64 = doubles(arena, n, 7);
       MemorySegment[] w = {floats(arena, n, 8, false), floats(arena, n, 8, false)};
       MemorySegment[] b = {floats(arena, n, 9, false), floats(arena, n, 9, false)};
@@ -198,6 +243,268 @@ class KernelParityTest {
     }
   }
 
+  /** Both kernels from the same starting copies; every written array must match bit for bit. */
+  static void assertSameFloats(MemorySegment[] pair, int n, String what) {
+    for (int i = 0; i < n; i++) {
+      float want = pair[0].getAtIndex(ValueLayout.JAVA_FLOAT, i + 3),
+          got = pair[1].getAtIndex(ValueLayout.JAVA_FLOAT, i + 3);
+      assertTrue(same(want, got), what + " index " + i + ": scalar " + want + ", vector " + got);
+    }
+  }
+
+  static void assertSameDoubles(MemorySegment[] pair, int n, String what) {
+    for (int i = 0; i < n; i++) {
+      double want = pair[0].getAtIndex(ValueLayout.JAVA_DOUBLE, i + 3),
+          got = pair[1].getAtIndex(ValueLayout.JAVA_DOUBLE, i + 3);
+      assertTrue(sameD(want, got), what + " index " + i + ": scalar " + want + ", vector " + got);
+    }
+  }
+
+  static boolean sameD(double want, double got) {
+    if (Double.isNaN(want)) return Double.isNaN(got);
+    return Double.doubleToLongBits(want) == Double.doubleToLongBits(got);
+  }
+
+  /** Two equal copies of float values (second moments positive, as they are in Adam). */
+  static MemorySegment[] floatPair(Arena arena, int n, long seed, boolean positive) {
+    return new MemorySegment[] {floats(arena, n, seed, positive), floats(arena, n, seed, positive)};
+  }
+
+  static MemorySegment[] doublePair(Arena arena, int n, long seed, boolean positive) {
+    MemorySegment[] pair = {doubles(arena, n, seed), doubles(arena, n, seed)};
+    if (positive) {
+      for (MemorySegment s : pair) {
+        for (int i = 0; i < n; i++) {
+          double x = s.getAtIndex(ValueLayout.JAVA_DOUBLE, i + 3);
+          s.setAtIndex(ValueLayout.JAVA_DOUBLE, i + 3, Math.abs(x) + 0.01);
+        }
+      }
+    }
+    return pair;
+  }
+
+  /**
+   * Adam's update writes the parameter, both moments and, with amsgrad, their maximum: all equal
+   * the scalar kernel's bits, in float32 and float64. Step sizes as at step 3 of lr 1e-2.
+   */
+  static void adamMatches(Kernels v, int n, boolean ams, float l2, float scale) {
+    double b1 = 0.9, b2 = 0.999, step = -1e-2 / (1 - Math.pow(b1, 3));
+    double bc = Math.sqrt(1 - Math.pow(b2, 3));
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment g = floats(arena, n, 12, false), g64 = doubles(arena, n, 13);
+      MemorySegment[] w = floatPair(arena, n, 14, false), m = floatPair(arena, n, 15, false);
+      MemorySegment[] sq = floatPair(arena, n, 16, true), mx = floatPair(arena, n, 17, true);
+      MemorySegment[] w64 = doublePair(arena, n, 18, false), m64 = doublePair(arena, n, 19, false);
+      MemorySegment[] sq64 = doublePair(arena, n, 20, true), mx64 = doublePair(arena, n, 21, true);
+      Kernels[] ks = {SCALAR, v};
+      for (int k = 0; k < 2; k++) {
+        ks[k].adamF(
+            w[k],
+            3,
+            g,
+            3,
+            m[k],
+            3,
+            sq[k],
+            3,
+            ams ? mx[k] : null,
+            3,
+            n,
+            (float) b1,
+            (float) (1 - b1),
+            (float) b2,
+            (float) (1 - b2),
+            1e-8f,
+            l2,
+            scale,
+            (float) bc,
+            (float) step);
+        ks[k].adamD(
+            w64[k],
+            3,
+            g64,
+            3,
+            m64[k],
+            3,
+            sq64[k],
+            3,
+            ams ? mx64[k] : null,
+            3,
+            n,
+            b1,
+            1 - b1,
+            b2,
+            1 - b2,
+            1e-8,
+            l2,
+            scale,
+            bc,
+            step);
+      }
+      assertSameFloats(w, n, "adamF parameters");
+      assertSameFloats(m, n, "adamF exp_avg");
+      assertSameFloats(sq, n, "adamF exp_avg_sq");
+      assertSameFloats(mx, n, "adamF max_exp_avg_sq");
+      assertSameDoubles(w64, n, "adamD parameters");
+      assertSameDoubles(m64, n, "adamD exp_avg");
+      assertSameDoubles(sq64, n, "adamD exp_avg_sq");
+      assertSameDoubles(mx64, n, "adamD max_exp_avg_sq");
+    }
+  }
+
+  /** RMSprop's update: parameter, square average, gradient average and momentum buffer. */
+  static void rmspropMatches(Kernels v, int n, boolean centered, boolean momentum, float wd) {
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment g = floats(arena, n, 22, false), g64 = doubles(arena, n, 23);
+      MemorySegment[] w = floatPair(arena, n, 24, false), sq = floatPair(arena, n, 25, true);
+      MemorySegment[] ga = floatPair(arena, n, 26, false), b = floatPair(arena, n, 27, false);
+      MemorySegment[] w64 = doublePair(arena, n, 28, false), sq64 = doublePair(arena, n, 29, true);
+      MemorySegment[] ga64 = doublePair(arena, n, 30, false), b64 = doublePair(arena, n, 31, false);
+      Kernels[] ks = {SCALAR, v};
+      for (int k = 0; k < 2; k++) {
+        ks[k].rmspropF(
+            w[k],
+            3,
+            g,
+            3,
+            sq[k],
+            3,
+            centered ? ga[k] : null,
+            3,
+            momentum ? b[k] : null,
+            3,
+            n,
+            0.99f,
+            (float) (1 - 0.99),
+            1e-8f,
+            wd,
+            0.9f,
+            -1e-2f);
+        ks[k].rmspropD(
+            w64[k],
+            3,
+            g64,
+            3,
+            sq64[k],
+            3,
+            centered ? ga64[k] : null,
+            3,
+            momentum ? b64[k] : null,
+            3,
+            n,
+            0.99,
+            1 - 0.99,
+            1e-8,
+            wd,
+            0.9,
+            -1e-2);
+      }
+      assertSameFloats(w, n, "rmspropF parameters");
+      assertSameFloats(sq, n, "rmspropF square_avg");
+      assertSameFloats(ga, n, "rmspropF grad_avg");
+      assertSameFloats(b, n, "rmspropF momentum_buffer");
+      assertSameDoubles(w64, n, "rmspropD parameters");
+      assertSameDoubles(sq64, n, "rmspropD square_avg");
+      assertSameDoubles(ga64, n, "rmspropD grad_avg");
+      assertSameDoubles(b64, n, "rmspropD momentum_buffer");
+    }
+  }
+
+  /**
+   * Rows of n values: row 0 plain, row 1 spread over +-80 (exponentials far apart), then one row
+   * per special value, placed at a different column each time; a NaN or +inf makes its row NaN,
+   * -inf gives 0 (log: -inf) in its column.
+   */
+  static double[] softmaxRows(int n, int rows) {
+    double[] a = new double[rows * n];
+    SplittableRandom r = new SplittableRandom(n);
+    for (int row = 0; row < rows; row++) {
+      for (int j = 0; j < n; j++) a[row * n + j] = (r.nextDouble() * 8 - 4) * (row == 1 ? 20 : 1);
+      if (row >= 2 && n > 0) a[row * n + (row * 5) % n] = SPECIAL[row - 2];
+    }
+    return a;
+  }
+
+  /** softmaxRowsF/D: every row's outputs equal the scalar kernel's bit for bit. */
+  static void softmaxMatches(Kernels v, int n, boolean log) {
+    int rows = 2 + SPECIAL.length;
+    double[] values = softmaxRows(n, rows);
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment x = arena.allocate((rows * n + 3L) * 4),
+          x64 = arena.allocate((rows * n + 3L) * 8);
+      for (int i = 0; i < values.length; i++) {
+        x.setAtIndex(ValueLayout.JAVA_FLOAT, i + 3, (float) values[i]);
+        x64.setAtIndex(ValueLayout.JAVA_DOUBLE, i + 3, values[i]);
+      }
+      MemorySegment[] y = {
+        arena.allocate((rows * n + 3L) * 4), arena.allocate((rows * n + 3L) * 4)
+      };
+      MemorySegment[] y64 = {
+        arena.allocate((rows * n + 3L) * 8), arena.allocate((rows * n + 3L) * 8)
+      };
+      Kernels[] ks = {SCALAR, v};
+      for (int k = 0; k < 2; k++) {
+        double[] work = new double[n + 5];
+        ks[k].softmaxRowsF(x, 3, y[k], 3, rows, n, log, work);
+        ks[k].softmaxRowsD(x64, 3, y64[k], 3, rows, n, log, work);
+      }
+      String what = (log ? "log_softmax" : "softmax") + " rows of " + n;
+      assertSameFloats(y, rows * n, what + " float32");
+      assertSameDoubles(y64, rows * n, what + " float64");
+    }
+  }
+
+  /** nll_loss's pick: the picked values and the count of targets not ignored. */
+  static void nllPickMatches(Kernels v, int n) {
+    int cls = 7;
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment x = floats(arena, n * cls, 32, false), x64 = doubles(arena, n * cls, 33);
+      MemorySegment t = arena.allocate(n * 8L + 8);
+      SplittableRandom r = new SplittableRandom(n);
+      for (int i = 0; i < n; i++) {
+        t.setAtIndex(ValueLayout.JAVA_LONG, i + 1, i % 5 == 2 ? -100 : r.nextInt(cls));
+      }
+      double[][] picked = new double[4][n];
+      int[] counts = new int[4];
+      Kernels[] ks = {SCALAR, v};
+      for (int k = 0; k < 2; k++) {
+        counts[k] = ks[k].nllPickF(x, 3, cls, t, 1, n, -100, picked[k]);
+        counts[k + 2] = ks[k].nllPickD(x64, 3, cls, t, 1, n, -100, picked[k + 2]);
+      }
+      assertEquals(counts[0], counts[1], "float32 count");
+      assertEquals(counts[2], counts[3], "float64 count");
+      assertEquals(n - (n + 2) / 5, counts[0], "every fifth target, from the third, is ignored");
+      for (int i = 0; i < n; i++) {
+        assertTrue(sameD(picked[0][i], picked[1][i]), "nllPickF index " + i);
+        assertTrue(sameD(picked[2][i], picked[3][i]), "nllPickD index " + i);
+      }
+    }
+  }
+
+  /**
+   * The fixed-order sum: vector equals scalar bit for bit on values spanning many magnitudes and on
+   * the special values; on small integers (exact in any order) it is the exact sum.
+   */
+  static void sumFixedOrderMatches(Kernels v, int n) {
+    SplittableRandom r = new SplittableRandom(n);
+    double[] a = new double[n + 3], ints = new double[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (r.nextDouble() - 0.5) * Math.pow(10, r.nextInt(-8, 9));
+      ints[i] = i + 1;
+    }
+    double want = SCALAR.sumFixedOrder(a, n), got = v.sumFixedOrder(a, n);
+    assertTrue(sameD(want, got), "scalar " + want + ", vector " + got);
+    assertEquals((double) n * (n + 1) / 2, v.sumFixedOrder(ints, n));
+    assertEquals((double) n * (n + 1) / 2, SCALAR.sumFixedOrder(ints, n));
+    for (float special : SPECIAL) {
+      if (n == 0) break;
+      a[n / 2] = special;
+      want = SCALAR.sumFixedOrder(a, n);
+      got = v.sumFixedOrder(a, n);
+      assertTrue(sameD(want, got), special + ": scalar " + want + ", vector " + got);
+    }
+  }
+
   @Test
   void doubleOpsMatchTheScalarKernels() throws Exception {
     assumeTrue(vectorModule(), "the Vector API module is not loaded in this run");
@@ -205,7 +512,7 @@ class KernelParityTest {
     String bits = v.name();
     {
       for (int n : SIZES) {
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
           MemorySegment a = doubles(arena, n, 4), b = doubles(arena, n, 5);
           MemorySegment want = arena.allocate(n * 8L + 8), got = arena.allocate(n * 8L + 8);
           for (BinaryOp op : BinaryOp.values()) {

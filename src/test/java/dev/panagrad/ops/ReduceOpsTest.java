@@ -228,6 +228,41 @@ class ReduceOpsTest {
     }
   }
 
+  /**
+   * softmax and log_softmax give the same bits whatever the layout and the thread count: along the
+   * last dim of a contiguous tensor they run the row kernel on the tensor's memory (rows split over
+   * the pool past its threshold), along another dim they gather rows into doubles; both compute
+   * each row alike. Values span +-40 so the exponentials differ widely.
+   */
+  @Test
+  void softmaxIsTheSameBitsInEveryLayoutAndAtEveryThreadCount() {
+    int before = Torch.getNumThreads();
+    try {
+      for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+        Torch.manualSeed(4);
+        Tensor x = Torch.randn(dt, 300, 257).mul(10);
+        assertTrue(300L * 257 >= dev.panagrad.kernels.Parallel.MIN_ITEM_WORK, "rows split");
+        Tensor columns = x.t().contiguous(); // the rows of x along dim 0
+        for (boolean log : new boolean[] {false, true}) {
+          Torch.setNumThreads(1);
+          double[] want = (log ? x.logSoftmax(1) : x.softmax(1)).toDoubleArray();
+          Torch.setNumThreads(2);
+          double[] split = (log ? x.logSoftmax(1) : x.softmax(1)).toDoubleArray();
+          double[] gathered =
+              (log ? columns.logSoftmax(0) : columns.softmax(0)).t().contiguous().toDoubleArray();
+          for (int i = 0; i < want.length; i++) {
+            String what = dt + (log ? " log_softmax" : " softmax") + " index " + i;
+            assertEquals(Double.doubleToLongBits(want[i]), Double.doubleToLongBits(split[i]), what);
+            assertEquals(
+                Double.doubleToLongBits(want[i]), Double.doubleToLongBits(gathered[i]), what);
+          }
+        }
+      }
+    } finally {
+      Torch.setNumThreads(before);
+    }
+  }
+
   @Test
   void gradcheckReductions() {
     gradcheck(x -> x[0].amax(new long[] {1}, false), rand(-1, 1, 3, 4));

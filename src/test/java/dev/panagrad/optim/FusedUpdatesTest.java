@@ -68,6 +68,54 @@ class FusedUpdatesTest {
     }
   }
 
+  /** Adam, AdamW (amsgrad off and on) and RMSprop (centered, momentum, weight decay). */
+  static final List<Function<List<Tensor>, Optimizer>> ADAPTIVE =
+      List.of(
+          ps -> new Adam(ps, 1e-2, 0.9, 0.999, 1e-8, 0.05, false),
+          ps -> new Adam(ps, 1e-2, 0.9, 0.999, 1e-8, 0, true),
+          ps -> new AdamW(ps, 1e-2, 0.9, 0.999, 1e-8, 0.05, false),
+          ps -> new AdamW(ps, 1e-2, 0.9, 0.999, 1e-8, 0.05, true),
+          ps -> new RMSprop(ps, 1e-2),
+          ps -> new RMSprop(ps, 1e-2, 0.9, 1e-6, 0.01, 0.5, true),
+          ps -> new RMSprop(ps, 1e-2, 0.99, 1e-8, 0, 0.9, false));
+
+  @Test
+  void adamAndRmspropOnSizesWithVectorBodiesAndTails() {
+    // 37 x 29 = 1073 elements: whole vectors of every width, then a scalar tail.
+    for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+      for (var make : ADAPTIVE) sameSteps(dt, make, 37, 29);
+    }
+  }
+
+  /** Past Parallel.MIN_SPLIT_PASS: the Adam and RMSprop passes split and keep their bits. */
+  @Test
+  void adamAndRmspropSplitOverThreadsEqualTheTensorOps() {
+    int before = getNumThreads();
+    try {
+      setNumThreads(2);
+      assertTrue(301 * 229 >= dev.panagrad.kernels.Parallel.MIN_SPLIT_PASS);
+      for (var make : ADAPTIVE) sameSteps(DType.FLOAT32, make, 301, 229);
+      sameSteps(DType.FLOAT64, ADAPTIVE.get(3), 301, 229);
+      sameSteps(DType.FLOAT64, ADAPTIVE.get(5), 301, 229);
+    } finally {
+      setNumThreads(before);
+    }
+  }
+
+  /** The fused Adam step counts its steps as the tensor-op form does (bias correction uses it). */
+  @Test
+  void theFusedAdamStepAdvancesTheStepCount() {
+    Tensor w = randn(4, 3).requiresGrad_(true), strided = randn(3, 4).t().requiresGrad_(true);
+    Adam opt = new Adam(List.of(w, strided), 1e-2);
+    for (int step = 1; step <= 3; step++) {
+      w.setGrad(randn(4, 3));
+      strided.setGrad(randn(4, 3));
+      opt.step();
+      assertEquals(step, opt.stepCount(0), "fused");
+      assertEquals(step, opt.stepCount(1), "tensor ops");
+    }
+  }
+
   @Test
   void adamAndAdamW() {
     for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {

@@ -9,10 +9,15 @@ import dev.panagrad.Tensor;
 import dev.panagrad.memory.MemoryStats;
 import dev.panagrad.memory.Scope;
 import dev.panagrad.nn.Dropout;
+import dev.panagrad.optim.Adam;
+import dev.panagrad.optim.AdamW;
+import dev.panagrad.optim.Optimizer;
+import dev.panagrad.optim.RMSprop;
 import dev.panagrad.optim.SGD;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,19 +29,28 @@ class TrainStepTest {
   static final class Mlp {
     final Tensor x, target;
     final List<Tensor> params = new ArrayList<>();
-    final SGD opt;
+    final Optimizer opt;
 
     Mlp() {
+      this(ps -> new SGD(ps, 0.01, 0.9, 0, 0, false));
+    }
+
+    Mlp(Function<List<Tensor>, Optimizer> optimizer) {
+      this(optimizer, 128, 784, 512);
+    }
+
+    /** in-hidden-hidden-10 on a batch of {@code batch}. */
+    Mlp(Function<List<Tensor>, Optimizer> optimizer, int batch, int in, int hidden) {
       manualSeed(0);
-      x = rand(128, 784);
-      target = randint(0, 10, 128);
-      long[][] layers = {{784, 512}, {512, 512}, {512, 10}};
+      x = rand(batch, in);
+      target = randint(0, 10, batch);
+      long[][] layers = {{in, hidden}, {hidden, hidden}, {hidden, 10}};
       for (long[] l : layers) {
         double bound = 1 / Math.sqrt(l[0]);
         params.add(empty(l[1], l[0]).uniform_(-bound, bound).requiresGrad_(true));
         params.add(empty(l[1]).uniform_(-bound, bound).requiresGrad_(true));
       }
-      opt = new SGD(params, 0.01, 0.9, 0, 0, false);
+      opt = optimizer.apply(params);
     }
 
     Tensor step(Tensor... in) {
@@ -83,12 +97,33 @@ class TrainStepTest {
 
   @Test
   void replayMatchesTheEagerLoopBitForBitOver100Steps() {
+    replayMatchesTheEagerLoop(ps -> new SGD(ps, 0.01, 0.9, 0, 0, false));
+  }
+
+  /**
+   * Adam's bias correction changes every step: the captured update advances the optimizer's step
+   * count and corrects from it, so 100 replayed steps are the eager loop's, loss for loss.
+   */
+  @Test
+  void adamReplaysTheEagerLoopBitForBit() {
+    replayMatchesTheEagerLoop(ps -> new Adam(ps, 1e-3));
+    replayMatchesTheEagerLoop(ps -> new AdamW(ps, 1e-3, 0.9, 0.999, 1e-8, 1e-2, true));
+  }
+
+  @Test
+  void rmspropReplaysTheEagerLoopBitForBit() {
+    replayMatchesTheEagerLoop(ps -> new RMSprop(ps, 1e-3));
+    replayMatchesTheEagerLoop(ps -> new RMSprop(ps, 1e-3, 0.99, 1e-8, 1e-4, 0.9, true));
+  }
+
+  /** W2 with {@code optimizer}: 100 steps eager against capture-then-replay, bit for bit. */
+  static void replayMatchesTheEagerLoop(Function<List<Tensor>, Optimizer> optimizer) {
     int steps = 100;
-    Mlp eager = new Mlp();
+    Mlp eager = new Mlp(optimizer);
     double[] expected = new double[steps];
     for (int i = 0; i < steps; i++) expected[i] = eager.eagerStep();
 
-    Mlp replayed = new Mlp();
+    Mlp replayed = new Mlp(optimizer);
     double[] got = new double[steps];
     try (TrainStep step = TrainStep.capture(replayed::step, replayed.x, replayed.target)) {
       double[] first = step.captureLosses();
@@ -103,6 +138,9 @@ class TrainStepTest {
       assertArrayEquals(
           eager.params.get(p).toFloatArray(), replayed.params.get(p).toFloatArray(), "param " + p);
       assertNull(replayed.params.get(p).grad(), "zeroGrad leaves no gradient, as eager does");
+    }
+    if (replayed.opt instanceof Adam adam) {
+      assertEquals(steps, adam.stepCount(0), "every replayed step counts");
     }
   }
 
@@ -184,35 +222,52 @@ class TrainStepTest {
 
   @Test
   void replayAllocatesNoHeapOver1000Steps() {
-    var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     for (boolean twoLayer : new boolean[] {false, true}) {
       TwoLayer w1 = twoLayer ? new TwoLayer() : null;
       Mlp w2 = twoLayer ? null : new Mlp();
       Tensor a = twoLayer ? w1.x : w2.x, b = twoLayer ? w1.y : w2.target;
-      TrainStep.Body body = twoLayer ? w1::step : w2::step;
-      try (TrainStep step = TrainStep.capture(body, a, b)) {
-        // Warm-up until the JIT has compiled the loop: Vector API code allocates until C2
-        // compiles it, so warm up until a window of 50 steps allocates nothing (bounded).
-        for (int round = 0; round < 30; round++) {
-          long start = bean.getCurrentThreadAllocatedBytes();
-          for (int i = 0; i < 50; i++) step.run(a, b);
-          if (round >= 2 && bean.getCurrentThreadAllocatedBytes() == start) break;
-        }
-        long slabs = MemoryStats.slabCount();
-        // A deoptimisation (the JIT recompiling a kernel, more likely on a loaded machine) runs
-        // code in the interpreter for a moment, which allocates: that is the JIT's, not the
-        // program's, and it falls in a window now and then (a few hundred bytes in one of several
-        // windows, measured). Up to five windows; one of 1,000 steps must allocate exactly 0, which
-        // no program allocating anything per step could do.
-        long allocated = -1;
-        for (int attempt = 0; attempt < 5 && allocated != 0; attempt++) {
-          long before = bean.getCurrentThreadAllocatedBytes();
-          for (int i = 0; i < 1_000; i++) step.run(a, b);
-          allocated = bean.getCurrentThreadAllocatedBytes() - before;
-        }
-        assertEquals(0, allocated, (twoLayer ? "W1" : "W2") + ": heap bytes over 1,000 steps");
-        assertEquals(slabs, MemoryStats.slabCount(), "no native allocation either");
+      assertReplayAllocatesNothing(twoLayer ? w1::step : w2::step, a, b, twoLayer ? "W1" : "W2");
+    }
+  }
+
+  /**
+   * An MLP 64-256-256-10 on a batch of 32 with AdamW (its per-step corrections are computed in
+   * place) and with RMSprop: the 256 x 256 weight is past Parallel.MIN_SPLIT_PASS, so the updates
+   * also split over the pool. Smaller than W2, so 1,000 steps stay quick.
+   */
+  @Test
+  void adamAndRmspropReplaysAllocateNoHeap() {
+    assertTrue(256 * 256 >= dev.panagrad.kernels.Parallel.MIN_SPLIT_PASS);
+    Mlp adam = new Mlp(ps -> new AdamW(ps, 1e-3, 0.9, 0.999, 1e-8, 1e-2, true), 32, 64, 256);
+    assertReplayAllocatesNothing(adam::step, adam.x, adam.target, "AdamW");
+    Mlp rmsprop = new Mlp(ps -> new RMSprop(ps, 1e-3, 0.99, 1e-8, 1e-4, 0.9, true), 32, 64, 256);
+    assertReplayAllocatesNothing(rmsprop::step, rmsprop.x, rmsprop.target, "RMSprop");
+  }
+
+  static void assertReplayAllocatesNothing(TrainStep.Body body, Tensor a, Tensor b, String what) {
+    var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    try (TrainStep step = TrainStep.capture(body, a, b)) {
+      // Warm-up until the JIT has compiled the loop: Vector API code allocates until C2
+      // compiles it, so warm up until a window of 50 steps allocates nothing (bounded).
+      for (int round = 0; round < 30; round++) {
+        long start = bean.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < 50; i++) step.run(a, b);
+        if (round >= 2 && bean.getCurrentThreadAllocatedBytes() == start) break;
       }
+      long slabs = MemoryStats.slabCount();
+      // A deoptimisation (the JIT recompiling a kernel, more likely on a loaded machine) runs
+      // code in the interpreter for a moment, which allocates: that is the JIT's, not the
+      // program's, and it falls in a window now and then (a few hundred bytes in one of several
+      // windows, measured). Up to five windows; one of 1,000 steps must allocate exactly 0, which
+      // no program allocating anything per step could do.
+      long allocated = -1;
+      for (int attempt = 0; attempt < 5 && allocated != 0; attempt++) {
+        long before = bean.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < 1_000; i++) step.run(a, b);
+        allocated = bean.getCurrentThreadAllocatedBytes() - before;
+      }
+      assertEquals(0, allocated, what + ": heap bytes over 1,000 steps");
+      assertEquals(slabs, MemoryStats.slabCount(), "no native allocation either");
     }
   }
 

@@ -235,6 +235,7 @@ public final class VectorKernels implements Kernels {
                   clampBackwardF(op, a, ao, as, b, bo, bs, out, oo, n, p);
               case TANH_BACKWARD -> tanhBackwardF(a, ao, as, b, bo, bs, out, oo, n, p);
               case SIGMOID_BACKWARD -> sigmoidBackwardF(a, ao, as, b, bo, bs, out, oo, n, p);
+              case SQUARED_DIFFERENCE -> squaredDifferenceF(a, ao, as, b, bo, bs, out, oo, n);
             };
     for (; i < n; i++) {
       out.setAtIndex(
@@ -607,6 +608,41 @@ public final class VectorKernels implements Kernels {
     return i;
   }
 
+  /** (a - b)^2: the difference rounded, then squared, as the scalar definition is. */
+  private static long squaredDifferenceF(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n) {
+    long i = 0, bound = FS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += FS.length()) {
+        FloatVector d =
+            FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE)
+                .sub(FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE));
+        d.mul(d).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else if (as == 1) {
+      FloatVector y = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+      for (; i < bound; i += FS.length()) {
+        FloatVector d = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE).sub(y);
+        d.mul(d).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    } else {
+      FloatVector x = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+      for (; i < bound; i += FS.length()) {
+        FloatVector d = x.sub(FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, LE));
+        d.mul(d).intoMemorySegment(out, (oo + i) * 4, LE);
+      }
+    }
+    return i;
+  }
+
   /** g y (1 - y), rounded after each operation as the scalar definition is. */
   private static long sigmoidBackwardF(
       MemorySegment a,
@@ -835,6 +871,7 @@ public final class VectorKernels implements Kernels {
                   clampBackwardD(op, a, ao, as, b, bo, bs, out, oo, n, p);
               case TANH_BACKWARD -> tanhBackwardD(a, ao, as, b, bo, bs, out, oo, n, p);
               case SIGMOID_BACKWARD -> sigmoidBackwardD(a, ao, as, b, bo, bs, out, oo, n, p);
+              case SQUARED_DIFFERENCE -> squaredDifferenceD(a, ao, as, b, bo, bs, out, oo, n);
             };
     for (; i < n; i++) {
       out.setAtIndex(
@@ -1133,6 +1170,41 @@ public final class VectorKernels implements Kernels {
     return i;
   }
 
+  /** (a - b)^2: the difference rounded, then squared, as the scalar definition is. */
+  private static long squaredDifferenceD(
+      MemorySegment a,
+      long ao,
+      long as,
+      MemorySegment b,
+      long bo,
+      long bs,
+      MemorySegment out,
+      long oo,
+      long n) {
+    long i = 0, bound = DS.loopBound(n);
+    if (as == 1 && bs == 1) {
+      for (; i < bound; i += DS.length()) {
+        DoubleVector d =
+            DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE)
+                .sub(DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE));
+        d.mul(d).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else if (as == 1) {
+      DoubleVector y = DoubleVector.broadcast(DS, b.getAtIndex(D, bo));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector d = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE).sub(y);
+        d.mul(d).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    } else {
+      DoubleVector x = DoubleVector.broadcast(DS, a.getAtIndex(D, ao));
+      for (; i < bound; i += DS.length()) {
+        DoubleVector d = x.sub(DoubleVector.fromMemorySegment(DS, b, (bo + i) * 8, LE));
+        d.mul(d).intoMemorySegment(out, (oo + i) * 8, LE);
+      }
+    }
+    return i;
+  }
+
   /** g y (1 - y), rounded after each operation as the scalar definition is. */
   private static long sigmoidBackwardD(
       MemorySegment a,
@@ -1290,6 +1362,404 @@ public final class VectorKernels implements Kernels {
     if (i < n) {
       SCALAR.sgdD(w, wo + i, g, go + i, buf, bo + i, n - i, step, momentum, damp, wd, nesterov);
     }
+  }
+
+  // Adam and RMSprop: ScalarKernels' sequence of roundings lane by lane (mul, then add: no fma;
+  // sqrt and division are correctly rounded in both, and lanewise max is Math.max). The flags are
+  // loop-invariant, so C2 unswitches the loop on them.
+  @Override
+  public void adamF(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment m,
+      long mo,
+      MemorySegment v,
+      long vo,
+      MemorySegment vmax,
+      long xo,
+      long n,
+      float b1,
+      float c1,
+      float b2,
+      float c2,
+      float eps,
+      float l2,
+      float scale,
+      float bcSqrt,
+      float step) {
+    boolean scaled = scale != 1, decay = l2 != 0, ams = vmax != null;
+    FloatVector b1v = FloatVector.broadcast(FS, b1), c1v = FloatVector.broadcast(FS, c1);
+    FloatVector b2v = FloatVector.broadcast(FS, b2), c2v = FloatVector.broadcast(FS, c2);
+    FloatVector ev = FloatVector.broadcast(FS, eps), l2v = FloatVector.broadcast(FS, l2);
+    FloatVector scv = FloatVector.broadcast(FS, scale), bcv = FloatVector.broadcast(FS, bcSqrt);
+    FloatVector sv = FloatVector.broadcast(FS, step);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector p = FloatVector.fromMemorySegment(FS, w, (wo + i) * 4, LE);
+      FloatVector d = FloatVector.fromMemorySegment(FS, g, (go + i) * 4, LE);
+      if (scaled) p = p.mul(scv);
+      if (decay) d = d.add(l2v.mul(p));
+      FloatVector mi = FloatVector.fromMemorySegment(FS, m, (mo + i) * 4, LE).mul(b1v);
+      mi = mi.add(c1v.mul(d));
+      FloatVector vi = FloatVector.fromMemorySegment(FS, v, (vo + i) * 4, LE).mul(b2v);
+      vi = vi.add(c2v.mul(d.mul(d)));
+      mi.intoMemorySegment(m, (mo + i) * 4, LE);
+      vi.intoMemorySegment(v, (vo + i) * 4, LE);
+      if (ams) {
+        vi = FloatVector.fromMemorySegment(FS, vmax, (xo + i) * 4, LE).max(vi);
+        vi.intoMemorySegment(vmax, (xo + i) * 4, LE);
+      }
+      FloatVector denom = vi.sqrt().div(bcv).add(ev);
+      p.add(sv.mul(mi.div(denom))).intoMemorySegment(w, (wo + i) * 4, LE);
+    }
+    if (i < n) {
+      SCALAR.adamF(
+          w, wo + i, g, go + i, m, mo + i, v, vo + i, vmax, xo + i, n - i, b1, c1, b2, c2, eps, l2,
+          scale, bcSqrt, step);
+    }
+  }
+
+  @Override
+  public void adamD(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment m,
+      long mo,
+      MemorySegment v,
+      long vo,
+      MemorySegment vmax,
+      long xo,
+      long n,
+      double b1,
+      double c1,
+      double b2,
+      double c2,
+      double eps,
+      double l2,
+      double scale,
+      double bcSqrt,
+      double step) {
+    boolean scaled = scale != 1, decay = l2 != 0, ams = vmax != null;
+    DoubleVector b1v = DoubleVector.broadcast(DS, b1), c1v = DoubleVector.broadcast(DS, c1);
+    DoubleVector b2v = DoubleVector.broadcast(DS, b2), c2v = DoubleVector.broadcast(DS, c2);
+    DoubleVector ev = DoubleVector.broadcast(DS, eps), l2v = DoubleVector.broadcast(DS, l2);
+    DoubleVector scv = DoubleVector.broadcast(DS, scale), bcv = DoubleVector.broadcast(DS, bcSqrt);
+    DoubleVector sv = DoubleVector.broadcast(DS, step);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector p = DoubleVector.fromMemorySegment(DS, w, (wo + i) * 8, LE);
+      DoubleVector d = DoubleVector.fromMemorySegment(DS, g, (go + i) * 8, LE);
+      if (scaled) p = p.mul(scv);
+      if (decay) d = d.add(l2v.mul(p));
+      DoubleVector mi = DoubleVector.fromMemorySegment(DS, m, (mo + i) * 8, LE).mul(b1v);
+      mi = mi.add(c1v.mul(d));
+      DoubleVector vi = DoubleVector.fromMemorySegment(DS, v, (vo + i) * 8, LE).mul(b2v);
+      vi = vi.add(c2v.mul(d.mul(d)));
+      mi.intoMemorySegment(m, (mo + i) * 8, LE);
+      vi.intoMemorySegment(v, (vo + i) * 8, LE);
+      if (ams) {
+        vi = DoubleVector.fromMemorySegment(DS, vmax, (xo + i) * 8, LE).max(vi);
+        vi.intoMemorySegment(vmax, (xo + i) * 8, LE);
+      }
+      DoubleVector denom = vi.sqrt().div(bcv).add(ev);
+      p.add(sv.mul(mi.div(denom))).intoMemorySegment(w, (wo + i) * 8, LE);
+    }
+    if (i < n) {
+      SCALAR.adamD(
+          w, wo + i, g, go + i, m, mo + i, v, vo + i, vmax, xo + i, n - i, b1, c1, b2, c2, eps, l2,
+          scale, bcSqrt, step);
+    }
+  }
+
+  @Override
+  public void rmspropF(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment sq,
+      long so,
+      MemorySegment ga,
+      long ao,
+      MemorySegment buf,
+      long bo,
+      long n,
+      float a,
+      float c,
+      float eps,
+      float wd,
+      float mu,
+      float step) {
+    boolean decay = wd != 0, centered = ga != null, moment = buf != null;
+    FloatVector av = FloatVector.broadcast(FS, a), cv = FloatVector.broadcast(FS, c);
+    FloatVector ev = FloatVector.broadcast(FS, eps), wdv = FloatVector.broadcast(FS, wd);
+    FloatVector muv = FloatVector.broadcast(FS, mu), sv = FloatVector.broadcast(FS, step);
+    long i = 0, bound = FS.loopBound(n);
+    for (; i < bound; i += FS.length()) {
+      FloatVector p = FloatVector.fromMemorySegment(FS, w, (wo + i) * 4, LE);
+      FloatVector d = FloatVector.fromMemorySegment(FS, g, (go + i) * 4, LE);
+      if (decay) d = d.add(wdv.mul(p));
+      FloatVector s2 = FloatVector.fromMemorySegment(FS, sq, (so + i) * 4, LE).mul(av);
+      s2 = s2.add(cv.mul(d.mul(d)));
+      s2.intoMemorySegment(sq, (so + i) * 4, LE);
+      FloatVector avg;
+      if (centered) {
+        FloatVector ag = FloatVector.fromMemorySegment(FS, ga, (ao + i) * 4, LE).mul(av);
+        ag = ag.add(cv.mul(d));
+        ag.intoMemorySegment(ga, (ao + i) * 4, LE);
+        avg = s2.sub(ag.mul(ag)).sqrt();
+      } else {
+        avg = s2.sqrt();
+      }
+      avg = avg.add(ev);
+      if (moment) {
+        FloatVector b = FloatVector.fromMemorySegment(FS, buf, (bo + i) * 4, LE).mul(muv);
+        b = b.add(d.div(avg));
+        b.intoMemorySegment(buf, (bo + i) * 4, LE);
+        p.add(sv.mul(b)).intoMemorySegment(w, (wo + i) * 4, LE);
+      } else {
+        p.add(sv.mul(d.div(avg))).intoMemorySegment(w, (wo + i) * 4, LE);
+      }
+    }
+    if (i < n) {
+      SCALAR.rmspropF(
+          w, wo + i, g, go + i, sq, so + i, ga, ao + i, buf, bo + i, n - i, a, c, eps, wd, mu,
+          step);
+    }
+  }
+
+  @Override
+  public void rmspropD(
+      MemorySegment w,
+      long wo,
+      MemorySegment g,
+      long go,
+      MemorySegment sq,
+      long so,
+      MemorySegment ga,
+      long ao,
+      MemorySegment buf,
+      long bo,
+      long n,
+      double a,
+      double c,
+      double eps,
+      double wd,
+      double mu,
+      double step) {
+    boolean decay = wd != 0, centered = ga != null, moment = buf != null;
+    DoubleVector av = DoubleVector.broadcast(DS, a), cv = DoubleVector.broadcast(DS, c);
+    DoubleVector ev = DoubleVector.broadcast(DS, eps), wdv = DoubleVector.broadcast(DS, wd);
+    DoubleVector muv = DoubleVector.broadcast(DS, mu), sv = DoubleVector.broadcast(DS, step);
+    long i = 0, bound = DS.loopBound(n);
+    for (; i < bound; i += DS.length()) {
+      DoubleVector p = DoubleVector.fromMemorySegment(DS, w, (wo + i) * 8, LE);
+      DoubleVector d = DoubleVector.fromMemorySegment(DS, g, (go + i) * 8, LE);
+      if (decay) d = d.add(wdv.mul(p));
+      DoubleVector s2 = DoubleVector.fromMemorySegment(DS, sq, (so + i) * 8, LE).mul(av);
+      s2 = s2.add(cv.mul(d.mul(d)));
+      s2.intoMemorySegment(sq, (so + i) * 8, LE);
+      DoubleVector avg;
+      if (centered) {
+        DoubleVector ag = DoubleVector.fromMemorySegment(DS, ga, (ao + i) * 8, LE).mul(av);
+        ag = ag.add(cv.mul(d));
+        ag.intoMemorySegment(ga, (ao + i) * 8, LE);
+        avg = s2.sub(ag.mul(ag)).sqrt();
+      } else {
+        avg = s2.sqrt();
+      }
+      avg = avg.add(ev);
+      if (moment) {
+        DoubleVector b = DoubleVector.fromMemorySegment(DS, buf, (bo + i) * 8, LE).mul(muv);
+        b = b.add(d.div(avg));
+        b.intoMemorySegment(buf, (bo + i) * 8, LE);
+        p.add(sv.mul(b)).intoMemorySegment(w, (wo + i) * 8, LE);
+      } else {
+        p.add(sv.mul(d.div(avg))).intoMemorySegment(w, (wo + i) * 8, LE);
+      }
+    }
+    if (i < n) {
+      SCALAR.rmspropD(
+          w, wo + i, g, go + i, sq, so + i, ga, ao + i, buf, bo + i, n - i, a, c, eps, wd, mu,
+          step);
+    }
+  }
+
+  /**
+   * Eight running sums as one, two or four vectors (lane l of vector k is sum k * lanes + l), so
+   * every width adds the same pairs as {@link ScalarKernels#sumFixedOrder}; the branches on the
+   * lane count are on a constant and fold away.
+   */
+  @Override
+  public double sumFixedOrder(double[] a, int n) {
+    int lanes = DS.length();
+    DoubleVector s0 = DoubleVector.zero(DS), s1 = s0, s2 = s0, s3 = s0;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+      s0 = s0.add(DoubleVector.fromArray(DS, a, i));
+      if (lanes < 8) s1 = s1.add(DoubleVector.fromArray(DS, a, i + lanes));
+      if (lanes < 4) {
+        s2 = s2.add(DoubleVector.fromArray(DS, a, i + 2 * lanes));
+        s3 = s3.add(DoubleVector.fromArray(DS, a, i + 3 * lanes));
+      }
+    }
+    double sum =
+        ((eighth(s0, s1, s2, s3, 0) + eighth(s0, s1, s2, s3, 1))
+                + (eighth(s0, s1, s2, s3, 2) + eighth(s0, s1, s2, s3, 3)))
+            + ((eighth(s0, s1, s2, s3, 4) + eighth(s0, s1, s2, s3, 5))
+                + (eighth(s0, s1, s2, s3, 6) + eighth(s0, s1, s2, s3, 7)));
+    for (; i < n; i++) sum += a[i];
+    return sum;
+  }
+
+  /** Running sum j of {@link #sumFixedOrder}: lane j % lanes of vector j / lanes. */
+  private static double eighth(
+      DoubleVector s0, DoubleVector s1, DoubleVector s2, DoubleVector s3, int j) {
+    int lanes = DS.length();
+    DoubleVector s =
+        switch (j / lanes) {
+          case 0 -> s0;
+          case 1 -> s1;
+          case 2 -> s2;
+          default -> s3;
+        };
+    return s.lane(j % lanes);
+  }
+
+  /** The float species with as many lanes as {@link #DS}: float32 rows convert to and from it. */
+  static final VectorSpecies<Float> FH =
+      VectorSpecies.of(float.class, VectorShape.forBitSize(BITS / 2));
+
+  // softmax: the max, the sum and the normalisation in vectors; exp and log one element at a time
+  // (Note [Deterministic transcendentals]). The max is exact in any order (lanewise max is
+  // Math.max: NaN wins, +0 beats -0), the sum keeps sumFixedOrder's pairs, and the division and
+  // the conversion to float round once each, as the scalar loop does.
+  @Override
+  public void softmaxRowsF(
+      MemorySegment x,
+      long xo,
+      MemorySegment y,
+      long yo,
+      long rows,
+      int n,
+      boolean log,
+      double[] work) {
+    int bound = DS.loopBound(n);
+    for (long r = 0; r < rows; r++) {
+      long xr = xo + r * n, yr = yo + r * n;
+      FloatVector mv = FloatVector.broadcast(FS, Float.NEGATIVE_INFINITY);
+      int j = 0;
+      for (; j < FS.loopBound(n); j += FS.length()) {
+        mv = mv.max(FloatVector.fromMemorySegment(FS, x, (xr + j) * 4, LE));
+      }
+      float mf = Float.NEGATIVE_INFINITY;
+      for (int l = 0; l < FS.length(); l++) mf = Math.max(mf, mv.lane(l));
+      for (; j < n; j++) mf = Math.max(mf, x.getAtIndex(F, xr + j));
+      double m = mf;
+      for (j = 0; j < n; j++) work[j] = Math.exp(x.getAtIndex(F, xr + j) - m);
+      double sum = sumFixedOrder(work, n);
+      if (log) {
+        double ls = Math.log(sum);
+        DoubleVector shift = DoubleVector.broadcast(DS, m), lsv = DoubleVector.broadcast(DS, ls);
+        for (j = 0; j < bound; j += DS.length()) {
+          DoubleVector z =
+              (DoubleVector)
+                  FloatVector.fromMemorySegment(FH, x, (xr + j) * 4, LE)
+                      .convertShape(VectorOperators.F2D, DS, 0);
+          z.sub(shift)
+              .sub(lsv)
+              .convertShape(VectorOperators.D2F, FH, 0)
+              .intoMemorySegment(y, (yr + j) * 4, LE);
+        }
+        for (; j < n; j++) y.setAtIndex(F, yr + j, (float) ((x.getAtIndex(F, xr + j) - m) - ls));
+      } else {
+        DoubleVector sv = DoubleVector.broadcast(DS, sum);
+        for (j = 0; j < bound; j += DS.length()) {
+          DoubleVector.fromArray(DS, work, j)
+              .div(sv)
+              .convertShape(VectorOperators.D2F, FH, 0)
+              .intoMemorySegment(y, (yr + j) * 4, LE);
+        }
+        for (; j < n; j++) y.setAtIndex(F, yr + j, (float) (work[j] / sum));
+      }
+    }
+  }
+
+  @Override
+  public void softmaxRowsD(
+      MemorySegment x,
+      long xo,
+      MemorySegment y,
+      long yo,
+      long rows,
+      int n,
+      boolean log,
+      double[] work) {
+    int bound = DS.loopBound(n);
+    for (long r = 0; r < rows; r++) {
+      long xr = xo + r * n, yr = yo + r * n;
+      DoubleVector mv = DoubleVector.broadcast(DS, Double.NEGATIVE_INFINITY);
+      int j = 0;
+      for (; j < bound; j += DS.length()) {
+        mv = mv.max(DoubleVector.fromMemorySegment(DS, x, (xr + j) * 8, LE));
+      }
+      double m = Double.NEGATIVE_INFINITY;
+      for (int l = 0; l < DS.length(); l++) m = Math.max(m, mv.lane(l));
+      for (; j < n; j++) m = Math.max(m, x.getAtIndex(D, xr + j));
+      for (j = 0; j < n; j++) work[j] = Math.exp(x.getAtIndex(D, xr + j) - m);
+      double sum = sumFixedOrder(work, n);
+      if (log) {
+        double ls = Math.log(sum);
+        DoubleVector shift = DoubleVector.broadcast(DS, m), lsv = DoubleVector.broadcast(DS, ls);
+        for (j = 0; j < bound; j += DS.length()) {
+          DoubleVector.fromMemorySegment(DS, x, (xr + j) * 8, LE)
+              .sub(shift)
+              .sub(lsv)
+              .intoMemorySegment(y, (yr + j) * 8, LE);
+        }
+        for (; j < n; j++) y.setAtIndex(D, yr + j, (x.getAtIndex(D, xr + j) - m) - ls);
+      } else {
+        DoubleVector sv = DoubleVector.broadcast(DS, sum);
+        for (j = 0; j < bound; j += DS.length()) {
+          DoubleVector.fromArray(DS, work, j).div(sv).intoMemorySegment(y, (yr + j) * 8, LE);
+        }
+        for (; j < n; j++) y.setAtIndex(D, yr + j, work[j] / sum);
+      }
+    }
+  }
+
+  /**
+   * The reference loop: picking one element per row is a gather, and the Vector API gathers only
+   * from arrays, not from memory segments. The sum of the picked values is the vector part.
+   */
+  @Override
+  public int nllPickF(
+      MemorySegment x,
+      long xo,
+      long cls,
+      MemorySegment t,
+      long to,
+      int n,
+      long ignore,
+      double[] picked) {
+    return SCALAR.nllPickF(x, xo, cls, t, to, n, ignore, picked);
+  }
+
+  @Override
+  public int nllPickD(
+      MemorySegment x,
+      long xo,
+      long cls,
+      MemorySegment t,
+      long to,
+      int n,
+      long ignore,
+      double[] picked) {
+    return SCALAR.nllPickD(x, xo, cls, t, to, n, ignore, picked);
   }
 
   @Override
