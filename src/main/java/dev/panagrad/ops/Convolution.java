@@ -2,6 +2,7 @@ package dev.panagrad.ops;
 
 import dev.panagrad.DType;
 import dev.panagrad.Shapes;
+import dev.panagrad.SharedDims;
 import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
 import dev.panagrad.autograd.Ctx;
@@ -15,6 +16,7 @@ import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * 2-D convolution (im2col into native memory, then BLAS matrix products over the whole batch) and
@@ -197,7 +199,7 @@ public final class Convolution {
     checkSameType(x, w, "weight");
     checkSameType(x, b, "bias");
     ConvArgs args = new ConvArgs(s, p, d, (int) groups);
-    Geo g = new Geo(xs, ws, args);
+    Geo g = Geo.of(xs, ws, args);
     boolean record = Tape.needsRecord(x, w, b);
     // The weight's gradient is a product with the unfolded input: with one group, the forward's
     // cols is kept for it (saved, released with the row) instead of unfolding x again.
@@ -219,7 +221,38 @@ public final class Convolution {
     /** Where each kernel tap (ki * kw + kj) reads, with stride 1 along W; else empty. */
     final Taps[] taps;
 
-    Geo(long[] xs, long[] ws, ConvArgs a) {
+    private final long[] xs, ws; // what this geometry was made from (shared, read only)
+
+    /**
+     * The geometries of recent calls. A training step makes the same few every step (each layer's
+     * forward and backward), so a call finds its own here instead of making a Geo and its taps.
+     * Read and written without locks: a Geo's fields are final, so a racing reader sees one whole
+     * (JLS 17.5), and a lost write costs a later miss.
+     */
+    private static final Geo[] RECENT = new Geo[8];
+
+    /** The geometry of x of shape xs and weights ws under a: a recent one, or a new one. */
+    static Geo of(long[] xs, long[] ws, ConvArgs a) {
+      Geo[] recent = RECENT;
+      for (Geo g : recent) if (g != null && g.madeFrom(xs, ws, a)) return g;
+      Geo g = new Geo(xs, ws, a);
+      System.arraycopy(recent, 0, recent, 1, recent.length - 1);
+      recent[0] = g;
+      return g;
+    }
+
+    private boolean madeFrom(long[] xs, long[] ws, ConvArgs b) {
+      return (this.xs == xs || Arrays.equals(this.xs, xs))
+          && (this.ws == ws || Arrays.equals(this.ws, ws))
+          && a.groups() == b.groups()
+          && Arrays.equals(a.stride(), b.stride())
+          && Arrays.equals(a.padding(), b.padding())
+          && Arrays.equals(a.dilation(), b.dilation());
+    }
+
+    private Geo(long[] xs, long[] ws, ConvArgs a) {
+      this.xs = SharedDims.of(xs);
+      this.ws = SharedDims.of(ws);
       this.a = a;
       n = (int) xs[0];
       c = (int) xs[1];
@@ -811,7 +844,7 @@ public final class Convolution {
     Tensor x = c.saved(0), wt = c.saved(1);
     checkNoDoubleBackward(c, grad, x, wt);
     ConvArgs args = (ConvArgs) c.attr();
-    Geo g = new Geo(x.shapeArray(), wt.shapeArray(), args);
+    Geo g = Geo.of(x.shapeArray(), wt.shapeArray(), args);
     boolean nx = c.needsGrad(0), nw = c.needsGrad(1), nb = c.needsGrad(2);
     Tensor gx = nx ? Torch.zeros(x.dtype(), x.shape()) : null;
     Tensor gw = nw && g.groups > 1 ? Torch.empty(wt.dtype(), g.o, g.k) : null;

@@ -1389,7 +1389,15 @@ public final class VectorKernels implements Kernels {
       float scale,
       float bcSqrt,
       float step) {
-    boolean scaled = scale != 1, decay = l2 != 0, ams = vmax != null;
+    // Note [Masks, not branches]: the options are loop-invariant masks, all lanes or none, not
+    // branches around vector code. C2 keeps vectors in registers only along one path: once a loop
+    // had run both ways (Adam, then AdamW with amsgrad, in one JVM), a vector assigned in a
+    // branch was boxed at the merge, megabytes a step. Without amsgrad, the running maximum is
+    // taken over v itself (just stored: the same values) and not stored.
+    VectorMask<Float> scaled = FS.maskAll(scale != 1), decay = FS.maskAll(l2 != 0);
+    VectorMask<Float> ams = FS.maskAll(vmax != null);
+    MemorySegment x = vmax != null ? vmax : v;
+    long xAt = vmax != null ? xo : vo;
     FloatVector b1v = FloatVector.broadcast(FS, b1), c1v = FloatVector.broadcast(FS, c1);
     FloatVector b2v = FloatVector.broadcast(FS, b2), c2v = FloatVector.broadcast(FS, c2);
     FloatVector ev = FloatVector.broadcast(FS, eps), l2v = FloatVector.broadcast(FS, l2);
@@ -1399,18 +1407,17 @@ public final class VectorKernels implements Kernels {
     for (; i < bound; i += FS.length()) {
       FloatVector p = FloatVector.fromMemorySegment(FS, w, (wo + i) * 4, LE);
       FloatVector d = FloatVector.fromMemorySegment(FS, g, (go + i) * 4, LE);
-      if (scaled) p = p.mul(scv);
-      if (decay) d = d.add(l2v.mul(p));
+      p = p.mul(scv, scaled);
+      d = d.add(l2v.mul(p), decay);
       FloatVector mi = FloatVector.fromMemorySegment(FS, m, (mo + i) * 4, LE).mul(b1v);
       mi = mi.add(c1v.mul(d));
       FloatVector vi = FloatVector.fromMemorySegment(FS, v, (vo + i) * 4, LE).mul(b2v);
       vi = vi.add(c2v.mul(d.mul(d)));
       mi.intoMemorySegment(m, (mo + i) * 4, LE);
       vi.intoMemorySegment(v, (vo + i) * 4, LE);
-      if (ams) {
-        vi = FloatVector.fromMemorySegment(FS, vmax, (xo + i) * 4, LE).max(vi);
-        vi.intoMemorySegment(vmax, (xo + i) * 4, LE);
-      }
+      FloatVector top = FloatVector.fromMemorySegment(FS, x, (xAt + i) * 4, LE).max(vi);
+      top.intoMemorySegment(x, (xAt + i) * 4, LE, ams);
+      vi = vi.blend(top, ams);
       FloatVector denom = vi.sqrt().div(bcv).add(ev);
       p.add(sv.mul(mi.div(denom))).intoMemorySegment(w, (wo + i) * 4, LE);
     }
@@ -1443,7 +1450,11 @@ public final class VectorKernels implements Kernels {
       double scale,
       double bcSqrt,
       double step) {
-    boolean scaled = scale != 1, decay = l2 != 0, ams = vmax != null;
+    // Note [Masks, not branches] (adamF).
+    VectorMask<Double> scaled = DS.maskAll(scale != 1), decay = DS.maskAll(l2 != 0);
+    VectorMask<Double> ams = DS.maskAll(vmax != null);
+    MemorySegment x = vmax != null ? vmax : v;
+    long xAt = vmax != null ? xo : vo;
     DoubleVector b1v = DoubleVector.broadcast(DS, b1), c1v = DoubleVector.broadcast(DS, c1);
     DoubleVector b2v = DoubleVector.broadcast(DS, b2), c2v = DoubleVector.broadcast(DS, c2);
     DoubleVector ev = DoubleVector.broadcast(DS, eps), l2v = DoubleVector.broadcast(DS, l2);
@@ -1453,18 +1464,17 @@ public final class VectorKernels implements Kernels {
     for (; i < bound; i += DS.length()) {
       DoubleVector p = DoubleVector.fromMemorySegment(DS, w, (wo + i) * 8, LE);
       DoubleVector d = DoubleVector.fromMemorySegment(DS, g, (go + i) * 8, LE);
-      if (scaled) p = p.mul(scv);
-      if (decay) d = d.add(l2v.mul(p));
+      p = p.mul(scv, scaled);
+      d = d.add(l2v.mul(p), decay);
       DoubleVector mi = DoubleVector.fromMemorySegment(DS, m, (mo + i) * 8, LE).mul(b1v);
       mi = mi.add(c1v.mul(d));
       DoubleVector vi = DoubleVector.fromMemorySegment(DS, v, (vo + i) * 8, LE).mul(b2v);
       vi = vi.add(c2v.mul(d.mul(d)));
       mi.intoMemorySegment(m, (mo + i) * 8, LE);
       vi.intoMemorySegment(v, (vo + i) * 8, LE);
-      if (ams) {
-        vi = DoubleVector.fromMemorySegment(DS, vmax, (xo + i) * 8, LE).max(vi);
-        vi.intoMemorySegment(vmax, (xo + i) * 8, LE);
-      }
+      DoubleVector top = DoubleVector.fromMemorySegment(DS, x, (xAt + i) * 8, LE).max(vi);
+      top.intoMemorySegment(x, (xAt + i) * 8, LE, ams);
+      vi = vi.blend(top, ams);
       DoubleVector denom = vi.sqrt().div(bcv).add(ev);
       p.add(sv.mul(mi.div(denom))).intoMemorySegment(w, (wo + i) * 8, LE);
     }
@@ -1494,7 +1504,12 @@ public final class VectorKernels implements Kernels {
       float wd,
       float mu,
       float step) {
-    boolean decay = wd != 0, centered = ga != null, moment = buf != null;
+    // Note [Masks, not branches] (adamF): centered and momentum as masks; without them, the
+    // running mean is read from sq and the buffer from w, and neither is stored.
+    VectorMask<Float> decay = FS.maskAll(wd != 0), centered = FS.maskAll(ga != null);
+    VectorMask<Float> moment = FS.maskAll(buf != null);
+    MemorySegment gaSeg = ga != null ? ga : sq, bufSeg = buf != null ? buf : w;
+    long gaAt = ga != null ? ao : so, bufAt = buf != null ? bo : wo;
     FloatVector av = FloatVector.broadcast(FS, a), cv = FloatVector.broadcast(FS, c);
     FloatVector ev = FloatVector.broadcast(FS, eps), wdv = FloatVector.broadcast(FS, wd);
     FloatVector muv = FloatVector.broadcast(FS, mu), sv = FloatVector.broadcast(FS, step);
@@ -1502,28 +1517,19 @@ public final class VectorKernels implements Kernels {
     for (; i < bound; i += FS.length()) {
       FloatVector p = FloatVector.fromMemorySegment(FS, w, (wo + i) * 4, LE);
       FloatVector d = FloatVector.fromMemorySegment(FS, g, (go + i) * 4, LE);
-      if (decay) d = d.add(wdv.mul(p));
+      d = d.add(wdv.mul(p), decay);
       FloatVector s2 = FloatVector.fromMemorySegment(FS, sq, (so + i) * 4, LE).mul(av);
       s2 = s2.add(cv.mul(d.mul(d)));
       s2.intoMemorySegment(sq, (so + i) * 4, LE);
-      FloatVector avg;
-      if (centered) {
-        FloatVector ag = FloatVector.fromMemorySegment(FS, ga, (ao + i) * 4, LE).mul(av);
-        ag = ag.add(cv.mul(d));
-        ag.intoMemorySegment(ga, (ao + i) * 4, LE);
-        avg = s2.sub(ag.mul(ag)).sqrt();
-      } else {
-        avg = s2.sqrt();
-      }
-      avg = avg.add(ev);
-      if (moment) {
-        FloatVector b = FloatVector.fromMemorySegment(FS, buf, (bo + i) * 4, LE).mul(muv);
-        b = b.add(d.div(avg));
-        b.intoMemorySegment(buf, (bo + i) * 4, LE);
-        p.add(sv.mul(b)).intoMemorySegment(w, (wo + i) * 4, LE);
-      } else {
-        p.add(sv.mul(d.div(avg))).intoMemorySegment(w, (wo + i) * 4, LE);
-      }
+      FloatVector ag = FloatVector.fromMemorySegment(FS, gaSeg, (gaAt + i) * 4, LE).mul(av);
+      ag = ag.add(cv.mul(d));
+      ag.intoMemorySegment(gaSeg, (gaAt + i) * 4, LE, centered);
+      FloatVector avg = s2.sub(ag.mul(ag), centered).sqrt().add(ev);
+      FloatVector q = d.div(avg);
+      FloatVector b = FloatVector.fromMemorySegment(FS, bufSeg, (bufAt + i) * 4, LE).mul(muv);
+      b = b.add(q);
+      b.intoMemorySegment(bufSeg, (bufAt + i) * 4, LE, moment);
+      p.add(sv.mul(q.blend(b, moment))).intoMemorySegment(w, (wo + i) * 4, LE);
     }
     if (i < n) {
       SCALAR.rmspropF(
@@ -1551,7 +1557,12 @@ public final class VectorKernels implements Kernels {
       double wd,
       double mu,
       double step) {
-    boolean decay = wd != 0, centered = ga != null, moment = buf != null;
+    // Note [Masks, not branches] (adamF): centered and momentum as masks; without them, the
+    // running mean is read from sq and the buffer from w, and neither is stored.
+    VectorMask<Double> decay = DS.maskAll(wd != 0), centered = DS.maskAll(ga != null);
+    VectorMask<Double> moment = DS.maskAll(buf != null);
+    MemorySegment gaSeg = ga != null ? ga : sq, bufSeg = buf != null ? buf : w;
+    long gaAt = ga != null ? ao : so, bufAt = buf != null ? bo : wo;
     DoubleVector av = DoubleVector.broadcast(DS, a), cv = DoubleVector.broadcast(DS, c);
     DoubleVector ev = DoubleVector.broadcast(DS, eps), wdv = DoubleVector.broadcast(DS, wd);
     DoubleVector muv = DoubleVector.broadcast(DS, mu), sv = DoubleVector.broadcast(DS, step);
@@ -1559,28 +1570,19 @@ public final class VectorKernels implements Kernels {
     for (; i < bound; i += DS.length()) {
       DoubleVector p = DoubleVector.fromMemorySegment(DS, w, (wo + i) * 8, LE);
       DoubleVector d = DoubleVector.fromMemorySegment(DS, g, (go + i) * 8, LE);
-      if (decay) d = d.add(wdv.mul(p));
+      d = d.add(wdv.mul(p), decay);
       DoubleVector s2 = DoubleVector.fromMemorySegment(DS, sq, (so + i) * 8, LE).mul(av);
       s2 = s2.add(cv.mul(d.mul(d)));
       s2.intoMemorySegment(sq, (so + i) * 8, LE);
-      DoubleVector avg;
-      if (centered) {
-        DoubleVector ag = DoubleVector.fromMemorySegment(DS, ga, (ao + i) * 8, LE).mul(av);
-        ag = ag.add(cv.mul(d));
-        ag.intoMemorySegment(ga, (ao + i) * 8, LE);
-        avg = s2.sub(ag.mul(ag)).sqrt();
-      } else {
-        avg = s2.sqrt();
-      }
-      avg = avg.add(ev);
-      if (moment) {
-        DoubleVector b = DoubleVector.fromMemorySegment(DS, buf, (bo + i) * 8, LE).mul(muv);
-        b = b.add(d.div(avg));
-        b.intoMemorySegment(buf, (bo + i) * 8, LE);
-        p.add(sv.mul(b)).intoMemorySegment(w, (wo + i) * 8, LE);
-      } else {
-        p.add(sv.mul(d.div(avg))).intoMemorySegment(w, (wo + i) * 8, LE);
-      }
+      DoubleVector ag = DoubleVector.fromMemorySegment(DS, gaSeg, (gaAt + i) * 8, LE).mul(av);
+      ag = ag.add(cv.mul(d));
+      ag.intoMemorySegment(gaSeg, (gaAt + i) * 8, LE, centered);
+      DoubleVector avg = s2.sub(ag.mul(ag), centered).sqrt().add(ev);
+      DoubleVector q = d.div(avg);
+      DoubleVector b = DoubleVector.fromMemorySegment(DS, bufSeg, (bufAt + i) * 8, LE).mul(muv);
+      b = b.add(q);
+      b.intoMemorySegment(bufSeg, (bufAt + i) * 8, LE, moment);
+      p.add(sv.mul(q.blend(b, moment))).intoMemorySegment(w, (wo + i) * 8, LE);
     }
     if (i < n) {
       SCALAR.rmspropD(
