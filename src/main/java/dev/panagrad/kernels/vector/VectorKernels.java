@@ -2017,33 +2017,32 @@ public final class VectorKernels implements Kernels {
       SCALAR.convWeightGradF(g, x, cin, hp, wp, kh, kw, oh, ow, acc, accAt, work);
       return;
     }
-    VectorMask<Float> tail = lanesIn(0, ow % lanes == 0 ? lanes : ow % lanes);
-    // Tap by tap, up to three taps of a kernel row at once, each tap's lane sums held in a
-    // register over the whole plane: a sum per tap in memory, loaded and stored for every vector
-    // of the plane, was a store-to-load chain. Each lane still adds its products in (r, c) order,
-    // so the sums are the same as one pass over the plane for all taps.
+    int full = ow - ow % lanes; // columns in whole vectors; the rest (maybe none) under tail
+    VectorMask<Float> tail = lanesIn(0, ow % lanes);
+    // Tap by tap, three taps of a kernel row at once, each tap's lane sums held in a register over
+    // the whole plane: a sum per tap in memory, loaded and stored for every vector of the plane,
+    // was a store-to-load chain. Each lane still adds its products in (r, c) order, so the sums
+    // are the same as one pass over the plane for all taps. No vector is assigned in a branch
+    // (Note [Masks, not branches]): a short group repeats its first tap, and every row ends with
+    // the masked tail, empty when the row fills whole vectors.
     for (int ci = 0, t = 0; ci < cin; ci++) {
       for (int ki = 0; ki < kh; ki++) {
         for (int kj = 0; kj < kw; kj += 3) {
           int count = Math.min(3, kw - kj), base = ci * plane + ki * wp + kj;
+          int o1 = count > 1 ? 1 : 0, o2 = count > 2 ? 2 : 0;
           FloatVector s0 = FloatVector.zero(FS), s1 = s0, s2 = s0;
           for (int r = 0; r < oh; r++) {
-            int xRow = base + r * wp, gRow = r * ow;
-            for (int c0 = 0; c0 < ow; c0 += lanes) {
+            int xRow = base + r * wp, gRow = r * ow, c0 = 0;
+            for (; c0 < full; c0 += lanes) {
               FloatVector gv = FloatVector.fromArray(FS, g, gRow + c0);
-              FloatVector p0 = gv.mul(FloatVector.fromArray(FS, x, xRow + c0));
-              FloatVector p1 = count > 1 ? gv.mul(FloatVector.fromArray(FS, x, xRow + c0 + 1)) : p0;
-              FloatVector p2 = count > 2 ? gv.mul(FloatVector.fromArray(FS, x, xRow + c0 + 2)) : p0;
-              if (c0 + lanes <= ow) {
-                s0 = s0.add(p0);
-                s1 = s1.add(p1);
-                s2 = s2.add(p2);
-              } else {
-                s0 = s0.add(p0, tail);
-                s1 = s1.add(p1, tail);
-                s2 = s2.add(p2, tail);
-              }
+              s0 = s0.add(gv.mul(FloatVector.fromArray(FS, x, xRow + c0)));
+              s1 = s1.add(gv.mul(FloatVector.fromArray(FS, x, xRow + c0 + o1)));
+              s2 = s2.add(gv.mul(FloatVector.fromArray(FS, x, xRow + c0 + o2)));
             }
+            FloatVector gv = FloatVector.fromArray(FS, g, gRow + c0);
+            s0 = s0.add(gv.mul(FloatVector.fromArray(FS, x, xRow + c0)), tail);
+            s1 = s1.add(gv.mul(FloatVector.fromArray(FS, x, xRow + c0 + o1)), tail);
+            s2 = s2.add(gv.mul(FloatVector.fromArray(FS, x, xRow + c0 + o2)), tail);
           }
           s0.intoArray(work, t++ * lanes);
           if (count > 1) s1.intoArray(work, t++ * lanes);
