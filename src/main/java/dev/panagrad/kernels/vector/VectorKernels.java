@@ -1767,18 +1767,11 @@ public final class VectorKernels implements Kernels {
   @Override
   public void copyRowsF(
       float[] src, int sOff, int sStride, float[] dst, int dOff, int dStride, int rows, int cols) {
-    int lanes = FS.length(), tail = cols - cols % lanes;
-    VectorMask<Float> m = lanesIn(0, cols - tail);
+    // System.arraycopy, not vectors: a copy has no arithmetic to vectorise, and this kernel is
+    // inlined into large callers (the direct convolution's loop), where C2 once stopped inlining
+    // the Vector API's own methods and boxed every row's vectors (266 KB a replayed CNN step).
     for (int r = 0; r < rows; r++) {
-      int from = sOff + r * sStride, to = dOff + r * dStride, c = 0;
-      for (; c + lanes <= cols; c += lanes) {
-        FloatVector.fromArray(FS, src, from + c).intoArray(dst, to + c);
-      }
-      if (c < cols && from + c + lanes <= src.length && to + c + lanes <= dst.length) {
-        FloatVector.fromArray(FS, src, from + c, m).intoArray(dst, to + c, m);
-        c = cols;
-      }
-      for (; c < cols; c++) dst[to + c] = src[from + c];
+      System.arraycopy(src, sOff + r * sStride, dst, dOff + r * dStride, cols);
     }
   }
 
