@@ -1912,13 +1912,16 @@ public final class VectorKernels implements Kernels {
       for (int c0 = 0; c0 < w; c0 += lanes) {
         VectorMask<Float> inRow = lanesIn(0, w - c0);
         FloatVector acc = FloatVector.fromArray(FS, plane, r * w + c0, inRow);
-        for (int ki = 0; ki < kh; ki++) {
+        // The taps that reach this row and these columns, as loop bounds rather than skips:
+        // a vector updated on some paths of a loop body and not others is one C2 may box
+        // (Note [Masks, not branches]). Tap ki reads output row y = r + p0 - ki in [0, oh); tap
+        // kj reads columns from z0 = c0 - kj + p1, some of them inside [0, ow).
+        int kiFrom = Math.max(0, r + p0 - oh + 1), kiTo = Math.min(kh, r + p0 + 1);
+        int kjFrom = Math.max(0, c0 + p1 - ow + 1), kjTo = Math.min(kw, c0 + p1 + lanes);
+        for (int ki = kiFrom; ki < kiTo; ki++) {
           int y = r + p0 - ki;
-          if (y < 0 || y >= oh) continue;
-          for (int kj = 0; kj < kw; kj++) {
-            int shift = kj - p1; // column c takes z = c - shift
-            int z0 = c0 - shift;
-            if (z0 >= ow || z0 + lanes <= 0) continue;
+          for (int kj = kjFrom; kj < kjTo; kj++) {
+            int z0 = c0 - kj + p1; // column c takes z = c - (kj - p1)
             VectorMask<Float> m = lanesIn(-z0, ow - z0).and(inRow);
             int at = runsAt + (ki * kw + kj) * runStride + y * ow + z0;
             acc = acc.add(FloatVector.fromArray(FS, runs, at, m), m);
