@@ -214,8 +214,7 @@ public final class Storage {
       if (pool == StoragePool.get() && generation() < Integer.MAX_VALUE) piece.lastHolder = this;
       spent.clean();
     } else {
-      MemoryStats.released(byteSize);
-      pool.give(piece);
+      Release.giveBack(pool, piece, byteSize);
     }
   }
 
@@ -251,6 +250,11 @@ public final class Storage {
       implements Runnable {
     @Override
     public void run() {
+      giveBack(pool, piece, byteSize);
+    }
+
+    /** Counts the bytes released and returns the piece to its pool. */
+    static void giveBack(StoragePool pool, StoragePool.Piece piece, long byteSize) {
       MemoryStats.released(byteSize);
       pool.give(piece);
     }

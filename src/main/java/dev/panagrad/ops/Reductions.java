@@ -91,38 +91,11 @@ public final class Reductions {
   }
 
   /**
-   * sum() of one contiguous run: what {@link #reduce} computes for it (the strided loop makes it a
-   * single run with the accumulator fixed, so Reduction.run's first or second branch, then
-   * finish()), with none of the loop's arrays or the Reduction object.
+   * sum() of one contiguous run: {@link #sumMatrix}'s arithmetic for one row, into a 0-d tensor.
    */
   private static Tensor sumWhole(Tensor a) {
-    DType dt = a.dtype();
-    Tensor out = Tensor.empty(dt, NO_DIMS);
-    MemorySegment s = a.segment();
-    long x = a.storageOffset(), n = a.numel();
-    double[][] acc = ACCUMULATORS.pair(1);
-    acc[0][0] = 0;
-    acc[1][0] = 0;
-    if (dt == DType.FLOAT32) {
-      float[] run = SCRATCH.get();
-      for (long from = 0; from < n; from += run.length) {
-        int len = (int) Math.min(run.length, n - from);
-        MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, (x + from) * 4, run, 0, len);
-        neumaierInto(acc[0], acc[1], 0, run, len);
-      }
-    } else {
-      double sum = 0, c = 0;
-      for (long i = 0; i < n; i++) {
-        double v = s.getAtIndex(ValueLayout.JAVA_DOUBLE, x + i), t = sum + v;
-        c += Math.abs(sum) >= Math.abs(v) ? (sum - t) + v : (v - t) + sum;
-        sum = t;
-      }
-      acc[0][0] = sum;
-      acc[1][0] = c;
-    }
-    double total = acc[0][0];
-    if (Double.isFinite(acc[1][0])) total += acc[1][0];
-    Elements.put(out.segment(), dt, 0, total);
+    Tensor out = Tensor.empty(a.dtype(), NO_DIMS);
+    sumRuns(a.segment(), a.storageOffset(), 1, a.numel(), 1, a.dtype(), out.segment());
     return out;
   }
 
@@ -132,19 +105,27 @@ public final class Reductions {
    * branches, then finish()), with none of the loop's arrays or the Reduction object.
    */
   private static Tensor sumMatrix(Tensor a, int d, boolean keepdim) {
-    DType dt = a.dtype();
     long rows = a.shapeArray()[0], cols = a.shapeArray()[1];
     long kept = d == 0 ? cols : rows;
     long[] shape =
         !keepdim ? SharedDims.of(kept) : d == 0 ? SharedDims.of(1, cols) : SharedDims.of(rows, 1);
-    Tensor out = Tensor.empty(dt, shape);
-    int outN = Math.toIntExact(kept);
+    Tensor out = Tensor.empty(a.dtype(), shape);
+    sumRuns(a.segment(), a.storageOffset(), rows, cols, d, a.dtype(), out.segment());
+    return out;
+  }
+
+  /**
+   * Sums rows x cols contiguous elements of s from x over dim d (0: one sum per column, 1: one per
+   * row) into so, as Reduction.run and finish() do: Neumaier-compensated in double, in row-major
+   * order, float32 rows through the heap copy.
+   */
+  private static void sumRuns(
+      MemorySegment s, long x, long rows, long cols, int d, DType dt, MemorySegment so) {
+    int outN = Math.toIntExact(d == 0 ? cols : rows);
     double[][] pair = ACCUMULATORS.pair(outN);
     double[] acc = pair[0], comp = pair[1];
     Arrays.fill(acc, 0, outN, 0);
     Arrays.fill(comp, 0, outN, 0);
-    MemorySegment s = a.segment();
-    long x = a.storageOffset();
     float[] run = dt == DType.FLOAT32 ? SCRATCH.get() : null;
     for (long r = 0; r < rows; r++, x += cols) {
       if (run != null) {
@@ -163,12 +144,9 @@ public final class Reductions {
         }
       }
     }
-    MemorySegment so = out.segment();
     for (int i = 0; i < outN; i++) {
-      double v = Double.isFinite(comp[i]) ? acc[i] + comp[i] : acc[i];
-      Elements.put(so, dt, i, v);
+      Elements.put(so, dt, i, Double.isFinite(comp[i]) ? acc[i] + comp[i] : acc[i]);
     }
-    return out;
   }
 
   /** The longest piece of a run {@link #reduce} copies to the heap at once. */

@@ -23,7 +23,7 @@ final class FusedUpdates {
   static boolean applies(Tensor p, Tensor g, Tensor buf) {
     return p.isContiguous()
         && p.dtype().isFloatingPoint()
-        && matches(p, g)
+        && (g == null || matches(p, g))
         && (buf == null || matches(p, buf));
   }
 
@@ -34,10 +34,7 @@ final class FusedUpdates {
   /** True when every tensor is contiguous, of p's floating dtype and of p's size. */
   static boolean applies(Tensor p, Tensor... others) {
     if (!p.isContiguous() || !p.dtype().isFloatingPoint()) return false;
-    for (Tensor t : others) {
-      if (t == null) continue;
-      if (!t.isContiguous() || t.dtype() != p.dtype() || t.numel() != p.numel()) return false;
-    }
+    for (Tensor t : others) if (t != null && !matches(p, t)) return false;
     return true;
   }
 
