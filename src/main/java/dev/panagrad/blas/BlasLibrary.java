@@ -102,7 +102,7 @@ public final class BlasLibrary {
   private final SymbolLookup lookup;
   private final String config;
   private final String detail;
-  private final boolean openblas;
+  private final boolean openblas, concurrentCalls;
 
   private BlasLibrary(Source source, Path path, SymbolLookup lookup, String config, String detail) {
     this.source = source;
@@ -111,6 +111,7 @@ public final class BlasLibrary {
     this.config = config;
     this.detail = detail;
     this.openblas = lookup != null && lookup.find("openblas_set_num_threads").isPresent();
+    this.concurrentCalls = openblas && safeForConcurrentCalls(config);
   }
 
   private static volatile BlasLibrary loaded;
@@ -172,6 +173,30 @@ public final class BlasLibrary {
   /** {@code openblas_get_config()}, or a short description for other libraries. */
   public String config() {
     return config;
+  }
+
+  /**
+   * True when several threads may each run a product in this library at once: OpenBLAS from 0.3.7
+   * on, built with threading (its configuration names MAX_THREADS above 1), which then locks its
+   * shared buffers itself. Single-threaded OpenBLAS builds from 0.3.0 to 0.3.6, and later ones
+   * without USE_LOCKING, corrupt results under concurrent calls, and no configuration string says
+   * how a library was built otherwise, so any other library is called one product at a time.
+   */
+  public boolean concurrentCalls() {
+    return concurrentCalls;
+  }
+
+  /** {@link #concurrentCalls} from an {@code openblas_get_config()} string. */
+  static boolean safeForConcurrentCalls(String config) {
+    var m =
+        java.util.regex.Pattern.compile(
+                "^OpenBLAS (\\d+)\\.(\\d+)\\.(\\d+)\\b.*\\bMAX_THREADS=(\\d+)")
+            .matcher(config == null ? "" : config);
+    if (!m.find()) return false;
+    int major = Integer.parseInt(m.group(1)), minor = Integer.parseInt(m.group(2));
+    int patch = Integer.parseInt(m.group(3)), maxThreads = Integer.parseInt(m.group(4));
+    boolean recent = major > 0 || minor > 3 || (minor == 3 && patch >= 7);
+    return recent && maxThreads > 1;
   }
 
   // ------------------------------------------------------------------ threads

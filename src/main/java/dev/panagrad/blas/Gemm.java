@@ -76,6 +76,200 @@ public final class Gemm {
     }
   }
 
+  // ------------------------------------------------------------------ concurrent products
+
+  /**
+   * True while {@link #concurrently} runs its body; {@link Ranged#run} refuses to run otherwise.
+   */
+  private static volatile boolean concurrent;
+
+  /**
+   * True when products of {@code macs} multiply-adds would run in a native BLAS that several
+   * threads may call at once ({@link BlasLibrary#concurrentCalls}), so that {@link #concurrently}
+   * can spread many small products over the intra-op pool.
+   */
+  public static boolean concurrentProducts(long macs) {
+    return nativeFor(macs) && BlasLibrary.get().concurrentCalls();
+  }
+
+  /**
+   * Runs {@code body}, whose threads run {@link Ranged} products, each on one BLAS thread: the
+   * library's own threads stay idle, and no other product starts until body returns. For work that
+   * splits into many products of a few million multiply-adds (a convolution's samples), where each
+   * thread's product reads data its thread has just made, still in its own cache.
+   *
+   * @throws IllegalStateException unless {@link #concurrentProducts} holds
+   */
+  public static void concurrently(Runnable body) {
+    if (!BlasLibrary.isNative() || !BlasLibrary.get().concurrentCalls()) {
+      throw new IllegalStateException(
+          "Gemm.concurrently: the loaded BLAS cannot be called from several threads at once");
+    }
+    LOCK.lock();
+    int threads = BlasLibrary.openBlasThreads();
+    try {
+      if (threads > 1) cblas_h.openblas_set_num_threads(1);
+      concurrent = true;
+      body.run();
+    } finally {
+      concurrent = false;
+      if (threads > 1) cblas_h.openblas_set_num_threads(threads);
+      LOCK.unlock();
+    }
+  }
+
+  /**
+   * A float32 product of fixed sizes run at offsets that vary between calls, inside {@link
+   * #concurrently}: what a convolution runs per sample. Every offset range is checked once, when
+   * made (the first and the last offset of each operand, and that C's whole range overlaps neither
+   * input's), so {@link #run} only tests that its offsets lie in the ranges, and allocates nothing.
+   */
+  public static final class Ranged {
+    private final boolean transA, transB;
+    private final int m, n, k, lda, ldb, ldc;
+    private final float alpha, beta;
+    private final MemorySegment a, b, c;
+    private final long a0, a1, b0, b1, c0, c1;
+
+    /**
+     * A product whose A, B and C start at offsets within [a0, a1], [b0, b1] and [c0, c1] (elements
+     * of the segments); see the class comment of {@link Gemm} for the other arguments.
+     */
+    public Ranged(
+        boolean transA,
+        boolean transB,
+        int m,
+        int n,
+        int k,
+        float alpha,
+        MemorySegment a,
+        long a0,
+        long a1,
+        int lda,
+        MemorySegment b,
+        long b0,
+        long b1,
+        int ldb,
+        float beta,
+        MemorySegment c,
+        long c0,
+        long c1,
+        int ldc) {
+      if (a1 < a0 || b1 < b0 || c1 < c0) {
+        throw new IllegalArgumentException(
+            "Gemm.Ranged: offset ranges must not be empty, got A ["
+                + a0
+                + ", "
+                + a1
+                + "], B ["
+                + b0
+                + ", "
+                + b1
+                + "], C ["
+                + c0
+                + ", "
+                + c1
+                + "]");
+      }
+      if (!a.isNative() || !b.isNative() || !c.isNative()) {
+        throw new IllegalArgumentException("Gemm.Ranged: A, B and C must be native memory");
+      }
+      // the products at the lowest and at the highest offsets fit: so does every one between
+      check(4, transA, transB, m, n, k, a, a0, lda, b, b0, ldb, c, c0, ldc);
+      check(4, transA, transB, m, n, k, a, a1, lda, b, b1, ldb, c, c1, ldc);
+      if ((long) m * n * k > 0) {
+        long cEnd = c1 + (long) (m - 1) * ldc + n;
+        long aEnd = a1 + (long) ((transA ? k : m) - 1) * lda + (transA ? m : k);
+        long bEnd = b1 + (long) ((transB ? n : k) - 1) * ldb + (transB ? k : n);
+        if (overlapsRange(c, c0, cEnd, a, a0, aEnd) || overlapsRange(c, c0, cEnd, b, b0, bEnd)) {
+          throw new IllegalArgumentException(
+              "Gemm.Ranged: C's offsets overlap A's or B's: the output must not alias an input");
+        }
+      }
+      this.transA = transA;
+      this.transB = transB;
+      this.m = m;
+      this.n = n;
+      this.k = k;
+      this.lda = lda;
+      this.ldb = ldb;
+      this.ldc = ldc;
+      this.alpha = alpha;
+      this.beta = beta;
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      this.a0 = a0;
+      this.a1 = a1;
+      this.b0 = b0;
+      this.b1 = b1;
+      this.c0 = c0;
+      this.c1 = c1;
+    }
+
+    /** Runs C = alpha op(A) op(B) + beta C with A, B and C at these offsets, on this thread. */
+    public void run(long offA, long offB, long offC) {
+      if (!concurrent) {
+        throw new IllegalStateException("Gemm.Ranged.run: call it inside Gemm.concurrently");
+      }
+      if (offA < a0 || offA > a1 || offB < b0 || offB > b1 || offC < c0 || offC > c1) {
+        throw new IndexOutOfBoundsException(
+            "Gemm.Ranged.run: offsets ("
+                + offA
+                + ", "
+                + offB
+                + ", "
+                + offC
+                + ") outside the checked ranges A ["
+                + a0
+                + ", "
+                + a1
+                + "], B ["
+                + b0
+                + ", "
+                + b1
+                + "], C ["
+                + c0
+                + ", "
+                + c1
+                + "]");
+      }
+      if (m == 0 || n == 0) return;
+      int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
+      try {
+        ByAddress.SGEMM.invokeExact(
+            ROW_MAJOR,
+            ta,
+            tb,
+            m,
+            n,
+            k,
+            alpha,
+            a.address() + offA * 4,
+            lda,
+            b.address() + offB * 4,
+            ldb,
+            beta,
+            c.address() + offC * 4,
+            ldc);
+      } catch (Throwable t) {
+        throw rethrow(t);
+      } finally {
+        java.lang.ref.Reference.reachabilityFence(a);
+        java.lang.ref.Reference.reachabilityFence(b);
+        java.lang.ref.Reference.reachabilityFence(c);
+      }
+    }
+  }
+
+  /** True when [x0, x1) of x and [y0, y1) of y (float elements) share a byte. */
+  private static boolean overlapsRange(
+      MemorySegment x, long x0, long x1, MemorySegment y, long y0, long y1) {
+    long xs = x.address() + x0 * 4, xe = x.address() + x1 * 4;
+    long ys = y.address() + y0 * 4, ye = y.address() + y1 * 4;
+    return xs < ye && ys < xe;
+  }
+
   /** True when a product of {@code macs} multiply-adds would run in the native BLAS. */
   public static boolean nativeFor(long macs) {
     return macs >= NATIVE_MIN_MACS && BlasLibrary.isNative();

@@ -9,6 +9,7 @@ import dev.panagrad.autograd.Ctx;
 import dev.panagrad.autograd.GradMode;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
+import dev.panagrad.blas.Gemm;
 import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
@@ -204,7 +205,9 @@ public final class Convolution {
     // The weight's gradient is a product with the unfolded input: with one group, the forward's
     // cols is kept for it (saved, released with the row) instead of unfolding x again.
     Tensor[] cols =
-        record && w.requiresGrad() && groups == 1 && !direct(g, x.dtype()) ? new Tensor[1] : null;
+        record && w.requiresGrad() && groups == 1 && !direct(g, x.dtype()) && !bySample(g, x)
+            ? new Tensor[1]
+            : null;
     Tensor y = forward(g, x, w, b, cols);
     if (record) {
       Tensor[] saved = cols == null ? new Tensor[] {x, w} : new Tensor[] {x, w, cols[0]};
@@ -285,7 +288,9 @@ public final class Convolution {
     String sig = "im2col " + g.k + "x" + g.n * g.p;
     if (x.dtype() == DType.FLOAT32) {
       // samples split over the pool's threads; each writes its own columns of cols
-      Parallel.Range samples = (n0, n1) -> im2colF(g, xs, xo, gi, cs, (int) n0, (int) n1);
+      long np = (long) g.n * g.p;
+      Parallel.Range samples =
+          (n0, n1) -> im2colF(g, xs, xo, gi, cs, 0, np, g.p, (int) n0, (int) n1);
       Recorder.Instruction run = () -> Parallel.forItems(g.n, (long) g.k * g.p, samples);
       run.run();
       if (Recorder.active()) Recorder.record(sig, run);
@@ -358,7 +363,8 @@ public final class Convolution {
     String sig = "col2im " + g.k + "x" + g.n * g.p;
     if (gx.dtype() == DType.FLOAT32) {
       // samples split over the pool's threads; each folds into its own planes of gx
-      Parallel.Range samples = (n0, n1) -> col2imF(g, cs, gi, xs, (int) n0, (int) n1);
+      long np = (long) g.n * g.p;
+      Parallel.Range samples = (n0, n1) -> col2imF(g, cs, 0, np, g.p, gi, xs, (int) n0, (int) n1);
       Recorder.Instruction run = () -> Parallel.forItems(g.n, (long) g.k * g.p, samples);
       run.run();
       if (Recorder.active()) Recorder.record(sig, run);
@@ -416,11 +422,23 @@ public final class Convolution {
   // to the scalar ones bit for bit). The arithmetic and its order are those of the float64 loops,
   // so the bits are too.
 
-  /** {@link #im2col} for float32 on samples [n0, n1), a (sample, channel) plane at a time. */
+  /**
+   * {@link #im2col} for float32 on samples [n0, n1), a (sample, channel) plane at a time: row r of
+   * sample ni's columns goes to cs at {@code at + r * rowStride + ni * sampleStride} ([K, N * P]
+   * for the whole batch: 0, N * P, P; one sample's [K, P]: its place, P, 0).
+   */
   private static void im2colF(
-      Geo g, MemorySegment xs, long xo, int gi, MemorySegment cs, int n0, int n1) {
+      Geo g,
+      MemorySegment xs,
+      long xo,
+      int gi,
+      MemorySegment cs,
+      long at0,
+      long rowStride,
+      long sampleStride,
+      int n0,
+      int n1) {
     float[] plane = PLANES.first(g.h * g.w), run = PLANES.second(g.p);
-    long np = (long) g.n * g.p;
     for (int ni = n0; ni < n1; ni++) {
       for (int ci = 0; ci < g.cg; ci++) {
         long at = xo + ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
@@ -428,8 +446,8 @@ public final class Convolution {
         for (int ki = 0; ki < g.kh; ki++) {
           for (int kj = 0; kj < g.kw; kj++) {
             unfoldTap(g, plane, ki, kj, run);
-            long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
-            MemorySegment.copy(run, 0, cs, F, (row + (long) ni * g.p) * 4, g.p);
+            long row = ((long) (ci * g.kh + ki) * g.kw + kj) * rowStride;
+            MemorySegment.copy(run, 0, cs, F, (at0 + row + ni * sampleStride) * 4, g.p);
           }
         }
       }
@@ -484,13 +502,21 @@ public final class Convolution {
    * {@link #col2im} for float32 on samples [n0, n1), a (sample, channel) plane at a time: each
    * input element gets its taps added in the order (ki, kj), as in the float64 loop.
    */
-  private static void col2imF(Geo g, MemorySegment cs, int gi, MemorySegment xs, int n0, int n1) {
+  private static void col2imF(
+      Geo g,
+      MemorySegment cs,
+      long at0,
+      long rowStride,
+      long sampleStride,
+      int gi,
+      MemorySegment xs,
+      int n0,
+      int n1) {
     ConvArgs a = g.a;
-    long np = (long) g.n * g.p;
     boolean unit = a.stride[0] == 1 && a.stride[1] == 1 && a.dilation[0] == 1 && a.dilation[1] == 1;
-    int taps = g.kh * g.kw, at0 = PlaneScratch.SLACK; // runs start a vector in: the kernel's room
+    int taps = g.kh * g.kw, runsAt = PlaneScratch.SLACK; // a vector in: the kernel's room
     float[] plane = PLANES.first(g.h * g.w);
-    float[] runs = PLANES.second(unit ? at0 + taps * g.p : g.p);
+    float[] runs = PLANES.second(unit ? runsAt + taps * g.p : g.p);
     for (int ni = n0; ni < n1; ni++) {
       for (int ci = 0; ci < g.cg; ci++) {
         long at = ((long) (ni * g.c) + gi * g.cg + ci) * g.h * g.w;
@@ -498,16 +524,27 @@ public final class Convolution {
         if (unit) {
           // the plane's kh * kw runs side by side, then one kernel call adds them all
           for (int t = 0; t < taps; t++) {
-            long row = ((long) ci * taps + t) * np + (long) ni * g.p;
-            MemorySegment.copy(cs, F, row * 4, runs, at0 + t * g.p, g.p);
+            long row = at0 + ((long) ci * taps + t) * rowStride + ni * sampleStride;
+            MemorySegment.copy(cs, F, row * 4, runs, runsAt + t * g.p, g.p);
           }
           K.col2imPlaneF(
-              runs, at0, g.p, plane, g.h, g.w, g.oh, g.ow, g.kh, g.kw, a.padding[0], a.padding[1]);
+              runs,
+              runsAt,
+              g.p,
+              plane,
+              g.h,
+              g.w,
+              g.oh,
+              g.ow,
+              g.kh,
+              g.kw,
+              a.padding[0],
+              a.padding[1]);
         } else {
           for (int ki = 0; ki < g.kh; ki++) {
             for (int kj = 0; kj < g.kw; kj++) {
-              long row = ((long) (ci * g.kh + ki) * g.kw + kj) * np;
-              MemorySegment.copy(cs, F, (row + (long) ni * g.p) * 4, runs, 0, g.p);
+              long row = at0 + ((long) (ci * g.kh + ki) * g.kw + kj) * rowStride;
+              MemorySegment.copy(cs, F, (row + ni * sampleStride) * 4, runs, 0, g.p);
               addTap(g, runs, ki, kj, plane);
             }
           }
@@ -548,6 +585,10 @@ public final class Convolution {
       directForward(g, x.contiguous(), w.contiguous(), b, y);
       return y;
     }
+    if (bySample(g, x)) {
+      bySampleForward(g, x.contiguous(), w.contiguous(), b, y);
+      return y;
+    }
     try (var ng = GradMode.noGrad()) {
       Tensor cols = Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
       Tensor w2 = w.reshape(g.o, g.k);
@@ -560,6 +601,168 @@ public final class Convolution {
       if (keepCols != null) keepCols[0] = cols;
     }
     return y;
+  }
+
+  // ------------------------------------------------------------------ a sample at a time
+
+  /**
+   * The by-sample conv2d's scratch comes in this many slots at most (one sample's columns, and a
+   * partial sum of the weight gradient, each): slot s always takes the same run of samples, and the
+   * partial sums are added in slot order, so results do not depend on the thread count.
+   */
+  static final int SLOTS = 8;
+
+  /**
+   * True when conv2d runs a sample at a time (float32, one group, not direct, a native BLAS that
+   * several threads may call at once): each thread unfolds a sample into its own [K, P] columns,
+   * which stay in its cache, and multiplies them straight into the sample's NCHW output. The
+   * whole-batch path writes all of [K, N * P] to memory and reads it back: for W7's second conv,
+   * 8.9 MB each way, plus a pass that lays the product out as NCHW.
+   */
+  static boolean bySample(Geo g, Tensor x) {
+    return x.dtype() == DType.FLOAT32
+        && g.groups == 1
+        && !direct(g, x.dtype())
+        && g.n > 0
+        && g.o > 0
+        && g.p > 0
+        && Gemm.concurrentProducts((long) g.o * g.p * g.k);
+  }
+
+  /** The first sample of slot s, of slots slots over n samples (s = slots: n). */
+  private static int slotStart(int s, int slots, int n) {
+    return (int) ((long) s * n / slots);
+  }
+
+  /**
+   * y[n] (O x P) = W (O x K) cols(x[n]) (K x P), then + b[o] on each row: per sample, samples in
+   * slots over the pool's threads, products run concurrently (Gemm.concurrently). Records itself.
+   */
+  static void bySampleForward(Geo g, Tensor x, Tensor w, Tensor b, Tensor y) {
+    int slots = Math.min(g.n, SLOTS);
+    long kp = (long) g.k * g.p, op = (long) g.o * g.p;
+    Tensor cols = Torch.empty(DType.FLOAT32, slots, kp);
+    MemorySegment xs = x.segment(), ws = w.segment(), cs = cols.segment(), ys = y.segment();
+    MemorySegment bs = b == null ? null : b.segment();
+    long xo = x.storageOffset(), wo = w.storageOffset(), co = cols.storageOffset();
+    long yo = y.storageOffset();
+    long bo = b == null ? 0 : b.storageOffset(), bst = b == null ? 0 : b.strideArray()[0];
+    Gemm.Ranged product =
+        new Gemm.Ranged(
+            false,
+            false,
+            g.o,
+            g.p,
+            g.k,
+            1f,
+            ws,
+            wo,
+            wo,
+            g.k,
+            cs,
+            co,
+            co + (slots - 1) * kp,
+            g.p,
+            0f,
+            ys,
+            yo,
+            yo + (g.n - 1) * op,
+            g.p);
+    Parallel.Range slotRange =
+        (s0, s1) -> {
+          for (int s = (int) s0; s < s1; s++) {
+            long at = co + s * kp;
+            for (int ni = slotStart(s, slots, g.n); ni < slotStart(s + 1, slots, g.n); ni++) {
+              im2colF(g, xs, xo, 0, cs, at, g.p, 0, ni, ni + 1);
+              long yAt = yo + ni * op;
+              product.run(wo, at, yAt);
+              for (int o = 0; bs != null && o < g.o; o++) {
+                long row = yAt + (long) o * g.p;
+                K.binaryF(BinaryOp.ADD, ys, row, 1, bs, bo + o * bst, 0, ys, row, g.p, 1f);
+              }
+            }
+          }
+        };
+    long work = (long) g.n / slots * g.o * g.p * g.k;
+    Runnable allSlots = () -> Parallel.forItems(slots, work, slotRange); // made once: no garbage
+    Recorder.Instruction run = () -> Gemm.concurrently(allSlots);
+    run.run();
+    if (Recorder.active()) {
+      Recorder.record(
+          "conv2d by sample " + g.n + "x" + g.c + "x" + g.h + "x" + g.w + " o=" + g.o, run);
+    }
+  }
+
+  /**
+   * ConvolutionBackward0 a sample at a time (see {@link #bySample}): grad_input[n] = col2im(W^T
+   * grad[n]) into gx (zeros; null: not needed), grad_weight = the sum over samples of grad[n]
+   * cols(x[n])^T into gw ([O, K]; null: not needed), each slot summing its samples, then the slots
+   * added in order. grad is contiguous. Records itself.
+   */
+  static void bySampleBackward(Geo g, Tensor x, Tensor w, Tensor grad, Tensor gx, Tensor gw) {
+    int slots = Math.min(g.n, SLOTS);
+    long kp = (long) g.k * g.p, op = (long) g.o * g.p, ok = (long) g.o * g.k;
+    Tensor cols = Torch.empty(DType.FLOAT32, slots, kp);
+    Tensor parts = gw == null ? null : Torch.empty(DType.FLOAT32, slots, ok);
+    MemorySegment xs = x.segment(), ws = w.segment(), gs = grad.segment(), cs = cols.segment();
+    MemorySegment xgs = gx == null ? null : gx.segment(),
+        ps = parts == null ? null : parts.segment();
+    MemorySegment gws = gw == null ? null : gw.segment();
+    long xo = x.storageOffset(), wo = w.storageOffset(), go = grad.storageOffset();
+    long co = cols.storageOffset(), po = parts == null ? 0 : parts.storageOffset();
+    long gwo = gw == null ? 0 : gw.storageOffset();
+    long gLast = go + (g.n - 1) * op, cLast = co + (slots - 1) * kp, pLast = po + (slots - 1) * ok;
+    // cols[s] (K x P) = W^T (K x O) grad[n] (O x P)
+    Gemm.Ranged toCols =
+        gx == null
+            ? null
+            : new Gemm.Ranged(
+                true, false, g.k, g.p, g.o, 1f, ws, wo, wo, g.k, gs, go, gLast, g.p, 0f, cs, co,
+                cLast, g.p);
+    // parts[s] (O x K) = grad[n] (O x P) cols(x[n])^T (P x K), then += for the slot's next samples
+    Gemm.Ranged[] toParts = new Gemm.Ranged[2];
+    for (int i = 0; gw != null && i < 2; i++) {
+      toParts[i] =
+          new Gemm.Ranged(
+              false, true, g.o, g.k, g.p, 1f, gs, go, gLast, g.p, cs, co, cLast, g.p, i, ps, po,
+              pLast, g.k);
+    }
+    Parallel.Range slotRange =
+        (s0, s1) -> {
+          for (int s = (int) s0; s < s1; s++) {
+            long at = co + s * kp;
+            int first = slotStart(s, slots, g.n);
+            for (int ni = first; ni < slotStart(s + 1, slots, g.n); ni++) {
+              long gAt = go + ni * op;
+              if (gw != null) {
+                im2colF(g, xs, xo, 0, cs, at, g.p, 0, ni, ni + 1);
+                toParts[ni == first ? 0 : 1].run(gAt, at, po + s * ok);
+              }
+              if (gx != null) {
+                toCols.run(wo, gAt, at);
+                col2imF(g, cs, at, g.p, 0, 0, xgs, ni, ni + 1);
+              }
+            }
+          }
+        };
+    long work = (long) g.n / slots * g.o * g.p * g.k;
+    Runnable allSlots = () -> Parallel.forItems(slots, work, slotRange); // made once: no garbage
+    Recorder.Instruction run =
+        () -> {
+          Gemm.concurrently(allSlots);
+          if (gw != null) {
+            MemorySegment.copy(ps, po * 4, gws, gwo * 4, ok * 4);
+            for (int s = 1; s < slots; s++) {
+              K.binaryF(BinaryOp.ADD, gws, gwo, 1, ps, po + s * ok, 1, gws, gwo, ok, 1f);
+            }
+          }
+        };
+    run.run();
+    if (Recorder.active()) {
+      Recorder.record(
+          "conv2d by sample backward " + g.n + "x" + g.c + "x" + g.h + "x" + g.w + " o=" + g.o,
+          run);
+    }
   }
 
   // ------------------------------------------------------------------ direct conv2d
@@ -850,6 +1053,13 @@ public final class Convolution {
     Tensor gw = nw && g.groups > 1 ? Torch.empty(wt.dtype(), g.o, g.k) : null;
     Tensor gb = nb ? Torch.empty(grad.dtype(), g.o) : null;
     try (var ng = GradMode.noGrad()) {
+      if (bySample(g, x)) {
+        Tensor gc = grad.contiguous();
+        if (gb != null) fromNchw(g, gc, null, gb);
+        Tensor gwo = nw ? Torch.empty(DType.FLOAT32, g.o, g.k) : null;
+        bySampleBackward(g, x.contiguous(), wt.contiguous(), gc, gx, gwo);
+        return new Tensor[] {gx, nw ? gwo.reshape(wt.shape()) : null, gb};
+      }
       // a direct conv2d's weight gradient reads grad and x as they are; the products want grad
       // laid out as [O, N * P]
       boolean direct = direct(g, x.dtype());

@@ -309,4 +309,97 @@ class GemmTest {
       Torch.setNumThreads(before);
     }
   }
+
+  // ------------------------------------------------------------------ concurrent products
+
+  /** Which openblas_get_config() strings allow several threads to call at once. */
+  @Test
+  void onlyThreadedOpenBlasFromZeroThreeSevenOnTakesConcurrentCalls() {
+    assertTrue(
+        BlasLibrary.safeForConcurrentCalls(
+            "OpenBLAS 0.3.30 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64"));
+    assertTrue(
+        BlasLibrary.safeForConcurrentCalls("OpenBLAS 0.3.7 NO_AFFINITY Haswell MAX_THREADS=8"));
+    assertTrue(BlasLibrary.safeForConcurrentCalls("OpenBLAS 1.0.0 Zen MAX_THREADS=2"));
+    // 0.3.0 to 0.3.6 raced; a single-threaded build, or no MAX_THREADS, says nothing of locking
+    assertTrue(!BlasLibrary.safeForConcurrentCalls("OpenBLAS 0.3.6 Haswell MAX_THREADS=8"));
+    assertTrue(!BlasLibrary.safeForConcurrentCalls("OpenBLAS 0.3.21 Haswell MAX_THREADS=1"));
+    assertTrue(!BlasLibrary.safeForConcurrentCalls("OpenBLAS 0.3.21 Haswell"));
+    assertTrue(!BlasLibrary.safeForConcurrentCalls("BLIS 1.0"));
+    assertTrue(!BlasLibrary.safeForConcurrentCalls(null));
+  }
+
+  /**
+   * Gemm.Ranged inside Gemm.concurrently: eight products at once over the pool, each equal to sgemm
+   * at the same offsets; offsets outside the checked ranges, and runs outside concurrently, are
+   * refused before any native call.
+   */
+  @Test
+  void rangedProductsRunConcurrentlyAndCheckTheirOffsets() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Gemm.concurrentProducts(1 << 20));
+    int m = 24, n = 40, k = 33, count = 8;
+    Random rnd = new Random(3);
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment a = arena.allocate(4L * m * k, 64);
+      MemorySegment b = arena.allocate(4L * count * k * n, 64);
+      MemorySegment c = arena.allocate(4L * count * m * n, 64);
+      MemorySegment want = arena.allocate(4L * count * m * n, 64);
+      for (long i = 0; i < a.byteSize() / 4; i++)
+        a.setAtIndex(ValueLayout.JAVA_FLOAT, i, rnd.nextFloat() - 0.5f);
+      for (long i = 0; i < b.byteSize() / 4; i++)
+        b.setAtIndex(ValueLayout.JAVA_FLOAT, i, rnd.nextFloat() - 0.5f);
+      long kn = (long) k * n, mn = (long) m * n;
+      Gemm.Ranged r =
+          new Gemm.Ranged(
+              false,
+              false,
+              m,
+              n,
+              k,
+              1f,
+              a,
+              0,
+              0,
+              k,
+              b,
+              0,
+              (count - 1) * kn,
+              n,
+              0f,
+              c,
+              0,
+              (count - 1) * mn,
+              n);
+      dev.panagrad.kernels.Parallel.Range each =
+          (i0, i1) -> {
+            for (long i = i0; i < i1; i++) r.run(0, i * kn, i * mn);
+          };
+      Gemm.concurrently(() -> dev.panagrad.kernels.Parallel.forItems(count, 1 << 20, each));
+      for (int i = 0; i < count; i++) {
+        Gemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, i * kn, n, 0f, want, i * mn, n);
+      }
+      for (long i = 0; i < count * mn; i++) {
+        assertEquals(
+            want.getAtIndex(ValueLayout.JAVA_FLOAT, i),
+            c.getAtIndex(ValueLayout.JAVA_FLOAT, i),
+            "element " + i);
+      }
+      assertThrows(
+          IndexOutOfBoundsException.class, () -> Gemm.concurrently(() -> r.run(0, count * kn, 0)));
+      assertThrows(IndexOutOfBoundsException.class, () -> Gemm.concurrently(() -> r.run(1, 0, 0)));
+      assertThrows(IllegalStateException.class, () -> r.run(0, 0, 0));
+      // a range that runs past B's end is refused when the product is made
+      assertThrows(
+          IndexOutOfBoundsException.class,
+          () ->
+              new Gemm.Ranged(
+                  false, false, m, n, k, 1f, a, 0, 0, k, b, 0, count * kn, n, 0f, c, 0, 0, n));
+      // C's range reaching into B's is refused
+      assertThrows(
+          IllegalArgumentException.class,
+          () ->
+              new Gemm.Ranged(
+                  false, false, m, n, k, 1f, a, 0, 0, k, b, 0, 0, n, 0f, b, kn - 1, 2 * kn, n));
+    }
+  }
 }
