@@ -52,7 +52,9 @@ public final class Storage {
   private Object releasedBy;
   private Object[] pastReleases; // why generation g ended, at g % REMEMBERED, once reused
   private Scope owner;
-  private Cleaner.Cleanable cleanable;
+  // The Cleaner's claim on this object's piece, made the first time no scope owns it and kept for
+  // the object's life: reusing the object re-arms it instead of registering again.
+  private Release claim;
 
   private Storage(StoragePool pool, StoragePool.Piece piece, long byteSize) {
     this.pool = pool;
@@ -200,22 +202,24 @@ public final class Storage {
 
   void releaseWhenUnreachable() {
     owner = null;
-    if (cleanable == null) cleanable = CLEANER.register(this, new Release(pool, piece, byteSize));
+    if (claim == null) {
+      claim = new Release(pool, piece);
+      CLEANER.register(this, claim);
+    }
+    claim.arm(byteSize);
   }
 
   /** Returns the bytes to the pool now; later accesses throw naming {@code by}. */
   void release(String by) {
     if (!end(by)) return;
-    if (cleanable != null) {
-      // The registration is spent once run; the object itself can serve the piece's next taker
-      // (a leaf's gradient, released by zeroGrad every step, then comes back without a new one).
-      Cleaner.Cleanable spent = cleanable;
-      cleanable = null;
+    if (claim != null) {
+      // The piece goes back now, so the Cleaner must not give it back again. The object, with its
+      // registration, can serve the piece's next taker (a leaf's gradient, released by zeroGrad
+      // every step, comes back without a new storage or a new registration).
+      claim.disarm();
       if (pool == StoragePool.get() && generation() < Integer.MAX_VALUE) piece.lastHolder = this;
-      spent.clean();
-    } else {
-      Release.giveBack(pool, piece, byteSize);
     }
+    Release.giveBack(pool, piece, byteSize);
   }
 
   /**
@@ -226,7 +230,7 @@ public final class Storage {
    * pool instead: its Cleaner registration cannot be reused.
    */
   long releaseInto(StorageCache cache, Scope by) {
-    if (cleanable != null || pool != StoragePool.get() || generation == Integer.MAX_VALUE - 1) {
+    if (claim != null || pool != StoragePool.get() || generation == Integer.MAX_VALUE - 1) {
       // A private pool keeps its pieces; a storage at its last generation retires, so generations
       // never wrap.
       release(by.releaseMessage());
@@ -245,12 +249,34 @@ public final class Storage {
     return true;
   }
 
-  /** The release action; holds no reference to the storage, so the Cleaner can run it. */
-  private record Release(StoragePool pool, StoragePool.Piece piece, long byteSize)
-      implements Runnable {
+  /**
+   * The Cleaner's action: gives the piece back when the storage becomes unreachable while armed (no
+   * scope owns it and it was not released by hand). Holds no reference to the storage, so the
+   * Cleaner can run it. Armed and disarmed by the storage's user; the Cleaner reads the state only
+   * once nothing can reach the storage any more, hence no later write can race with it.
+   */
+  private static final class Release implements Runnable {
+    private final StoragePool pool;
+    private final StoragePool.Piece piece;
+    private volatile long armedBytes = -1; // the bytes to count as released; -1: disarmed
+
+    Release(StoragePool pool, StoragePool.Piece piece) {
+      this.pool = pool;
+      this.piece = piece;
+    }
+
+    void arm(long byteSize) {
+      armedBytes = byteSize;
+    }
+
+    void disarm() {
+      armedBytes = -1;
+    }
+
     @Override
     public void run() {
-      giveBack(pool, piece, byteSize);
+      long bytes = armedBytes;
+      if (bytes >= 0) giveBack(pool, piece, bytes);
     }
 
     /** Counts the bytes released and returns the piece to its pool. */
