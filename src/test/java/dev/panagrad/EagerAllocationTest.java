@@ -32,9 +32,12 @@ import org.junit.jupiter.api.Test;
  * forward op makes two results in all (mul's backward makes two, tanh's one, add's none).
  */
 class EagerAllocationTest {
-  private static final int WARM_UP = 1_000, STEPS = 1_000;
+  private static final int WARM_UP = 1_000, STEPS = 1_000, WINDOWS = 3;
 
-  /** Heap bytes this thread allocates per call of {@code step}, after {@link #WARM_UP} calls. */
+  /**
+   * Heap bytes this thread allocates per call of {@code step} after {@link #WARM_UP} calls: the
+   * least over {@link #WINDOWS} windows of {@link #STEPS} calls.
+   */
   private static double bytesPerStep(Runnable step) {
     return bytesPerStep(step, WARM_UP);
   }
@@ -45,9 +48,17 @@ class EagerAllocationTest {
         mx.isThreadAllocatedMemorySupported() && mx.isThreadAllocatedMemoryEnabled(),
         "this JVM does not count allocated bytes per thread");
     for (int i = 0; i < warmUp; i++) step.run();
-    long before = mx.getCurrentThreadAllocatedBytes();
-    for (int i = 0; i < STEPS; i++) step.run();
-    return (mx.getCurrentThreadAllocatedBytes() - before) / (double) STEPS;
+    // The least of three windows: the steady state. While the JIT recompiles a method (after a
+    // deoptimization, say), the code runs interpreted or in C1, which allocate the objects C2's
+    // escape analysis removes; one window in CI measured 254 bytes an op where the steady state
+    // is 129.
+    double least = Double.MAX_VALUE;
+    for (int w = 0; w < WINDOWS; w++) {
+      long before = mx.getCurrentThreadAllocatedBytes();
+      for (int i = 0; i < STEPS; i++) step.run();
+      least = Math.min(least, (mx.getCurrentThreadAllocatedBytes() - before) / (double) STEPS);
+    }
+    return least;
   }
 
   /** {@code rounds} times h = tanh((h + b) b), from h = a. */

@@ -46,31 +46,41 @@ public final class VectorKernels implements Kernels {
     return "vector-" + BITS;
   }
 
+  // Note [Whole vectors or none]: the Vector API is intrinsic only in C2. Until C2 compiles a
+  // kernel (thousands of calls, or a long loop in one call), it runs in C1 code, where every
+  // vector, even one broadcast before a loop that never iterates, is a heap object. A kernel used
+  // once a step on a few elements can stay there for hundreds of steps (W7's 640-element
+  // log-softmax backward: 15 KB a replayed step in some JVMs, about four vectors per iteration).
+  // An elementwise op shorter than one vector therefore never enters vector code, where it would
+  // only box its broadcasts; the scalar loop computes the same bits.
+
   @Override
   public void unaryF(
       UnaryOp op, MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
     // One loop per op: a loop over a switch of vector ops is too large for C2 to inline, and
-    // a vector op that is not inlined runs as plain Java.
+    // a vector op that is not inlined runs as plain Java. Note [Whole vectors or none].
     long i =
-        switch (op) {
-          // Note [Deterministic transcendentals]: the Vector API computes exp, log and tanh
-          // with one algorithm when C2 compiles the loop and another in the interpreter, so a
-          // value would depend on JIT timing. These ops run the scalar tail (Math.*), which
-          // HotSpot keeps identical in every tier.
-          case EXP, LOG, TANH, SIGMOID -> 0;
-          case COPY -> copyF(a, ao, out, oo, n, p, q);
-          case NEG -> negF(a, ao, out, oo, n, p, q);
-          case ABS -> absF(a, ao, out, oo, n, p, q);
-          case RELU -> reluF(a, ao, out, oo, n, p, q);
-          case SQRT -> sqrtF(a, ao, out, oo, n, p, q);
-          case ADD_SCALAR -> addScalarF(a, ao, out, oo, n, p, q);
-          case MUL_SCALAR -> mulScalarF(a, ao, out, oo, n, p, q);
-          case RSUB_SCALAR -> rsubScalarF(a, ao, out, oo, n, p, q);
-          case DIV_SCALAR -> divScalarF(a, ao, out, oo, n, p, q);
-          case CLAMP -> clampF(a, ao, out, oo, n, p, q);
-          case SQUARE -> squareF(a, ao, out, oo, n, p, q);
-          case FILL -> fillF(a, ao, out, oo, n, p, q);
-        };
+        n < FS.length()
+            ? 0
+            : switch (op) {
+              // Note [Deterministic transcendentals]: the Vector API computes exp, log and tanh
+              // with one algorithm when C2 compiles the loop and another in the interpreter, so a
+              // value would depend on JIT timing. These ops run the scalar tail (Math.*), which
+              // HotSpot keeps identical in every tier.
+              case EXP, LOG, TANH, SIGMOID -> 0;
+              case COPY -> copyF(a, ao, out, oo, n, p, q);
+              case NEG -> negF(a, ao, out, oo, n, p, q);
+              case ABS -> absF(a, ao, out, oo, n, p, q);
+              case RELU -> reluF(a, ao, out, oo, n, p, q);
+              case SQRT -> sqrtF(a, ao, out, oo, n, p, q);
+              case ADD_SCALAR -> addScalarF(a, ao, out, oo, n, p, q);
+              case MUL_SCALAR -> mulScalarF(a, ao, out, oo, n, p, q);
+              case RSUB_SCALAR -> rsubScalarF(a, ao, out, oo, n, p, q);
+              case DIV_SCALAR -> divScalarF(a, ao, out, oo, n, p, q);
+              case CLAMP -> clampF(a, ao, out, oo, n, p, q);
+              case SQUARE -> squareF(a, ao, out, oo, n, p, q);
+              case FILL -> fillF(a, ao, out, oo, n, p, q);
+            };
     for (; i < n; i++) out.setAtIndex(F, oo + i, op.apply(a.getAtIndex(F, ao + i), p, q));
   }
 
@@ -221,7 +231,7 @@ public final class VectorKernels implements Kernels {
       float p) {
     if (n == 0) return; // nothing to read, not even a broadcast scalar
     long i =
-        as + bs == 0
+        as + bs == 0 || n < FS.length() // Note [Whole vectors or none]
             ? 0
             : switch (op) {
               case ADD -> addF(a, ao, as, b, bo, bs, out, oo, n, p);
@@ -690,23 +700,25 @@ public final class VectorKernels implements Kernels {
       double p,
       double q) {
     // One loop per op: a loop over a switch of vector ops is too large for C2 to inline, and
-    // a vector op that is not inlined runs as plain Java.
+    // a vector op that is not inlined runs as plain Java. Note [Whole vectors or none].
     long i =
-        switch (op) {
-          case EXP, LOG, TANH, SIGMOID -> 0; // Note [Deterministic transcendentals]
-          case COPY -> copyD(a, ao, out, oo, n, p, q);
-          case NEG -> negD(a, ao, out, oo, n, p, q);
-          case ABS -> absD(a, ao, out, oo, n, p, q);
-          case RELU -> reluD(a, ao, out, oo, n, p, q);
-          case SQRT -> sqrtD(a, ao, out, oo, n, p, q);
-          case ADD_SCALAR -> addScalarD(a, ao, out, oo, n, p, q);
-          case MUL_SCALAR -> mulScalarD(a, ao, out, oo, n, p, q);
-          case RSUB_SCALAR -> rsubScalarD(a, ao, out, oo, n, p, q);
-          case DIV_SCALAR -> divScalarD(a, ao, out, oo, n, p, q);
-          case CLAMP -> clampD(a, ao, out, oo, n, p, q);
-          case SQUARE -> squareD(a, ao, out, oo, n, p, q);
-          case FILL -> fillD(a, ao, out, oo, n, p, q);
-        };
+        n < DS.length()
+            ? 0
+            : switch (op) {
+              case EXP, LOG, TANH, SIGMOID -> 0; // Note [Deterministic transcendentals]
+              case COPY -> copyD(a, ao, out, oo, n, p, q);
+              case NEG -> negD(a, ao, out, oo, n, p, q);
+              case ABS -> absD(a, ao, out, oo, n, p, q);
+              case RELU -> reluD(a, ao, out, oo, n, p, q);
+              case SQRT -> sqrtD(a, ao, out, oo, n, p, q);
+              case ADD_SCALAR -> addScalarD(a, ao, out, oo, n, p, q);
+              case MUL_SCALAR -> mulScalarD(a, ao, out, oo, n, p, q);
+              case RSUB_SCALAR -> rsubScalarD(a, ao, out, oo, n, p, q);
+              case DIV_SCALAR -> divScalarD(a, ao, out, oo, n, p, q);
+              case CLAMP -> clampD(a, ao, out, oo, n, p, q);
+              case SQUARE -> squareD(a, ao, out, oo, n, p, q);
+              case FILL -> fillD(a, ao, out, oo, n, p, q);
+            };
     for (; i < n; i++) out.setAtIndex(D, oo + i, op.apply(a.getAtIndex(D, ao + i), p, q));
   }
 
@@ -857,7 +869,7 @@ public final class VectorKernels implements Kernels {
       double p) {
     if (n == 0) return; // nothing to read, not even a broadcast scalar
     long i =
-        as + bs == 0
+        as + bs == 0 || n < DS.length() // Note [Whole vectors or none]
             ? 0
             : switch (op) {
               case ADD -> addD(a, ao, as, b, bo, bs, out, oo, n, p);
