@@ -52,8 +52,7 @@ public final class VectorKernels implements Kernels {
   // once a step on a few elements can stay there for hundreds of steps (W7's 640-element
   // log-softmax backward: 15 KB a replayed step in some JVMs, about four vectors per iteration).
   // An elementwise op shorter than one vector therefore never enters vector code, where it would
-  // only box its broadcasts; the scalar loop computes the same bits. See also Note [Kernels
-  // compiled early] in docs/ARCHITECTURE.md.
+  // only box its broadcasts; the scalar loop computes the same bits.
 
   @Override
   public void unaryF(
