@@ -189,6 +189,10 @@ class EagerAllocationTest {
     }
     cmd.add("--enable-native-access=ALL-UNNAMED");
     cmd.add("-Dpanagrad.quiet=true");
+    // the JIT flags this JVM has, as the project's scripts give every JVM (scripts/_env)
+    for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (arg.startsWith("-XX:CompileCommand")) cmd.add(arg);
+    }
     cmd.add("-cp");
     cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
     cmd.add(main.getName());

@@ -25,6 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
     jvmArgsAppend = {
       "--add-modules=jdk.incubator.vector",
       "--enable-native-access=ALL-UNNAMED",
+      Workloads.COMPILE_QUIET,
+      Workloads.COMPILE_KERNELS_EARLY,
       "-Xms2g",
       "-Xmx2g",
       "-Dpanagrad.quiet=true"

@@ -34,6 +34,8 @@ import org.openjdk.jmh.infra.Blackhole;
     jvmArgsAppend = {
       "--add-modules=jdk.incubator.vector",
       "--enable-native-access=ALL-UNNAMED",
+      Workloads.COMPILE_QUIET,
+      Workloads.COMPILE_KERNELS_EARLY,
       "-Xms2g",
       "-Xmx2g",
       "-XX:+AlwaysPreTouch",

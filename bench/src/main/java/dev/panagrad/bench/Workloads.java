@@ -18,6 +18,15 @@ import java.util.List;
 public final class Workloads {
   private Workloads() {}
 
+  /**
+   * The JVM flags scripts/_env passes to every JVM that runs the library, for the benchmarks'
+   * forks: HotSpot compiles the elementwise Vector API loops with C2 after 1/20 of the usual calls
+   * (Note [Kernels compiled early] in docs/ARCHITECTURE.md).
+   */
+  static final String COMPILE_QUIET = "-XX:CompileCommand=quiet",
+      COMPILE_KERNELS_EARLY =
+          "-XX:CompileCommand=CompileThresholdScaling,dev.panagrad.kernels.vector.ElementwiseLoops::*,0.05";
+
   /** A leaf parameter with nn.Linear's default init range, U(-1/sqrt(fanIn), 1/sqrt(fanIn)). */
   static Tensor param(long fanIn, long... shape) {
     double bound = 1 / Math.sqrt(fanIn);
