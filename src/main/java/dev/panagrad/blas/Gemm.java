@@ -101,7 +101,7 @@ public final class Gemm {
    * @throws IllegalStateException unless {@link #concurrentProducts} holds
    */
   public static void concurrently(Runnable body) {
-    if (!BlasLibrary.isNative() || !BlasLibrary.get().concurrentCalls()) {
+    if (!BlasLibrary.get().concurrentCalls()) { // true only for a loaded (native) OpenBLAS
       throw new IllegalStateException(
           "Gemm.concurrently: the loaded BLAS cannot be called from several threads at once");
     }
@@ -181,7 +181,9 @@ public final class Gemm {
         long cEnd = c1 + (long) (m - 1) * ldc + n;
         long aEnd = a1 + (long) ((transA ? k : m) - 1) * lda + (transA ? m : k);
         long bEnd = b1 + (long) ((transB ? n : k) - 1) * ldb + (transB ? k : n);
-        if (overlapsRange(c, c0, cEnd, a, a0, aEnd) || overlapsRange(c, c0, cEnd, b, b0, bEnd)) {
+        // check() saw each end's C against the same end's A and B; these cover every pair
+        MemorySegment spanC = c.asSlice(c0 * 4, (cEnd - c0) * 4);
+        if (overlaps(spanC, a, a0, aEnd, 4) || overlaps(spanC, b, b0, bEnd, 4)) {
           throw new IllegalArgumentException(
               "Gemm.Ranged: C's offsets overlap A's or B's: the output must not alias an input");
         }
@@ -260,14 +262,6 @@ public final class Gemm {
         java.lang.ref.Reference.reachabilityFence(c);
       }
     }
-  }
-
-  /** True when [x0, x1) of x and [y0, y1) of y (float elements) share a byte. */
-  private static boolean overlapsRange(
-      MemorySegment x, long x0, long x1, MemorySegment y, long y0, long y1) {
-    long xs = x.address() + x0 * 4, xe = x.address() + x1 * 4;
-    long ys = y.address() + y0 * 4, ye = y.address() + y1 * 4;
-    return xs < ye && ys < xe;
   }
 
   /** True when a product of {@code macs} multiply-adds would run in the native BLAS. */

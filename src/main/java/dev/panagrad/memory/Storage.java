@@ -90,7 +90,7 @@ public final class Storage {
       Storage last = piece.lastHolder;
       piece.lastHolder = null;
       if (last != null && last.pool == pool) {
-        s = last; // released, never Cleaner-registered, generation not at its end (releaseInto)
+        s = last; // released by hand, generation not at its end (see release)
         s.reuse(byteSize);
       } else {
         s = new Storage(pool, piece, byteSize);
@@ -227,7 +227,8 @@ public final class Storage {
    * same size class on this thread (Note [Storage generations]). Returns the bytes released, for
    * the caller to count with the rest of its scope (one update of {@link MemoryStats} per close),
    * or -1 when there was nothing to count here. A storage the Cleaner also watches goes back to the
-   * pool instead: its Cleaner registration cannot be reused.
+   * pool instead, through {@link #release}, which disarms the Cleaner's claim before the piece can
+   * serve anyone else.
    */
   long releaseInto(StorageCache cache, Scope by) {
     if (claim != null || pool != StoragePool.get() || generation == Integer.MAX_VALUE - 1) {

@@ -20,8 +20,10 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
- * 2-D convolution (im2col into native memory, then BLAS matrix products over the whole batch) and
- * 2-D max and average pooling, forward and backward, on NCHW tensors of float32 or float64.
+ * 2-D convolution (direct sums for few taps; else per sample, unfolded in cache and multiplied by
+ * concurrent BLAS products, or im2col of the whole batch into native memory and one BLAS product;
+ * see {@link #bySample}) and 2-D max and average pooling, forward and backward, on NCHW tensors of
+ * float32 or float64.
  */
 public final class Convolution {
   private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
@@ -204,11 +206,12 @@ public final class Convolution {
     boolean record = Tape.needsRecord(x, w, b);
     // The weight's gradient is a product with the unfolded input: with one group, the forward's
     // cols is kept for it (saved, released with the row) instead of unfolding x again.
+    boolean bySample = bySample(g, x);
     Tensor[] cols =
-        record && w.requiresGrad() && groups == 1 && !direct(g, x.dtype()) && !bySample(g, x)
+        record && w.requiresGrad() && groups == 1 && !direct(g, x.dtype()) && !bySample
             ? new Tensor[1]
             : null;
-    Tensor y = forward(g, x, w, b, cols);
+    Tensor y = forward(g, x, w, b, bySample, cols);
     if (record) {
       Tensor[] saved = cols == null ? new Tensor[] {x, w} : new Tensor[] {x, w, cols[0]};
       Tape.record(Op.CONVOLUTION, y, new Tensor[] {x, w, b}, saved, null, args);
@@ -575,17 +578,19 @@ public final class Convolution {
   }
 
   /**
-   * y[n, o, p] = b[o] + sum_k W[o, k] cols[k, (n, p)]: per group one matrix product over the whole
-   * batch (BLAS), then the [O, N, P] result laid out as [N, O, P] with the bias added. With {@code
-   * keepCols} non-null, the unfolded input is left in {@code keepCols[0]}.
+   * y[n, o, p] = b[o] + sum_k W[o, k] cols[k, (n, p)]: directly for few taps, a sample at a time
+   * when {@code bySample} ({@link #bySample}, decided once by the caller), else per group one
+   * matrix product over the whole batch (BLAS), then the [O, N, P] result laid out as [N, O, P]
+   * with the bias added. With {@code keepCols} non-null, the unfolded input is left in {@code
+   * keepCols[0]}.
    */
-  static Tensor forward(Geo g, Tensor x, Tensor w, Tensor b, Tensor[] keepCols) {
+  static Tensor forward(Geo g, Tensor x, Tensor w, Tensor b, boolean bySample, Tensor[] keepCols) {
     Tensor y = Torch.empty(x.dtype(), g.n, g.o, g.oh, g.ow);
     if (direct(g, x.dtype())) {
       directForward(g, x.contiguous(), w.contiguous(), b, y);
       return y;
     }
-    if (bySample(g, x)) {
+    if (bySample) {
       bySampleForward(g, x.contiguous(), w.contiguous(), b, y);
       return y;
     }
