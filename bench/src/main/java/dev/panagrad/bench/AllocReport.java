@@ -151,6 +151,55 @@ public final class AllocReport {
             r,
             e / r,
             alloc.isMissingNode() ? "absent (0 B)" : alloc.path("score").asText()));
+    JsonNode harness = Report.findBenchmark(jmh, "ReplayBench.harnessOnly", "");
+    if (alloc.isMissingNode() || harness == null) return;
+    double replayBytes = bytesPerIteration(replay);
+    double harnessBytes = bytesPerIteration(harness);
+    double above = (replayBytes - harnessBytes) / (iterationMicros(replay) / r);
+    o.put("jmh_replay_bytes_per_iteration", replayBytes);
+    o.put("jmh_harness_bytes_per_iteration", harnessBytes);
+    o.put("jmh_replay_bytes_per_step_above_harness", above);
+    table.append(
+        String.format(
+            "     %s JMH: replay allocated %.0f B per iteration, JMH's harness alone %.0f B"
+                + " (harnessOnly): %.2f B per step above the harness%n",
+            name, replayBytes, harnessBytes, above));
+  }
+
+  /**
+   * Bytes JMH's -prof gc counted in one measured iteration (median over iterations): it counts
+   * every thread, and its own harness allocates a few kilobytes per iteration whatever the
+   * benchmark does, so gc.alloc.rate.norm is never absent for a benchmark of milliseconds an op.
+   * Comparing bytes per iteration with {@code ReplayBench.harnessOnly}'s separates the two.
+   */
+  private static double bytesPerIteration(JsonNode benchmark) {
+    JsonNode times = benchmark.path("primaryMetric").path("rawData");
+    JsonNode norms = benchmark.path("secondaryMetrics").path("gc.alloc.rate.norm").path("rawData");
+    double iteration = iterationMicros(benchmark);
+    List<Double> perIteration = new java.util.ArrayList<>();
+    for (int f = 0; f < times.size(); f++) {
+      for (int i = 0; i < times.get(f).size(); i++) {
+        double opsInIteration = iteration / times.get(f).get(i).asDouble();
+        perIteration.add(norms.get(f).get(i).asDouble() * opsInIteration);
+      }
+    }
+    perIteration.sort(Double::compare);
+    int n = perIteration.size();
+    return n % 2 == 1
+        ? perIteration.get(n / 2)
+        : (perIteration.get(n / 2 - 1) + perIteration.get(n / 2)) / 2;
+  }
+
+  /** A measured iteration's length in microseconds (JMH writes it as "2 s"). */
+  private static double iterationMicros(JsonNode benchmark) {
+    String[] t = benchmark.path("measurementTime").asText().split(" ");
+    double v = Double.parseDouble(t[0]);
+    return switch (t[1]) {
+      case "s" -> v * 1e6;
+      case "ms" -> v * 1e3;
+      case "us" -> v;
+      default -> throw new IllegalArgumentException("JMH iteration time " + t[1]);
+    };
   }
 
   /** Windows measured after warm-up; the least-allocating one is the steady state. */
