@@ -155,7 +155,7 @@ public final class Scope implements AutoCloseable {
         }
       }
     }
-    MemoryStats.released(bytes, released); // once per close: two atomic updates, not two a tensor
+    cache.counts.released(bytes, released); // once per close, not once a tensor
     count = 0;
     Storage[] spare = SPARE_LIST.get();
     if (spare == null || spare.length < owned.length) SPARE_LIST.set(owned);

@@ -96,7 +96,8 @@ public final class Storage {
         s = new Storage(pool, piece, byteSize);
       }
     }
-    MemoryStats.allocated(byteSize);
+    if (scope != null) scope.cache().counts.allocated(byteSize);
+    else MemoryStats.allocated(byteSize);
     if (scope != null) scope.adopt(s);
     else s.releaseWhenUnreachable();
     return s;

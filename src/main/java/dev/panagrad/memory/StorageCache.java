@@ -26,6 +26,9 @@ final class StorageCache {
 
   private final Shelf shelf = new Shelf();
 
+  /** The thread's live counts (Note [Counts per thread] in {@link MemoryStats}). */
+  final MemoryStats.Share counts = MemoryStats.newShare(this);
+
   private StorageCache() {
     CLEANER.register(this, shelf);
   }
