@@ -43,6 +43,10 @@ class EagerAllocationTest {
   }
 
   private static double bytesPerStep(Runnable step, int warmUp) {
+    return bytesPerStep(step, warmUp, STEPS);
+  }
+
+  private static double bytesPerStep(Runnable step, int warmUp, int steps) {
     var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     assumeTrue(
         mx.isThreadAllocatedMemorySupported() && mx.isThreadAllocatedMemoryEnabled(),
@@ -55,8 +59,8 @@ class EagerAllocationTest {
     double least = Double.MAX_VALUE;
     for (int w = 0; w < WINDOWS; w++) {
       long before = mx.getCurrentThreadAllocatedBytes();
-      for (int i = 0; i < STEPS; i++) step.run();
-      least = Math.min(least, (mx.getCurrentThreadAllocatedBytes() - before) / (double) STEPS);
+      for (int i = 0; i < steps; i++) step.run();
+      least = Math.min(least, (mx.getCurrentThreadAllocatedBytes() - before) / (double) steps);
     }
     return least;
   }
@@ -226,6 +230,68 @@ class EagerAllocationTest {
                 }
               },
               5_000); // the Vector API kernels box until C2 compiles them: 1,000 are not enough
+      if (!Double.isFinite(loss[0])) throw new AssertionError("loss " + loss[0]);
+      System.out.println("bytes/step " + perStep);
+    }
+  }
+
+  /**
+   * W2 of the benchmarks (an MLP 784-512-512-10, batch 128, ReLU, cross-entropy, SGD with momentum
+   * 0.9), written as a user writes it: at most 64 bytes per op. A step runs 40 ops that make 34
+   * handles: forward three linear (each a t() view and addmm), two relu, log_softmax and nll_loss
+   * (10); backward the seed, nll_loss's and log_softmax's (one kernel each), per linear the bias
+   * sum, the input gradient's t() and mm (not for the first layer: x needs none), the weight
+   * gradient's t(), mm and t() and the t() view's own t() (7, 7 and 5), and two relu masks (24);
+   * the optimizer's six fused updates (in place); zeroGrad sets the gradients to None.
+   */
+  @Test
+  void mlpW2StepIsAtMostOneHandlePerOp() throws Exception {
+    String out = runAlone(MlpW2.class);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("bytes/step (\\S+)").matcher(out);
+    assertTrue(m.find(), out);
+    double perStep = Double.parseDouble(m.group(1));
+    int ops = 40, handles = 34;
+    // Measured 2,264 bytes a step (57 per op): the 34 handles (2,176), the step's scope and the
+    // inputs' array. 4,344 before the eager ops stopped making their replay instructions (softmax,
+    // nll_loss), SGD's split pass became one object per optimizer, and cross-entropy's backward
+    // became two kernels instead of six ops.
+    assertTrue(perStep / ops <= 64, "heap bytes per op: " + perStep / ops);
+    assertTrue(perStep < handles * 64 + 200, "heap bytes per step: " + perStep);
+  }
+
+  /** The child JVM's W2 loop: prints the heap bytes per step after warm-up. */
+  public static final class MlpW2 {
+    private static Tensor param(long fanIn, long... shape) {
+      double bound = 1 / Math.sqrt(fanIn);
+      return empty(shape).uniform_(-bound, bound).requiresGrad_(true);
+    }
+
+    public static void main(String[] args) {
+      manualSeed(0);
+      Tensor x = rand(128, 784), target = randint(0, 10, 128);
+      List<Tensor> params = new ArrayList<>();
+      long[][] layers = {{784, 512}, {512, 512}, {512, 10}};
+      for (long[] l : layers) {
+        params.add(param(l[0], l[1], l[0]));
+        params.add(param(l[0], l[1]));
+      }
+      var opt = new SGD(params, 0.01, 0.9, 0, 0, false);
+      double[] loss = new double[1];
+      double perStep =
+          bytesPerStep(
+              () -> {
+                try (var s = Scope.open()) {
+                  Tensor h = F.linear(x, params.get(0), params.get(1)).relu();
+                  h = F.linear(h, params.get(2), params.get(3)).relu();
+                  Tensor l = F.crossEntropy(F.linear(h, params.get(4), params.get(5)), target);
+                  l.backward();
+                  opt.step();
+                  opt.zeroGrad();
+                  loss[0] = l.item();
+                }
+              },
+              1_500, // the Vector API kernels box until C2 compiles them
+              300);
       if (!Double.isFinite(loss[0])) throw new AssertionError("loss " + loss[0]);
       System.out.println("bytes/step " + perStep);
     }

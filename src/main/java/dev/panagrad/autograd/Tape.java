@@ -194,33 +194,47 @@ public final class Tape {
    * arrays: the common unary op records with no heap allocation.
    */
   public static void record(Op op, Tensor out, Tensor in, Tensor saved) {
-    recordOne(op, out, in, saved, 0, 0, 0, null);
+    recordOne(op, out, in, saved, 0, 0, 0, 0, null);
   }
 
   /** {@link #record} for one input, {@code saved} (or nothing when null) and one scalar. */
   public static void record(Op op, Tensor out, Tensor in, Tensor saved, double scalar) {
-    recordOne(op, out, in, saved, 1, scalar, 0, null);
+    recordOne(op, out, in, saved, 1, scalar, 0, 0, null);
   }
 
   /** {@link #record} for one input and an attribute, nothing saved and no scalar (views). */
   public static void record(Op op, Tensor out, Tensor in, Object attr) {
-    recordOne(op, out, in, null, 0, 0, 0, attr);
+    recordOne(op, out, in, null, 0, 0, 0, 0, attr);
   }
 
   /** {@link #record} for one input, {@code saved} (or nothing), two scalars and an attribute. */
   public static void record(
       Op op, Tensor out, Tensor in, Tensor saved, double s0, double s1, Object attr) {
-    recordOne(op, out, in, saved, 2, s0, s1, attr);
+    recordOne(op, out, in, saved, 2, s0, s1, 0, attr);
   }
 
   /** {@link #record} for one input, {@code saved} (or nothing), one scalar and an attribute. */
   public static void record(Op op, Tensor out, Tensor in, Tensor saved, double s0, Object attr) {
-    recordOne(op, out, in, saved, 1, s0, 0, attr);
+    recordOne(op, out, in, saved, 1, s0, 0, 0, attr);
   }
 
-  /** A row of one input, at most one saved tensor and {@code scalars} (0 to 2) scalars. */
+  /** {@link #record} for one input, {@code saved} (or nothing), three scalars and an attribute. */
+  public static void record(
+      Op op, Tensor out, Tensor in, Tensor saved, double s0, double s1, double s2, Object attr) {
+    recordOne(op, out, in, saved, 3, s0, s1, s2, attr);
+  }
+
+  /** A row of one input, at most one saved tensor and {@code scalars} (0 to 3) scalars. */
   private static void recordOne(
-      Op op, Tensor out, Tensor in, Tensor saved, int scalars, double s0, double s1, Object attr) {
+      Op op,
+      Tensor out,
+      Tensor in,
+      Tensor saved,
+      int scalars,
+      double s0,
+      double s1,
+      double s2,
+      Object attr) {
     Tape t = current();
     int e = t.beginRow(op, out, attr, 1);
     t.addEdge(in);
@@ -229,6 +243,7 @@ public final class Tape {
     t.beginScalars(e, scalars);
     if (scalars > 0) t.addScalar(s0);
     if (scalars > 1) t.addScalar(s1);
+    if (scalars > 2) t.addScalar(s2);
     t.endRow(out, e);
   }
 

@@ -231,6 +231,36 @@ public interface Kernels {
       double[] work);
 
   /**
+   * log_softmax backward over {@code rows} contiguous rows of n elements (row r of g, y and gi at
+   * {@code go}, {@code yo}, {@code gio} + r n): s = {@link #sumFixedOrder} of the row's g_j (in
+   * double, rounded to the type), then gi_j = g_j - exp(y_j) s in the type's arithmetic (exp by
+   * Math.exp, rounded to the type: Note [Deterministic transcendentals]). PyTorch's formula, in one
+   * pass instead of four ops. {@code work} holds the g_j: at least n long. Rows are independent, so
+   * any split of them gives the same bits.
+   */
+  void logSoftmaxBackwardRowsF(
+      MemorySegment g,
+      long go,
+      MemorySegment y,
+      long yo,
+      MemorySegment gi,
+      long gio,
+      long rows,
+      int n,
+      double[] work);
+
+  void logSoftmaxBackwardRowsD(
+      MemorySegment g,
+      long go,
+      MemorySegment y,
+      long yo,
+      MemorySegment gi,
+      long gio,
+      long rows,
+      int n,
+      double[] work);
+
+  /**
    * nll_loss's row pass over n rows of {@code cls} log-probabilities (row i at {@code xo + i cls})
    * and their int64 targets at {@code to}: picked[i] = -x[i, t_i], or 0 where t_i is {@code
    * ignore}. Returns how many targets were not ignored. A target outside [0, cls) raises

@@ -104,11 +104,19 @@ public final class Parallel {
    */
   public static void forItems(long n, long elementsPerItem, Range body) {
     int t = threads;
-    if (t == 1 || n < 2 || n * elementsPerItem < MIN_ITEM_WORK) {
+    if (!splitsItems(n, elementsPerItem)) {
       body.run(0, n);
       return;
     }
     split(t, n, (n + t - 1) / t, body);
+  }
+
+  /**
+   * Whether {@link #forItems} would split this work: when it would not, a caller may run the work
+   * directly instead of making a {@link Range} for it.
+   */
+  public static boolean splitsItems(long n, long elementsPerItem) {
+    return threads > 1 && n >= 2 && n * elementsPerItem >= MIN_ITEM_WORK;
   }
 
   /**

@@ -392,6 +392,49 @@ public final class ScalarKernels implements Kernels {
   }
 
   @Override
+  public void logSoftmaxBackwardRowsF(
+      MemorySegment g,
+      long go,
+      MemorySegment y,
+      long yo,
+      MemorySegment gi,
+      long gio,
+      long rows,
+      int n,
+      double[] work) {
+    for (long r = 0; r < rows; r++) {
+      long gr = go + r * n, yr = yo + r * n, ir = gio + r * n;
+      for (int j = 0; j < n; j++) work[j] = g.getAtIndex(F, gr + j);
+      float s = (float) sumFixedOrder(work, n);
+      for (int j = 0; j < n; j++) {
+        float e = (float) Math.exp(y.getAtIndex(F, yr + j));
+        gi.setAtIndex(F, ir + j, g.getAtIndex(F, gr + j) - e * s);
+      }
+    }
+  }
+
+  @Override
+  public void logSoftmaxBackwardRowsD(
+      MemorySegment g,
+      long go,
+      MemorySegment y,
+      long yo,
+      MemorySegment gi,
+      long gio,
+      long rows,
+      int n,
+      double[] work) {
+    for (long r = 0; r < rows; r++) {
+      long gr = go + r * n, yr = yo + r * n, ir = gio + r * n;
+      for (int j = 0; j < n; j++) work[j] = g.getAtIndex(D, gr + j);
+      double s = sumFixedOrder(work, n);
+      for (int j = 0; j < n; j++) {
+        gi.setAtIndex(D, ir + j, work[j] - Math.exp(y.getAtIndex(D, yr + j)) * s);
+      }
+    }
+  }
+
+  @Override
   public int nllPickF(
       MemorySegment x,
       long xo,

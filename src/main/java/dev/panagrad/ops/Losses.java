@@ -4,6 +4,7 @@ import dev.panagrad.DType;
 import dev.panagrad.Elements;
 import dev.panagrad.Shapes;
 import dev.panagrad.Tensor;
+import dev.panagrad.Torch;
 import dev.panagrad.autograd.Ctx;
 import dev.panagrad.autograd.Op;
 import dev.panagrad.autograd.Tape;
@@ -227,59 +228,105 @@ public final class Losses {
     Tensor xc = x.isContiguous() ? x : ShapeOps.contiguous(x.detach());
     Tensor tc = target.isContiguous() ? target : ShapeOps.contiguous(target);
     Tensor out = Tensor.empty(x.dtype(), red == NONE && batched ? new long[] {n} : new long[0]);
-    Nll nll =
-        new Nll(
-            xc.segment(),
-            xc.dtype(),
-            xc.storageOffset(),
-            tc.segment(),
-            tc.storageOffset(),
-            (int) n,
-            cls,
-            ignoreIndex,
-            red,
-            out.segment(),
-            out.dtype());
-    nll.run();
-    double count = nll.count;
-    if (Recorder.active()) {
+    double count;
+    if (!Recorder.active()) {
+      // what Nll runs, without making it: an eager op allocates no instruction
+      double[] each = Nll.work((int) n);
+      count =
+          Nll.pick(
+              xc.segment(),
+              xc.dtype(),
+              xc.storageOffset(),
+              tc.segment(),
+              tc.storageOffset(),
+              (int) n,
+              cls,
+              ignoreIndex,
+              each);
+      Nll.write(out.segment(), out.dtype(), red, (int) n, each, count);
+    } else {
+      Nll nll =
+          new Nll(
+              xc.segment(),
+              xc.dtype(),
+              xc.storageOffset(),
+              tc.segment(),
+              tc.storageOffset(),
+              (int) n,
+              cls,
+              ignoreIndex,
+              red,
+              out.segment(),
+              out.dtype());
+      nll.run();
+      count = nll.count;
       nll.capturedCount = count;
       Recorder.record("nll_loss n=" + n + " classes=" + cls + " reduction=" + red, nll);
     }
-    if (Tape.needsRecord(x))
-      Tape.record(
-          Op.NLL_LOSS,
-          out,
-          new Tensor[] {x},
-          new Tensor[] {target},
-          new double[] {red, count, ignoreIndex},
-          null);
+    if (Tape.needsRecord(x)) {
+      Tape.record(Op.NLL_LOSS, out, x, target, red, count, ignoreIndex, null);
+    }
     return out;
   }
 
-  /** d nll = -g / (mean: the count of counted targets) at [i, target_i], 0 elsewhere. */
+  /**
+   * d nll = -g / (mean: the count of counted targets) at [i, target_i], 0 elsewhere: one pass that
+   * reads g itself (PyTorch's nll_loss_backward: -(g / total_weight) in the input's dtype), so the
+   * gradient is one tensor, not weights times a broadcast g.
+   */
   public static Tensor nllBackward(Ctx c, Tensor g) {
     Tensor target = c.saved(0);
     long[] shape = c.inputShape(0);
     int red = (int) c.scalar(0);
-    double scale = red == MEAN ? -1 / c.scalar(1) : -1;
+    double count = red == MEAN ? c.scalar(1) : 1;
     long ignore = (long) c.scalar(2);
     long cls = shape[shape.length - 1];
     Tensor tc = target.isContiguous() ? target : ShapeOps.contiguous(target);
-    Tensor wt = Tensor.empty(g.dtype(), shape);
-    NllWeights weights =
-        new NllWeights(
-            wt.segment(),
-            g.dtype(),
-            tc.segment(),
-            tc.storageOffset(),
-            (int) tc.numel(),
-            cls,
-            ignore,
-            scale);
-    weights.run();
-    if (Recorder.active()) Recorder.record("nll_loss backward " + Shapes.str(shape), weights);
-    return wt.mul(red == NONE && shape.length == 2 ? g.unsqueeze(1) : g);
+    boolean perRow = red == NONE;
+    if (Tape.needsRecord(g)) {
+      // A double backward differentiates this gradient in g: the weights for g = 1, times g.
+      Tensor w = nllGradient(tc, Torch.onesLike(g.detach()), shape, cls, ignore, perRow, count);
+      return w.mul(perRow && shape.length == 2 ? g.unsqueeze(1) : g);
+    }
+    return nllGradient(
+        tc, g.isContiguous() ? g : ShapeOps.contiguous(g), shape, cls, ignore, perRow, count);
+  }
+
+  private static Tensor nllGradient(
+      Tensor tc, Tensor gc, long[] shape, long cls, long ignore, boolean perRow, double count) {
+    Tensor gi = Tensor.empty(gc.dtype(), shape);
+    int n = (int) tc.numel();
+    if (!Recorder.active()) {
+      NllWeights.fill(
+          gi.segment(),
+          gi.dtype(),
+          tc.segment(),
+          tc.storageOffset(),
+          n,
+          cls,
+          ignore,
+          gc.segment(),
+          gc.storageOffset(),
+          perRow,
+          count);
+    } else {
+      NllWeights weights =
+          new NllWeights(
+              gi.segment(),
+              gi.dtype(),
+              tc.segment(),
+              tc.storageOffset(),
+              n,
+              cls,
+              ignore,
+              gc.segment(),
+              gc.storageOffset(),
+              perRow,
+              count);
+      weights.run();
+      Recorder.record("nll_loss backward " + Shapes.str(shape), weights);
+    }
+    return gi;
   }
 
   /** cross_entropy = nll_loss(log_softmax(x, 1)) (dim 0 for an unbatched [C] input). */
@@ -329,13 +376,7 @@ public final class Losses {
 
     @Override
     public void run() {
-      // The row pass and the sum are kernels; the sum's fixed order makes the loss the same on
-      // every implementation and vector width.
-      count =
-          xt == DType.FLOAT32
-              ? K.nllPickF(xs, xo, cls, ts, to, n, ignoreIndex, each)
-              : K.nllPickD(xs, xo, cls, ts, to, n, ignoreIndex, each);
-      double total = K.sumFixedOrder(each, n);
+      count = pick(xs, xt, xo, ts, to, n, cls, ignoreIndex, each);
       if (capturedCount >= 0 && count != capturedCount) {
         throw new IllegalStateException(
             "the step is not static: nll_loss counted "
@@ -344,17 +385,55 @@ public final class Losses {
                 + (long) capturedCount
                 + "; capture again for this batch");
       }
+      write(os, ot, red, n, each, count);
+    }
+
+    /** Each row's -x[i, target_i] (0 when ignored) into {@code each}; returns the count. */
+    static double pick(
+        MemorySegment xs,
+        DType xt,
+        long xo,
+        MemorySegment ts,
+        long to,
+        int n,
+        long cls,
+        long ignoreIndex,
+        double[] each) {
+      return xt == DType.FLOAT32
+          ? K.nllPickF(xs, xo, cls, ts, to, n, ignoreIndex, each)
+          : K.nllPickD(xs, xo, cls, ts, to, n, ignoreIndex, each);
+    }
+
+    /**
+     * The loss from the picked values: each (none), their sum, or the sum over the count (mean).
+     * The sum is a kernel with a fixed order: the loss is the same on every implementation.
+     */
+    static void write(MemorySegment os, DType ot, int red, int n, double[] each, double count) {
       switch (red) {
         case NONE -> {
           for (int i = 0; i < n; i++) Elements.put(os, ot, i, each[i]);
         }
-        case MEAN -> Elements.put(os, ot, 0, total / count);
-        default -> Elements.put(os, ot, 0, total);
+        case MEAN -> Elements.put(os, ot, 0, K.sumFixedOrder(each, n) / count);
+        default -> Elements.put(os, ot, 0, K.sumFixedOrder(each, n));
       }
     }
+
+    /** The eager path's picked values: the thread's own array, grown as needed. */
+    static double[] work(int n) {
+      double[] w = WORK.get();
+      if (w.length < n) WORK.set(w = new double[n]);
+      return w;
+    }
+
+    private static final ThreadLocal<double[]> WORK =
+        ThreadLocal.withInitial(() -> new double[256]);
   }
 
-  /** The weights of nll_loss backward: {@code scale} at [i, target_i], 0 elsewhere. */
+  /**
+   * The gradient of nll_loss: -(g / count) at [i, target_i] (g[i] per row for reduction 'none',
+   * count 1 unless 'mean'), 0 elsewhere, rounded as PyTorch's kernel rounds it: in the input's
+   * dtype. Reads g when it runs, so a replayed step uses that step's incoming gradient.
+   */
   private record NllWeights(
       MemorySegment ws,
       DType wt,
@@ -363,14 +442,41 @@ public final class Losses {
       int n,
       long cls,
       long ignore,
-      double scale)
+      MemorySegment gs,
+      long go,
+      boolean perRow,
+      double count)
       implements Recorder.Instruction {
     @Override
     public void run() {
+      fill(ws, wt, ts, to, n, cls, ignore, gs, go, perRow, count);
+    }
+
+    static void fill(
+        MemorySegment ws,
+        DType wt,
+        MemorySegment ts,
+        long to,
+        int n,
+        long cls,
+        long ignore,
+        MemorySegment gs,
+        long go,
+        boolean perRow,
+        double count) {
       ws.fill((byte) 0);
+      boolean f32 = wt == DType.FLOAT32;
       for (int i = 0; i < n; i++) {
         long t = ts.getAtIndex(ValueLayout.JAVA_LONG, to + i);
-        if (t != ignore) Elements.put(ws, wt, i * cls + t, scale);
+        if (t == ignore) continue;
+        long gi = go + (perRow ? i : 0);
+        if (f32) {
+          float g = gs.getAtIndex(ValueLayout.JAVA_FLOAT, gi);
+          ws.setAtIndex(ValueLayout.JAVA_FLOAT, i * cls + t, -(g / (float) count));
+        } else {
+          double g = gs.getAtIndex(ValueLayout.JAVA_DOUBLE, gi);
+          ws.setAtIndex(ValueLayout.JAVA_DOUBLE, i * cls + t, -(g / count));
+        }
       }
     }
   }

@@ -30,27 +30,28 @@ public final class Softmax {
   private static Tensor softmax(Tensor x, long dim, boolean log) {
     DType dt = x.dtype().isFloatingPoint() ? x.dtype() : DType.FLOAT32;
     int d = Shapes.wrapDim(dim, x.dim());
-    long[] shape = x.shape();
+    long[] shape = x.shapeArray();
     int n = shape.length == 0 ? 1 : Math.toIntExact(shape[d]);
     long s = 1;
     for (int i = d + 1; i < shape.length; i++) s *= shape[i];
     int inner = Math.toIntExact(s);
     Tensor xc = x.isContiguous() ? x : ShapeOps.contiguous(x.detach());
     Tensor y = Tensor.empty(dt, shape);
-    Recorder.Instruction rows =
-        inner == 1 && xc.dtype() == dt
-            ? new LastDim(
-                xc.segment(),
-                xc.storageOffset(),
-                y.segment(),
-                dt,
-                n == 0 ? 0 : y.numel() / n,
-                n,
-                log)
-            : new Rows(xc, y, n, inner, log);
-    rows.run();
-    if (Recorder.active()) {
-      Recorder.record((log ? "log_softmax " : "softmax ") + Shapes.str(shape) + " dim " + d, rows);
+    long count = n == 0 ? 0 : y.numel() / n;
+    if (inner == 1 && xc.dtype() == dt && !Recorder.active() && !Parallel.splitsItems(count, n)) {
+      // what LastDim would run, on this thread, without making it: an eager op allocates no object
+      LastDim.rows(
+          xc.segment(), xc.storageOffset(), y.segment(), dt == DType.FLOAT32, n, log, 0, count);
+    } else {
+      Recorder.Instruction rows =
+          inner == 1 && xc.dtype() == dt
+              ? new LastDim(xc.segment(), xc.storageOffset(), y.segment(), dt, count, n, log)
+              : new Rows(xc, y, n, inner, log);
+      rows.run();
+      if (Recorder.active()) {
+        Recorder.record(
+            (log ? "log_softmax " : "softmax ") + Shapes.str(shape) + " dim " + d, rows);
+      }
     }
     if (Tape.needsRecord(x)) Tape.record(log ? Op.LOG_SOFTMAX : Op.SOFTMAX, y, x, y, d, null);
     return y;
@@ -97,6 +98,19 @@ public final class Softmax {
 
     @Override
     public void run(long from, long to) {
+      rows(xs, xo, ys, f32, n, log, from, to);
+    }
+
+    /** Rows [from, to) of n elements each. */
+    static void rows(
+        MemorySegment xs,
+        long xo,
+        MemorySegment ys,
+        boolean f32,
+        int n,
+        boolean log,
+        long from,
+        long to) {
       double[] w = work(n);
       if (f32) K.softmaxRowsF(xs, xo + from * n, ys, from * n, to - from, n, log, w);
       else K.softmaxRowsD(xs, xo + from * n, ys, from * n, to - from, n, log, w);
@@ -167,8 +181,94 @@ public final class Softmax {
     return y.mul(g.sub(g.mul(y).sum(new long[] {dim}, true)));
   }
 
-  /** d log_softmax = g - exp(y) sum(g, dim). */
+  /**
+   * d log_softmax = g - exp(y) sum(g, dim): one row kernel when dim is the last one and g and y are
+   * floating tensors of one dtype (what cross_entropy's backward meets), the tensor ops otherwise.
+   */
   public static Tensor logSoftmaxBackward(Tensor g, Tensor y, long dim) {
-    return g.sub(y.exp().mul(g.sum(new long[] {dim}, true)));
+    DType dt = y.dtype();
+    int d = Shapes.wrapDim(dim, y.dim());
+    if (g.dtype() != dt
+        || !dt.isFloatingPoint()
+        || (y.dim() > 0 && d != y.dim() - 1)
+        || Tape.needsRecord(g, y)) { // a double backward differentiates the ops
+      return g.sub(y.exp().mul(g.sum(new long[] {dim}, true)));
+    }
+    Tensor gc = g.isContiguous() ? g : ShapeOps.contiguous(g);
+    Tensor yc = y.isContiguous() ? y : ShapeOps.contiguous(y);
+    long[] shape = y.shapeArray();
+    int n = y.dim() == 0 ? 1 : Math.toIntExact(shape[d]);
+    long rows = n == 0 ? 0 : yc.numel() / n;
+    Tensor gi = Tensor.empty(dt, shape);
+    boolean f32 = dt == DType.FLOAT32;
+    if (!Recorder.active() && !Parallel.splitsItems(rows, n)) {
+      BackwardRows.rows(
+          gc.segment(),
+          gc.storageOffset(),
+          yc.segment(),
+          yc.storageOffset(),
+          gi.segment(),
+          f32,
+          n,
+          0,
+          rows);
+    } else {
+      BackwardRows run =
+          new BackwardRows(
+              gc.segment(),
+              gc.storageOffset(),
+              yc.segment(),
+              yc.storageOffset(),
+              gi.segment(),
+              f32,
+              n,
+              rows);
+      run.run();
+      if (Recorder.active()) {
+        Recorder.record("log_softmax backward " + Shapes.str(shape), run);
+      }
+    }
+    return gi;
+  }
+
+  /**
+   * log_softmax backward along the last dim: the rows of {@link Kernels#logSoftmaxBackwardRowsF}.
+   */
+  private record BackwardRows(
+      MemorySegment gs,
+      long go,
+      MemorySegment ys,
+      long yo,
+      MemorySegment is,
+      boolean f32,
+      int n,
+      long count)
+      implements Recorder.Instruction, Parallel.Range {
+    @Override
+    public void run() {
+      Parallel.forItems(count, n, this);
+    }
+
+    @Override
+    public void run(long from, long to) {
+      rows(gs, go, ys, yo, is, f32, n, from, to);
+    }
+
+    /** Rows [from, to). */
+    static void rows(
+        MemorySegment gs,
+        long go,
+        MemorySegment ys,
+        long yo,
+        MemorySegment is,
+        boolean f32,
+        int n,
+        long from,
+        long to) {
+      double[] w = work(n);
+      long at = from * n;
+      if (f32) K.logSoftmaxBackwardRowsF(gs, go + at, ys, yo + at, is, at, to - from, n, w);
+      else K.logSoftmaxBackwardRowsD(gs, go + at, ys, yo + at, is, at, to - from, n, w);
+    }
   }
 }

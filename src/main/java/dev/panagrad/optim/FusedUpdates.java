@@ -47,40 +47,98 @@ final class FusedUpdates {
       double momentum,
       double dampening,
       double weightDecay,
-      boolean nesterov) {
+      boolean nesterov,
+      SgdPass pass) {
     long n = p.numel();
     MemorySegment ps = p.segment(), gs = g.segment();
     MemorySegment bs = buf == null ? null : buf.segment();
     long po = p.storageOffset(), go = g.storageOffset(), bo = buf == null ? 0 : buf.storageOffset();
     boolean f32 = p.dtype() == DType.FLOAT32;
     if (!Recorder.active() && (n < Parallel.MIN_SPLIT_PASS || Parallel.threads() == 1)) {
-      // what forPass would run, on this thread, without making the two lambdas below
+      // what forPass would run, on this thread, without binding a pass
       sgd(f32, ps, po, gs, go, bs, bo, n, lr, momentum, dampening, weightDecay, nesterov);
       return;
     }
+    if (!Recorder.active()) {
+      // split over the pool through the optimizer's reusable pass: an eager step makes no lambda
+      pass.bind(f32, ps, po, gs, go, bs, bo, lr, momentum, dampening, weightDecay, nesterov);
+      try {
+        Parallel.forPass(n, pass);
+      } finally {
+        pass.unbind();
+      }
+      return;
+    }
     // Elements split over the pool's threads from Parallel.MIN_SPLIT_PASS on: each element's
-    // update is independent, so the bits do not depend on the split.
-    Parallel.Range range =
-        (from, to) ->
-            sgd(
-                f32,
-                ps,
-                po + from,
-                gs,
-                go + from,
-                bs,
-                bo + from,
-                to - from,
-                lr,
-                momentum,
-                dampening,
-                weightDecay,
-                nesterov);
+    // update is independent, so the bits do not depend on the split. A pass of its own, bound
+    // once: the recorded instruction keeps it.
+    SgdPass range = new SgdPass();
+    range.bind(f32, ps, po, gs, go, bs, bo, lr, momentum, dampening, weightDecay, nesterov);
     Recorder.Instruction run = () -> Parallel.forPass(n, range);
     run.run();
-    if (Recorder.active()) {
-      Recorder.record(
-          "sgd n=" + n + " lr=" + lr + " momentum=" + momentum + " buf=" + (bs != null), run);
+    Recorder.record(
+        "sgd n=" + n + " lr=" + lr + " momentum=" + momentum + " buf=" + (bs != null), run);
+  }
+
+  /**
+   * An SGD update split over the pool. Eager steps use one per optimizer, bound to each parameter
+   * in turn, so the split allocates nothing per step; a captured step records one of its own, bound
+   * once. The caller's writes before the split are published to the workers by the pool's hand-off.
+   */
+  static final class SgdPass implements Parallel.Range {
+    private boolean f32, nesterov;
+    private MemorySegment ps, gs, bs;
+    private long po, go, bo;
+    private double lr, momentum, dampening, weightDecay;
+
+    void bind(
+        boolean f32,
+        MemorySegment ps,
+        long po,
+        MemorySegment gs,
+        long go,
+        MemorySegment bs,
+        long bo,
+        double lr,
+        double momentum,
+        double dampening,
+        double weightDecay,
+        boolean nesterov) {
+      this.f32 = f32;
+      this.ps = ps;
+      this.po = po;
+      this.gs = gs;
+      this.go = go;
+      this.bs = bs;
+      this.bo = bo;
+      this.lr = lr;
+      this.momentum = momentum;
+      this.dampening = dampening;
+      this.weightDecay = weightDecay;
+      this.nesterov = nesterov;
+    }
+
+    /** Lets go of the step's memory. */
+    void unbind() {
+      ps = gs = bs = null;
+    }
+
+    @Override
+    public void run(long from, long to) {
+      sgd(
+          f32,
+          ps,
+          po + from,
+          gs,
+          go + from,
+          bs,
+          bo + from,
+          to - from,
+          lr,
+          momentum,
+          dampening,
+          weightDecay,
+          nesterov);
     }
   }
 

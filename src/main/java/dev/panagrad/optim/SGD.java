@@ -17,6 +17,7 @@ import java.util.List;
 public final class SGD extends Optimizer {
   private final double momentum, dampening, weightDecay;
   private final boolean nesterov;
+  private final FusedUpdates.SgdPass pass = new FusedUpdates.SgdPass(); // reused every step
 
   public SGD(List<Tensor> params, double lr) {
     this(params, lr, 0, 0, 0, false);
@@ -52,7 +53,7 @@ public final class SGD extends Optimizer {
   protected void update(int i, Tensor p, Tensor d) {
     Tensor buf0 = momentum != 0 ? stateOrNull(i, "momentum_buffer") : null;
     if ((momentum == 0 || buf0 != null) && FusedUpdates.applies(p, d, buf0)) {
-      FusedUpdates.sgd(p, d, buf0, lr, momentum, dampening, weightDecay, nesterov);
+      FusedUpdates.sgd(p, d, buf0, lr, momentum, dampening, weightDecay, nesterov, pass);
       return;
     }
     if (weightDecay != 0) d = d.add(p, weightDecay);

@@ -186,6 +186,9 @@ class KernelParityTest {
                   () -> softmaxMatches(v, n, log)));
         }
         tests.add(
+            DynamicTest.dynamicTest(
+                bits + " log_softmax backward rows n=" + n, () -> logSoftmaxBackwardMatches(v, n)));
+        tests.add(
             DynamicTest.dynamicTest(bits + " nll_loss pick n=" + n, () -> nllPickMatches(v, n)));
         tests.add(
             DynamicTest.dynamicTest(
@@ -451,6 +454,43 @@ class KernelParityTest {
       String what = (log ? "log_softmax" : "softmax") + " rows of " + n;
       assertSameFloats(y, rows * n, what + " float32");
       assertSameDoubles(y64, rows * n, what + " float64");
+    }
+  }
+
+  /**
+   * logSoftmaxBackwardRowsF/D: every row's gradient equals the scalar kernel's bit for bit. y takes
+   * {@link #softmaxRows}' values (exponentials far apart, the special values), g a row of ordinary
+   * values and one with a special value of its own.
+   */
+  static void logSoftmaxBackwardMatches(Kernels v, int n) {
+    int rows = 2 + SPECIAL.length;
+    double[] ys = softmaxRows(n, rows);
+    SplittableRandom r = new SplittableRandom(n + 1);
+    try (Arena arena = Arena.ofShared()) {
+      long floats = rows * (long) n + 3;
+      MemorySegment y = arena.allocate(floats * 4), y64 = arena.allocate(floats * 8);
+      MemorySegment g = arena.allocate(floats * 4), g64 = arena.allocate(floats * 8);
+      for (int i = 0; i < ys.length; i++) {
+        double gv =
+            i / Math.max(n, 1) == rows - 1 && i % Math.max(n, 1) == 0
+                ? SPECIAL[0]
+                : r.nextDouble() * 2 - 1;
+        y.setAtIndex(ValueLayout.JAVA_FLOAT, i + 3, (float) ys[i]);
+        y64.setAtIndex(ValueLayout.JAVA_DOUBLE, i + 3, ys[i]);
+        g.setAtIndex(ValueLayout.JAVA_FLOAT, i + 3, (float) gv);
+        g64.setAtIndex(ValueLayout.JAVA_DOUBLE, i + 3, gv);
+      }
+      MemorySegment[] gi = {arena.allocate(floats * 4), arena.allocate(floats * 4)};
+      MemorySegment[] gi64 = {arena.allocate(floats * 8), arena.allocate(floats * 8)};
+      Kernels[] ks = {SCALAR, v};
+      for (int k = 0; k < 2; k++) {
+        double[] work = new double[n + 5];
+        ks[k].logSoftmaxBackwardRowsF(g, 3, y, 3, gi[k], 3, rows, n, work);
+        ks[k].logSoftmaxBackwardRowsD(g64, 3, y64, 3, gi64[k], 3, rows, n, work);
+      }
+      String what = "log_softmax backward rows of " + n;
+      assertSameFloats(gi, rows * n, what + " float32");
+      assertSameDoubles(gi64, rows * n, what + " float64");
     }
   }
 

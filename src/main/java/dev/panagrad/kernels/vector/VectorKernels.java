@@ -597,6 +597,67 @@ public final class VectorKernels implements Kernels {
    * from arrays, not from memory segments. The sum of the picked values is the vector part.
    */
   @Override
+  public void logSoftmaxBackwardRowsF(
+      MemorySegment g,
+      long go,
+      MemorySegment y,
+      long yo,
+      MemorySegment gi,
+      long gio,
+      long rows,
+      int n,
+      double[] work) {
+    int bound = FS.loopBound(n);
+    for (long r = 0; r < rows; r++) {
+      long gr = go + r * n, yr = yo + r * n, ir = gio + r * n;
+      for (int j = 0; j < n; j++) work[j] = g.getAtIndex(F, gr + j);
+      float s = (float) sumFixedOrder(work, n);
+      // exp is scalar (Math.exp, as the scalar kernel), written to gi; then gi = g - gi s in
+      // vectors: a float multiply and a float subtract, the scalar kernel's two roundings.
+      for (int j = 0; j < n; j++)
+        gi.setAtIndex(F, ir + j, (float) Math.exp(y.getAtIndex(F, yr + j)));
+      FloatVector sv = FloatVector.broadcast(FS, s);
+      int j = 0;
+      for (; j < bound; j += FS.length()) {
+        FloatVector e = FloatVector.fromMemorySegment(FS, gi, (ir + j) * 4, LE);
+        FloatVector.fromMemorySegment(FS, g, (gr + j) * 4, LE)
+            .sub(e.mul(sv))
+            .intoMemorySegment(gi, (ir + j) * 4, LE);
+      }
+      for (; j < n; j++) {
+        gi.setAtIndex(F, ir + j, g.getAtIndex(F, gr + j) - gi.getAtIndex(F, ir + j) * s);
+      }
+    }
+  }
+
+  @Override
+  public void logSoftmaxBackwardRowsD(
+      MemorySegment g,
+      long go,
+      MemorySegment y,
+      long yo,
+      MemorySegment gi,
+      long gio,
+      long rows,
+      int n,
+      double[] work) {
+    int bound = DS.loopBound(n);
+    for (long r = 0; r < rows; r++) {
+      long gr = go + r * n, yr = yo + r * n, ir = gio + r * n;
+      for (int j = 0; j < n; j++) work[j] = g.getAtIndex(D, gr + j);
+      double s = sumFixedOrder(work, n);
+      for (int j = 0; j < n; j++) gi.setAtIndex(D, ir + j, Math.exp(y.getAtIndex(D, yr + j)));
+      DoubleVector sv = DoubleVector.broadcast(DS, s);
+      int j = 0;
+      for (; j < bound; j += DS.length()) {
+        DoubleVector e = DoubleVector.fromMemorySegment(DS, gi, (ir + j) * 8, LE);
+        DoubleVector.fromArray(DS, work, j).sub(e.mul(sv)).intoMemorySegment(gi, (ir + j) * 8, LE);
+      }
+      for (; j < n; j++) gi.setAtIndex(D, ir + j, work[j] - gi.getAtIndex(D, ir + j) * s);
+    }
+  }
+
+  @Override
   public int nllPickF(
       MemorySegment x,
       long xo,
