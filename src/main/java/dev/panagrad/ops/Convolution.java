@@ -1181,7 +1181,7 @@ public final class Convolution {
     int[] s = stride == null || stride.length == 0 ? k.clone() : pair("stride", stride);
     int[] p = pair("padding", padding), d = pair("dilation", dilation);
     int[] os = poolShape("max_pool2d", x, k, s, p, d, ceilMode, true);
-    long[] xs = x.shape();
+    long[] xs = x.shapeArray(); // never modified: PoolArgs keeps it as is
     int h = (int) xs[xs.length - 2], w = (int) xs[xs.length - 1];
     int planes = (int) (x.numel() / ((long) h * w));
     int oh = os[0], ow = os[1];
@@ -1212,8 +1212,8 @@ public final class Convolution {
     pool.run();
     if (recorded) Recorder.record("max_pool2d " + Shapes.str(xs) + " k=" + k[0] + "x" + k[1], pool);
     if (keep) {
-      PoolArgs a = new PoolArgs(x.shape(), k, s, p, d, ceilMode, true, 0, argmax);
-      Tape.record(Op.MAX_POOL2D, r, new Tensor[] {x}, null, null, a);
+      PoolArgs a = new PoolArgs(xs, k, s, p, d, ceilMode, true, 0, argmax);
+      Tape.record(Op.MAX_POOL2D, r, x, a);
     }
     return r;
   }
