@@ -104,7 +104,7 @@ public final class Parallel {
    */
   public static void forItems(long n, long elementsPerItem, Range body) {
     int t = threads;
-    if (!splitsItems(n, elementsPerItem)) {
+    if (!splitsItems(t, n, elementsPerItem)) {
       body.run(0, n);
       return;
     }
@@ -116,7 +116,11 @@ public final class Parallel {
    * directly instead of making a {@link Range} for it.
    */
   public static boolean splitsItems(long n, long elementsPerItem) {
-    return threads > 1 && n >= 2 && n * elementsPerItem >= MIN_ITEM_WORK;
+    return splitsItems(threads, n, elementsPerItem);
+  }
+
+  private static boolean splitsItems(int t, long n, long elementsPerItem) {
+    return t > 1 && n >= 2 && n * elementsPerItem >= MIN_ITEM_WORK;
   }
 
   /**

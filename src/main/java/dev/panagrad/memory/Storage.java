@@ -96,10 +96,13 @@ public final class Storage {
         s = new Storage(pool, piece, byteSize);
       }
     }
-    if (scope != null) scope.cache().counts.allocated(byteSize);
-    else MemoryStats.allocated(byteSize);
-    if (scope != null) scope.adopt(s);
-    else s.releaseWhenUnreachable();
+    if (scope != null) {
+      scope.cache().counts.allocated(byteSize);
+      scope.adopt(s);
+    } else {
+      MemoryStats.allocated(byteSize);
+      s.releaseWhenUnreachable();
+    }
     return s;
   }
 

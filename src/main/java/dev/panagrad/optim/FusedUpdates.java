@@ -54,13 +54,9 @@ final class FusedUpdates {
     MemorySegment bs = buf == null ? null : buf.segment();
     long po = p.storageOffset(), go = g.storageOffset(), bo = buf == null ? 0 : buf.storageOffset();
     boolean f32 = p.dtype() == DType.FLOAT32;
-    if (!Recorder.active() && (n < Parallel.MIN_SPLIT_PASS || Parallel.threads() == 1)) {
-      // what forPass would run, on this thread, without binding a pass
-      sgd(f32, ps, po, gs, go, bs, bo, n, lr, momentum, dampening, weightDecay, nesterov);
-      return;
-    }
     if (!Recorder.active()) {
-      // split over the pool through the optimizer's reusable pass: an eager step makes no lambda
+      // through the optimizer's reusable pass, split over the pool or not: an eager step makes no
+      // object
       pass.bind(f32, ps, po, gs, go, bs, bo, lr, momentum, dampening, weightDecay, nesterov);
       try {
         Parallel.forPass(n, pass);

@@ -183,11 +183,7 @@ public final class AllocReport {
         perIteration.add(norms.get(f).get(i).asDouble() * opsInIteration);
       }
     }
-    perIteration.sort(Double::compare);
-    int n = perIteration.size();
-    return n % 2 == 1
-        ? perIteration.get(n / 2)
-        : (perIteration.get(n / 2 - 1) + perIteration.get(n / 2)) / 2;
+    return Report.median(perIteration);
   }
 
   /** A measured iteration's length in microseconds (JMH writes it as "2 s"). */

@@ -158,6 +158,11 @@ public final class Report {
     List<Double> all = new ArrayList<>();
     metric.path("rawData").forEach(fork -> fork.forEach(v -> all.add(v.asDouble())));
     if (all.isEmpty()) return metric.path("score").asDouble();
+    return median(all);
+  }
+
+  /** The median of non-empty {@code all} (sorts it). */
+  static double median(List<Double> all) {
     all.sort(Double::compare);
     int n = all.size();
     return n % 2 == 1 ? all.get(n / 2) : (all.get(n / 2 - 1) + all.get(n / 2)) / 2;
