@@ -10,11 +10,10 @@ import dev.panagrad.nn.Linear;
 import dev.panagrad.nn.ReLU;
 import dev.panagrad.nn.Sequential;
 import dev.panagrad.optim.SGD;
+import dev.panagrad.testing.ChildJvm;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -80,7 +79,7 @@ class EagerAllocationTest {
    */
   @Test
   void tinyOpChainForwardAndBackward() throws Exception {
-    String out = runAlone(TinyChain.class);
+    String out = ChildJvm.run(TinyChain.class);
     java.util.regex.Matcher m =
         java.util.regex.Pattern.compile("bytes/step (\\S+) results (\\d+)").matcher(out);
     assertTrue(m.find(), out);
@@ -172,7 +171,7 @@ class EagerAllocationTest {
    */
   @Test
   void twoLayerNetStepIsAtMostOneHandlePerOp() throws Exception {
-    String out = runAlone(TwoLayerNet.class);
+    String out = ChildJvm.run(TwoLayerNet.class);
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("bytes/step (\\S+)").matcher(out);
     assertTrue(m.find(), out);
     double perStep = Double.parseDouble(m.group(1));
@@ -182,29 +181,6 @@ class EagerAllocationTest {
     // arrays and storage objects coming back with pool pieces.
     assertTrue(perStep / ops <= 64, "heap bytes per op: " + perStep / ops);
     assertTrue(perStep < handles * 64 + 200, "heap bytes per step: " + perStep);
-  }
-
-  /** Runs {@code main}'s main method in a JVM of its own, as this one runs; returns its output. */
-  private static String runAlone(Class<?> main) throws Exception {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
-      cmd.add("--add-modules=jdk.incubator.vector"); // the vector kernels, as this JVM has them
-    }
-    cmd.add("--enable-native-access=ALL-UNNAMED");
-    cmd.add("-Dpanagrad.quiet=true");
-    // the JIT flags this JVM has, as the project's scripts give every JVM (scripts/_env)
-    for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (arg.startsWith("-XX:CompileCommand")) cmd.add(arg);
-    }
-    cmd.add("-cp");
-    cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
-    cmd.add(main.getName());
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertTrue(p.waitFor(300, TimeUnit.SECONDS), "child JVM timed out");
-    assertEquals(0, p.exitValue(), out);
-    return out;
   }
 
   /** The child JVM's W1 loop: prints the heap bytes per step after warm-up. */
@@ -246,7 +222,7 @@ class EagerAllocationTest {
    */
   @Test
   void mlpW2StepIsAtMostOneHandlePerOp() throws Exception {
-    String out = runAlone(MlpW2.class);
+    String out = ChildJvm.run(MlpW2.class);
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("bytes/step (\\S+)").matcher(out);
     assertTrue(m.find(), out);
     double perStep = Double.parseDouble(m.group(1));

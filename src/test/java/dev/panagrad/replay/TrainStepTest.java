@@ -14,7 +14,6 @@ import dev.panagrad.optim.AdamW;
 import dev.panagrad.optim.Optimizer;
 import dev.panagrad.optim.RMSprop;
 import dev.panagrad.optim.SGD;
-import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -223,69 +222,9 @@ class TrainStepTest {
     };
   }
 
-  @Test
-  void aCnnReplayAllocatesNoHeap() {
-    // The convolution kernels too: a vector merged after a branch in one of them once had C2 box
-    // it, 15 KB a replayed W7 step, while the two-layer and MLP replays stayed at 0.
-    manualSeed(0);
-    Tensor x = rand(8, 1, 28, 28), target = randint(0, 10, 8);
-    assertReplayAllocatesNothing(cnnStep(cnnParams()), x, target, "CNN");
-  }
-
   static Tensor uniformParam(long fanIn, long... shape) {
     double bound = 1 / Math.sqrt(fanIn);
     return empty(shape).uniform_(-bound, bound).requiresGrad_(true);
-  }
-
-  @Test
-  void replayAllocatesNoHeapOver1000Steps() {
-    for (boolean twoLayer : new boolean[] {false, true}) {
-      TwoLayer w1 = twoLayer ? new TwoLayer() : null;
-      Mlp w2 = twoLayer ? null : new Mlp();
-      Tensor a = twoLayer ? w1.x : w2.x, b = twoLayer ? w1.y : w2.target;
-      assertReplayAllocatesNothing(twoLayer ? w1::step : w2::step, a, b, twoLayer ? "W1" : "W2");
-    }
-  }
-
-  /**
-   * An MLP 64-256-256-10 on a batch of 32 with AdamW (its per-step corrections are computed in
-   * place) and with RMSprop: the 256 x 256 weight is past Parallel.MIN_SPLIT_PASS, so the updates
-   * also split over the pool. Smaller than W2, so 1,000 steps stay quick.
-   */
-  @Test
-  void adamAndRmspropReplaysAllocateNoHeap() {
-    assertTrue(256 * 256 >= dev.panagrad.kernels.Parallel.MIN_SPLIT_PASS);
-    Mlp adam = new Mlp(ps -> new AdamW(ps, 1e-3, 0.9, 0.999, 1e-8, 1e-2, true), 32, 64, 256);
-    assertReplayAllocatesNothing(adam::step, adam.x, adam.target, "AdamW");
-    Mlp rmsprop = new Mlp(ps -> new RMSprop(ps, 1e-3, 0.99, 1e-8, 1e-4, 0.9, true), 32, 64, 256);
-    assertReplayAllocatesNothing(rmsprop::step, rmsprop.x, rmsprop.target, "RMSprop");
-  }
-
-  static void assertReplayAllocatesNothing(TrainStep.Body body, Tensor a, Tensor b, String what) {
-    var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-    try (TrainStep step = TrainStep.capture(body, a, b)) {
-      // Warm-up until the JIT has compiled the loop: Vector API code allocates until C2
-      // compiles it, so warm up until a window of 50 steps allocates nothing (bounded).
-      for (int round = 0; round < 30; round++) {
-        long start = bean.getCurrentThreadAllocatedBytes();
-        for (int i = 0; i < 50; i++) step.run(a, b);
-        if (round >= 2 && bean.getCurrentThreadAllocatedBytes() == start) break;
-      }
-      long slabs = MemoryStats.slabCount();
-      // A deoptimisation (the JIT recompiling a kernel, more likely on a loaded machine) runs
-      // code in the interpreter for a moment, which allocates: that is the JIT's, not the
-      // program's, and it falls in a window now and then (a few hundred bytes in one of several
-      // windows, measured). Up to five windows; one of 1,000 steps must allocate exactly 0, which
-      // no program allocating anything per step could do.
-      long allocated = -1;
-      for (int attempt = 0; attempt < 5 && allocated != 0; attempt++) {
-        long before = bean.getCurrentThreadAllocatedBytes();
-        for (int i = 0; i < 1_000; i++) step.run(a, b);
-        allocated = bean.getCurrentThreadAllocatedBytes() - before;
-      }
-      assertEquals(0, allocated, what + ": heap bytes over 1,000 steps");
-      assertEquals(slabs, MemoryStats.slabCount(), "no native allocation either");
-    }
   }
 
   @Test
