@@ -105,6 +105,18 @@ public final class Tensor implements HasStorage {
     return new Tensor(storage, sh, SharedDims.rowMajorStrides(sh), 0, dtype, null);
   }
 
+  /**
+   * {@link #empty(DType, long...)} whose storage has {@code roomBytes} more after the elements: for
+   * data an op keeps with its output for its backward (max pooling's argmax), so that it lives and
+   * dies with the output's storage and costs no tensor handle of its own. The room is not part of
+   * the tensor: no op on the tensor reads or writes it.
+   */
+  public static Tensor emptyWithRoom(DType dtype, long[] shape, long roomBytes) {
+    Storage storage = allocate(dtype, shape, roomBytes); // checks the shape before it is shared
+    long[] sh = SharedDims.of(shape);
+    return new Tensor(storage, sh, SharedDims.rowMajorStrides(sh), 0, dtype, null);
+  }
+
   /** {@link #empty(DType, long...)} for a matrix, finding its shape without making an array. */
   public static Tensor empty(DType dtype, long rows, long cols) {
     long[] sh = SharedDims.of(rows, cols);
@@ -135,10 +147,15 @@ public final class Tensor implements HasStorage {
 
   /** Storage for a tensor of {@code sh}, with the shape and dtype in any failure's message. */
   private static Storage allocate(DType dtype, long[] sh) {
+    return allocate(dtype, sh, 0);
+  }
+
+  /** {@link #allocate(DType, long[])} with {@code roomBytes} more (see {@link #emptyWithRoom}). */
+  private static Storage allocate(DType dtype, long[] sh, long roomBytes) {
     long n = Shapes.numel(sh);
     long bytes;
     try {
-      bytes = Math.multiplyExact(n, (long) dtype.byteSize());
+      bytes = Math.addExact(Math.multiplyExact(n, (long) dtype.byteSize()), roomBytes);
     } catch (ArithmeticException e) {
       throw new IllegalArgumentException(
           "shape " + Shapes.str(sh) + " of " + dtype + " needs more bytes than fit in a long");

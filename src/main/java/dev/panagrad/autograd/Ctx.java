@@ -34,8 +34,11 @@ public final class Ctx {
     return two;
   }
 
-  /** {@code {a, b, c}}, in this context's reused array. */
-  Tensor[] three(Tensor a, Tensor b, Tensor c) {
+  /**
+   * {@code {a, b, c}}, in this context's reused array: public for the backward functions of ops
+   * with three inputs outside this package (conv2d's).
+   */
+  public Tensor[] three(Tensor a, Tensor b, Tensor c) {
     three[0] = a;
     three[1] = b;
     three[2] = c;
@@ -89,6 +92,17 @@ public final class Ctx {
       return h;
     }
     return t;
+  }
+
+  /**
+   * The storage of saved tensor {@code i}, without {@link #saved}'s in-place check: for data an op
+   * keeps in the room after its saved output's elements ({@link Tensor#emptyWithRoom}), which
+   * in-place ops on the output never touch. Fails when the storage was released, as every access.
+   */
+  public dev.panagrad.memory.Storage savedStorage(int i) {
+    Tensor t = tape.saved[tape.savedStart[e] + i];
+    if (t == null) throw Engine.secondBackward();
+    return t.storage();
   }
 
   public int savedCount() {

@@ -202,6 +202,11 @@ public final class Tape {
     recordOne(op, out, in, saved, 1, scalar, 0, 0, null);
   }
 
+  /** {@link #record} for one input, {@code saved} (or nothing when null) and an attribute. */
+  public static void record(Op op, Tensor out, Tensor in, Tensor saved, Object attr) {
+    recordOne(op, out, in, saved, 0, 0, 0, 0, attr);
+  }
+
   /** {@link #record} for one input and an attribute, nothing saved and no scalar (views). */
   public static void record(Op op, Tensor out, Tensor in, Object attr) {
     recordOne(op, out, in, null, 0, 0, 0, 0, attr);

@@ -123,19 +123,27 @@ public final class Gemm {
    * #concurrently}: what a convolution runs per sample. Every offset range is checked once, when
    * made (the first and the last offset of each operand, and that C's whole range overlaps neither
    * input's), so {@link #run} only tests that its offsets lie in the ranges, and allocates nothing.
+   *
+   * <p>{@link #set} re-aims a product, checked the same way, so an eager convolution keeps one per
+   * thread instead of making one a call. Fields are written before the products run and read by the
+   * pool's threads after {@link dev.panagrad.kernels.Parallel}'s hand-off, which orders them.
    */
   public static final class Ranged {
-    private final boolean transA, transB;
-    private final int m, n, k, lda, ldb, ldc;
-    private final float alpha, beta;
-    private final MemorySegment a, b, c;
-    private final long a0, a1, b0, b1, c0, c1;
+    private boolean transA, transB;
+    private int m, n, k, lda, ldb, ldc;
+    private float alpha, beta;
+    private MemorySegment a, b, c; // null until set
+    private long a0, a1, b0, b1, c0, c1;
+
+    /** A product not aimed yet: {@link #run} refuses until {@link #set} has aimed it. */
+    public Ranged() {}
 
     /**
-     * A product whose A, B and C start at offsets within [a0, a1], [b0, b1] and [c0, c1] (elements
-     * of the segments); see the class comment of {@link Gemm} for the other arguments.
+     * Aims this product: A, B and C start at offsets within [a0, a1], [b0, b1] and [c0, c1]
+     * (elements of the segments); see the class comment of {@link Gemm} for the other arguments.
+     * Returns this.
      */
-    public Ranged(
+    public Ranged set(
         boolean transA,
         boolean transB,
         int m,
@@ -182,8 +190,7 @@ public final class Gemm {
         long aEnd = a1 + (long) ((transA ? k : m) - 1) * lda + (transA ? m : k);
         long bEnd = b1 + (long) ((transB ? n : k) - 1) * ldb + (transB ? k : n);
         // check() saw each end's C against the same end's A and B; these cover every pair
-        MemorySegment spanC = c.asSlice(c0 * 4, (cEnd - c0) * 4);
-        if (overlaps(spanC, a, a0, aEnd, 4) || overlaps(spanC, b, b0, bEnd, 4)) {
+        if (overlaps(c, c0, cEnd, a, a0, aEnd, 4) || overlaps(c, c0, cEnd, b, b0, bEnd, 4)) {
           throw new IllegalArgumentException(
               "Gemm.Ranged: C's offsets overlap A's or B's: the output must not alias an input");
         }
@@ -207,6 +214,7 @@ public final class Gemm {
       this.b1 = b1;
       this.c0 = c0;
       this.c1 = c1;
+      return this;
     }
 
     /** Runs C = alpha op(A) op(B) + beta C with A, B and C at these offsets, on this thread. */
@@ -214,6 +222,7 @@ public final class Gemm {
       if (!concurrent) {
         throw new IllegalStateException("Gemm.Ranged.run: call it inside Gemm.concurrently");
       }
+      if (a == null) throw new IllegalStateException("Gemm.Ranged.run: set() has not aimed it");
       if (offA < a0 || offA > a1 || offB < b0 || offB > b1 || offC < c0 || offC > c1) {
         throw new IndexOutOfBoundsException(
             "Gemm.Ranged.run: offsets ("
@@ -598,18 +607,28 @@ public final class Gemm {
     long endC = extent("C", "offC", c, size, offC, m, n, ldc);
     if (c.isReadOnly()) throw new IllegalArgumentException("C is a read-only segment");
     if (m > 0 && n > 0) {
-      MemorySegment spanC = c.asSlice(offC * size, (endC - offC) * size);
-      if (k > 0 && overlaps(spanC, a, offA, endA, size))
+      if (k > 0 && overlaps(c, offC, endC, a, offA, endA, size))
         throw new IllegalArgumentException("C overlaps A: the output must not alias an input");
-      if (k > 0 && overlaps(spanC, b, offB, endB, size))
+      if (k > 0 && overlaps(c, offC, endC, b, offB, endB, size))
         throw new IllegalArgumentException("C overlaps B: the output must not alias an input");
     }
   }
 
+  /**
+   * True when elements [c0, c1) of c and [x0, x1) of x share memory. Native segments compare
+   * addresses (no slices made: this runs on every product); heap segments, which only the Java
+   * kernel sees, ask the segments.
+   */
   private static boolean overlaps(
-      MemorySegment spanC, MemorySegment x, long off, long end, int sz) {
-    if (end == off) return false;
-    return spanC.asOverlappingSlice(x.asSlice(off * sz, (end - off) * sz)).isPresent();
+      MemorySegment c, long c0, long c1, MemorySegment x, long x0, long x1, int sz) {
+    if (c1 == c0 || x1 == x0) return false;
+    if (c.isNative() && x.isNative()) {
+      long cFrom = c.address() + c0 * sz, cTo = c.address() + c1 * sz;
+      long xFrom = x.address() + x0 * sz, xTo = x.address() + x1 * sz;
+      return cFrom < xTo && xFrom < cTo;
+    }
+    MemorySegment spanC = c.asSlice(c0 * sz, (c1 - c0) * sz);
+    return spanC.asOverlappingSlice(x.asSlice(x0 * sz, (x1 - x0) * sz)).isPresent();
   }
 
   private static void nonNegative(String name, int v) {

@@ -34,11 +34,11 @@ public final class StoragePool {
 
   private static final StoragePool INSTANCE = new StoragePool(null);
 
-  /** A slab piece of one size class, and the exact-size view last cut from it. */
+  /** A slab piece of one size class, and the last two exact-size views cut from it. */
   static final class Piece {
     final MemorySegment whole;
     final int sizeClass; // kept here so a release need not reach the segment object
-    private MemorySegment view;
+    private MemorySegment view, previous; // previous: null until a second size is cut
 
     /**
      * The released storage object that last held this piece, when the thread that released it sent
@@ -54,9 +54,17 @@ public final class StoragePool {
       this.view = whole;
     }
 
-    /** A view of the first {@code bytes} bytes; only the piece's current holder calls it. */
+    /**
+     * A view of the first {@code bytes} bytes; only the piece's current holder calls it. The last
+     * two views are kept: a piece often serves tensors of two sizes of its class in turn within a
+     * step (W7's), and a new slice each time is garbage each time.
+     */
     MemorySegment view(long bytes) {
-      if (view.byteSize() != bytes) view = whole.asSlice(0, bytes);
+      if (view.byteSize() != bytes) {
+        MemorySegment other = previous;
+        previous = view;
+        view = other != null && other.byteSize() == bytes ? other : whole.asSlice(0, bytes);
+      }
       return view;
     }
   }

@@ -15,6 +15,7 @@ import dev.panagrad.kernels.KernelProvider;
 import dev.panagrad.kernels.Kernels;
 import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
+import dev.panagrad.memory.Storage;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -32,28 +33,156 @@ public final class Convolution {
   private static final PlaneScratch PLANES = new PlaneScratch();
   private static final DoubleScratch PLANE_SUMS = new DoubleScratch();
 
+  /**
+   * Each thread's reusable tasks for its eager conv2d and pooling calls. A task holds one call's
+   * segments and sizes and runs as the pool's split body, so an eager call makes no lambdas or
+   * products; eager ops never nest on a thread, so one of each suffices. A captured step records
+   * new tasks of its own (replay may run on another thread).
+   */
+  private static final class EagerTasks {
+    private static final ThreadLocal<EagerTasks> OF_THREAD =
+        ThreadLocal.withInitial(EagerTasks::new);
+
+    final MaxPool maxPool = new MaxPool();
+    final MaxPoolScatter maxPoolScatter = new MaxPoolScatter();
+    final DirectForward directForward = new DirectForward();
+    final DirectWeightGrad directWeightGrad = new DirectWeightGrad();
+    final FromNchw fromNchw = new FromNchw();
+    final BySampleForward bySampleForward = new BySampleForward();
+    final BySampleBackward bySampleBackward = new BySampleBackward();
+
+    static EagerTasks get() {
+      return OF_THREAD.get();
+    }
+  }
+
   private Convolution() {}
 
-  /** What conv2d's backward needs besides the saved input and weight. */
-  public record ConvArgs(int[] stride, int[] padding, int[] dilation, int groups) {}
+  /**
+   * What conv2d's backward needs besides the saved input and weight. Interned ({@link #of}): a
+   * training step calls conv2d with the same few argument lists every step.
+   */
+  public record ConvArgs(int[] stride, int[] padding, int[] dilation, int groups) {
+    /** The arguments of recent calls; racy like {@link Geo}'s table (final fields). */
+    private static final ConvArgs[] RECENT = new ConvArgs[8];
+
+    /**
+     * The arguments of a conv2d call (each a single int or a pair, PyTorch's _pair): a recent equal
+     * one, or new ones. Not checked beyond their lengths: conv2d checks their values.
+     */
+    static ConvArgs of(long[] stride, long[] padding, long[] dilation, long groups) {
+      ConvArgs[] recent = RECENT;
+      for (ConvArgs a : recent) {
+        if (a != null
+            && a.groups == groups
+            && same(a.stride, stride)
+            && same(a.padding, padding)
+            && same(a.dilation, dilation)) return a;
+      }
+      ConvArgs a =
+          new ConvArgs(
+              pair("stride", stride),
+              pair("padding", padding),
+              pair("dilation", dilation),
+              (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, groups)));
+      System.arraycopy(recent, 0, recent, 1, recent.length - 1);
+      recent[0] = a;
+      return a;
+    }
+  }
+
+  /** True when {@code v} is a size list that {@link #pair} turns into {@code p}. */
+  static boolean same(int[] p, long[] v) {
+    return v != null && (v.length == 1 || v.length == 2) && p[0] == v[0] && p[1] == v[v.length - 1];
+  }
 
   /**
-   * What pooling's backward needs: the geometry, and for max pooling the argmax of each output, an
-   * int32 index per output packed two to an element of an int64 tensor (native, pooled, released
-   * with the step like any saved tensor; see {@link #argmaxTensor}).
+   * A pooling call's geometry, checked: what its backward needs besides max pooling's argmax (which
+   * is saved with the row). Interned ({@link #of}): a training step pools the same few geometries
+   * every step. The shapes are shared arrays (read only).
    */
   public record PoolArgs(
+      String op,
       long[] inputShape,
+      long[] outputShape,
       int[] kernel,
       int[] stride,
       int[] padding,
       int[] dilation,
       boolean ceilMode,
       boolean countIncludePad,
-      long divisorOverride,
-      Tensor argmax) {}
+      long divisorOverride) {
+    /** The geometries of recent calls; racy like {@link Geo}'s table (final fields). */
+    private static final PoolArgs[] RECENT = new PoolArgs[8];
+
+    /**
+     * The checked geometry of pooling {@code x} (stride null or empty: the kernel size): a recent
+     * equal one, or a new one, checked as PyTorch checks it. x's dtype is checked on every call.
+     */
+    static PoolArgs of(
+        String op,
+        Tensor x,
+        long[] kernel,
+        long[] stride,
+        long[] padding,
+        long[] dilation,
+        boolean ceilMode,
+        boolean countIncludePad,
+        long divisorOverride) {
+      long[] strideOrKernel = stride == null || stride.length == 0 ? kernel : stride;
+      long[] xs = x.shapeArray();
+      PoolArgs[] recent = RECENT;
+      for (PoolArgs a : recent) {
+        if (a != null
+            && a.op.equals(op)
+            && (a.inputShape == xs || Arrays.equals(a.inputShape, xs))
+            && same(a.kernel, kernel)
+            && same(a.stride, strideOrKernel)
+            && same(a.padding, padding)
+            && same(a.dilation, dilation)
+            && a.ceilMode == ceilMode
+            && a.countIncludePad == countIncludePad
+            && a.divisorOverride == divisorOverride) {
+          checkFloat(op, x);
+          return a;
+        }
+      }
+      int[] k = pair("kernel_size", kernel);
+      int[] s = stride == null || stride.length == 0 ? k.clone() : pair("stride", stride);
+      int[] p = pair("padding", padding), d = pair("dilation", dilation);
+      if (divisorOverride < 0) throw new IllegalArgumentException("divisor must be not zero");
+      boolean maxPool = op.equals("max_pool2d");
+      int[] os = poolShape(op, x, k, s, p, d, ceilMode, maxPool);
+      PoolArgs a =
+          new PoolArgs(
+              op,
+              SharedDims.of(xs),
+              SharedDims.of(pooledShape(xs, os[0], os[1])),
+              k,
+              s,
+              p,
+              d,
+              ceilMode,
+              countIncludePad,
+              divisorOverride);
+      System.arraycopy(recent, 0, recent, 1, recent.length - 1);
+      recent[0] = a;
+      return a;
+    }
+
+    int oh() {
+      return (int) outputShape[outputShape.length - 2];
+    }
+
+    int ow() {
+      return (int) outputShape[outputShape.length - 1];
+    }
+  }
 
   // ------------------------------------------------------------------ helpers
+
+  /** Dilation 1 (average pooling has none). */
+  private static final long[] ONE = {1};
 
   /** An int pair from a one- or two-element size list (PyTorch's _pair). */
   static int[] pair(String name, long[] v) {
@@ -97,11 +226,14 @@ public final class Convolution {
    * These backward kernels work on raw values and record nothing, so a create_graph backward
    * through them would silently lose the second-order terms; it fails instead.
    */
-  static void checkNoDoubleBackward(Ctx c, Tensor g, Tensor... saved) {
+  static void checkNoDoubleBackward(Ctx c, Tensor g) {
+    checkNoDoubleBackward(c, g, null, null);
+  }
+
+  /** {@link #checkNoDoubleBackward(Ctx, Tensor)} with two saved tensors (either may be null). */
+  static void checkNoDoubleBackward(Ctx c, Tensor g, Tensor a, Tensor b) {
     if (!dev.panagrad.autograd.GradMode.isEnabled()) return;
-    boolean any = g.requiresGrad();
-    for (Tensor t : saved) any |= t != null && t.requiresGrad();
-    if (any) {
+    if (g.requiresGrad() || (a != null && a.requiresGrad()) || (b != null && b.requiresGrad())) {
       throw new UnsupportedOperationException(
           "double backward (create_graph=True) through " + c.op().pyName() + " is not supported");
     }
@@ -128,7 +260,8 @@ public final class Convolution {
           "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
               + Shapes.str(x.shape()));
     }
-    int[] s = pair("stride", stride), p = pair("padding", padding), d = pair("dilation", dilation);
+    ConvArgs args = ConvArgs.of(stride, padding, dilation, groups);
+    int[] s = args.stride(), p = args.padding(), d = args.dilation();
     if (s[0] <= 0 || s[1] <= 0)
       throw new IllegalArgumentException("non-positive stride is not supported");
     if (p[0] < 0 || p[1] < 0)
@@ -201,7 +334,6 @@ public final class Convolution {
     checkFloat("conv2d", x);
     checkSameType(x, w, "weight");
     checkSameType(x, b, "bias");
-    ConvArgs args = new ConvArgs(s, p, d, (int) groups);
     Geo g = Geo.of(xs, ws, args);
     boolean record = Tape.needsRecord(x, w, b);
     // The weight's gradient is a product with the unfolded input: with one group, the forward's
@@ -212,9 +344,11 @@ public final class Convolution {
             ? new Tensor[1]
             : null;
     Tensor y = forward(g, x, w, b, bySample, cols);
-    if (record) {
-      Tensor[] saved = cols == null ? new Tensor[] {x, w} : new Tensor[] {x, w, cols[0]};
-      Tape.record(Op.CONVOLUTION, y, new Tensor[] {x, w, b}, saved, null, args);
+    if (record && cols == null) {
+      Tape.recordTernary(Op.CONVOLUTION, y, x, w, b, x, w, args);
+    } else if (record) {
+      Tape.record(
+          Op.CONVOLUTION, y, new Tensor[] {x, w, b}, new Tensor[] {x, w, cols[0]}, null, args);
     }
     return y;
   }
@@ -223,6 +357,9 @@ public final class Convolution {
   static final class Geo {
     final int n, c, h, w, o, kh, kw, oh, ow, groups, cg, og, k, p;
     final ConvArgs a;
+
+    /** The output's shape [N, O, oH, oW], shared (read only). */
+    final long[] outShape;
 
     /** Where each kernel tap (ki * kw + kj) reads, with stride 1 along W; else empty. */
     final Taps[] taps;
@@ -274,6 +411,7 @@ public final class Convolution {
       og = o / groups;
       k = cg * kh * kw;
       p = oh * ow;
+      outShape = SharedDims.of(new long[] {n, o, oh, ow});
       boolean unitW = a.stride[1] == 1 && a.dilation[1] == 1;
       taps = new Taps[unitW ? kh * kw : 0];
       for (int t = 0; t < taps.length; t++) taps[t] = taps(this, t / kw, t % kw);
@@ -585,7 +723,7 @@ public final class Convolution {
    * keepCols[0]}.
    */
   static Tensor forward(Geo g, Tensor x, Tensor w, Tensor b, boolean bySample, Tensor[] keepCols) {
-    Tensor y = Torch.empty(x.dtype(), g.n, g.o, g.oh, g.ow);
+    Tensor y = Tensor.empty(x.dtype(), g.outShape);
     if (direct(g, x.dtype())) {
       directForward(g, x.contiguous(), w.contiguous(), b, y);
       return y;
@@ -595,7 +733,7 @@ public final class Convolution {
       return y;
     }
     try (var ng = GradMode.noGrad()) {
-      Tensor cols = Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
+      Tensor cols = Tensor.empty(x.dtype(), g.k, (long) g.n * g.p);
       Tensor w2 = w.reshape(g.o, g.k);
       Tensor xc = x.contiguous();
       for (int gi = 0; gi < g.groups; gi++) {
@@ -645,56 +783,91 @@ public final class Convolution {
    */
   static void bySampleForward(Geo g, Tensor x, Tensor w, Tensor b, Tensor y) {
     int slots = Math.min(g.n, SLOTS);
-    long kp = (long) g.k * g.p, op = (long) g.o * g.p;
-    Tensor cols = Torch.empty(DType.FLOAT32, slots, kp);
-    MemorySegment xs = x.segment(), ws = w.segment(), cs = cols.segment(), ys = y.segment();
-    MemorySegment bs = b == null ? null : b.segment();
-    long xo = x.storageOffset(), wo = w.storageOffset(), co = cols.storageOffset();
-    long yo = y.storageOffset();
-    long bo = b == null ? 0 : b.storageOffset(), bst = b == null ? 0 : b.strideArray()[0];
-    Gemm.Ranged product =
-        new Gemm.Ranged(
-            false,
-            false,
-            g.o,
-            g.p,
-            g.k,
-            1f,
-            ws,
-            wo,
-            wo,
-            g.k,
-            cs,
-            co,
-            co + (slots - 1) * kp,
-            g.p,
-            0f,
-            ys,
-            yo,
-            yo + (g.n - 1) * op,
-            g.p);
-    Parallel.Range slotRange =
-        (s0, s1) -> {
-          for (int s = (int) s0; s < s1; s++) {
-            long at = co + s * kp;
-            for (int ni = slotStart(s, slots, g.n); ni < slotStart(s + 1, slots, g.n); ni++) {
-              im2colF(g, xs, xo, 0, cs, at, g.p, 0, ni, ni + 1);
-              long yAt = yo + ni * op;
-              product.run(wo, at, yAt);
-              for (int o = 0; bs != null && o < g.o; o++) {
-                long row = yAt + (long) o * g.p;
-                K.binaryF(BinaryOp.ADD, ys, row, 1, bs, bo + o * bst, 0, ys, row, g.p, 1f);
-              }
-            }
-          }
-        };
-    long work = (long) g.n / slots * g.o * g.p * g.k;
-    Runnable allSlots = () -> Parallel.forItems(slots, work, slotRange); // made once: no garbage
-    Recorder.Instruction run = () -> Gemm.concurrently(allSlots);
+    // scratch: storage of the scope (no tensor handle), released with the step
+    Storage cols = Storage.allocate((long) slots * g.k * g.p * 4);
+    boolean recorded = Recorder.active();
+    BySampleForward run = recorded ? new BySampleForward() : EagerTasks.get().bySampleForward;
+    run.set(g, slots, x, w, b, y, cols);
     run.run();
-    if (Recorder.active()) {
+    java.lang.ref.Reference.reachabilityFence(cols); // unscoped: the Cleaner must wait
+    if (recorded) {
       Recorder.record(
           "conv2d by sample " + g.n + "x" + g.c + "x" + g.h + "x" + g.w + " o=" + g.o, run);
+    }
+  }
+
+  /**
+   * {@link #bySampleForward}'s work: the slots split over the pool's threads, inside {@link
+   * Gemm#concurrently}. An eager call re-aims its thread's task and product (no garbage); a
+   * recorded one keeps its own.
+   */
+  private static final class BySampleForward implements Parallel.Range, Recorder.Instruction {
+    private final Gemm.Ranged product = new Gemm.Ranged();
+    private final Runnable allSlots = () -> Parallel.forItems(this.slots, this.work, this);
+    private Geo g;
+    private int slots;
+    private long kp, op, work, xo, wo, co, yo, bo, bst;
+    private MemorySegment xs, ws, cs, ys, bs;
+
+    void set(Geo g, int slots, Tensor x, Tensor w, Tensor b, Tensor y, Storage cols) {
+      this.g = g;
+      this.slots = slots;
+      kp = (long) g.k * g.p;
+      op = (long) g.o * g.p;
+      work = (long) g.n / slots * g.o * g.p * g.k;
+      xs = x.segment();
+      ws = w.segment();
+      cs = cols.segment();
+      ys = y.segment();
+      bs = b == null ? null : b.segment();
+      xo = x.storageOffset();
+      wo = w.storageOffset();
+      co = 0;
+      yo = y.storageOffset();
+      bo = b == null ? 0 : b.storageOffset();
+      bst = b == null ? 0 : b.strideArray()[0];
+      product.set(
+          false,
+          false,
+          g.o,
+          g.p,
+          g.k,
+          1f,
+          ws,
+          wo,
+          wo,
+          g.k,
+          cs,
+          co,
+          co + (slots - 1) * kp,
+          g.p,
+          0f,
+          ys,
+          yo,
+          yo + (g.n - 1) * op,
+          g.p);
+    }
+
+    @Override
+    public void run() {
+      Gemm.concurrently(allSlots);
+    }
+
+    /** y[n] (O x P) = W (O x K) cols(x[n]) (K x P), then + b[o] on each row, for slots [s0, s1). */
+    @Override
+    public void run(long s0, long s1) {
+      for (int s = (int) s0; s < s1; s++) {
+        long at = co + s * kp;
+        for (int ni = slotStart(s, slots, g.n); ni < slotStart(s + 1, slots, g.n); ni++) {
+          im2colF(g, xs, xo, 0, cs, at, g.p, 0, ni, ni + 1);
+          long yAt = yo + ni * op;
+          product.run(wo, at, yAt);
+          for (int o = 0; bs != null && o < g.o; o++) {
+            long row = yAt + (long) o * g.p;
+            K.binaryF(BinaryOp.ADD, ys, row, 1, bs, bo + o * bst, 0, ys, row, g.p, 1f);
+          }
+        }
+      }
     }
   }
 
@@ -706,67 +879,116 @@ public final class Convolution {
    */
   static void bySampleBackward(Geo g, Tensor x, Tensor w, Tensor grad, Tensor gx, Tensor gw) {
     int slots = Math.min(g.n, SLOTS);
-    long kp = (long) g.k * g.p, op = (long) g.o * g.p, ok = (long) g.o * g.k;
-    Tensor cols = Torch.empty(DType.FLOAT32, slots, kp);
-    Tensor parts = gw == null ? null : Torch.empty(DType.FLOAT32, slots, ok);
-    MemorySegment xs = x.segment(), ws = w.segment(), gs = grad.segment(), cs = cols.segment();
-    MemorySegment xgs = gx == null ? null : gx.segment(),
-        ps = parts == null ? null : parts.segment();
-    MemorySegment gws = gw == null ? null : gw.segment();
-    long xo = x.storageOffset(), wo = w.storageOffset(), go = grad.storageOffset();
-    long co = cols.storageOffset(), po = parts == null ? 0 : parts.storageOffset();
-    long gwo = gw == null ? 0 : gw.storageOffset();
-    long gLast = go + (g.n - 1) * op, cLast = co + (slots - 1) * kp, pLast = po + (slots - 1) * ok;
-    // cols[s] (K x P) = W^T (K x O) grad[n] (O x P)
-    Gemm.Ranged toCols =
-        gx == null
-            ? null
-            : new Gemm.Ranged(
-                true, false, g.k, g.p, g.o, 1f, ws, wo, wo, g.k, gs, go, gLast, g.p, 0f, cs, co,
-                cLast, g.p);
-    // parts[s] (O x K) = grad[n] (O x P) cols(x[n])^T (P x K), then += for the slot's next samples
-    Gemm.Ranged[] toParts = new Gemm.Ranged[2];
-    for (int i = 0; gw != null && i < 2; i++) {
-      toParts[i] =
-          new Gemm.Ranged(
-              false, true, g.o, g.k, g.p, 1f, gs, go, gLast, g.p, cs, co, cLast, g.p, i, ps, po,
-              pLast, g.k);
-    }
-    Parallel.Range slotRange =
-        (s0, s1) -> {
-          for (int s = (int) s0; s < s1; s++) {
-            long at = co + s * kp;
-            int first = slotStart(s, slots, g.n);
-            for (int ni = first; ni < slotStart(s + 1, slots, g.n); ni++) {
-              long gAt = go + ni * op;
-              if (gw != null) {
-                im2colF(g, xs, xo, 0, cs, at, g.p, 0, ni, ni + 1);
-                toParts[ni == first ? 0 : 1].run(gAt, at, po + s * ok);
-              }
-              if (gx != null) {
-                toCols.run(wo, gAt, at);
-                col2imF(g, cs, at, g.p, 0, 0, xgs, ni, ni + 1);
-              }
-            }
-          }
-        };
-    long work = (long) g.n / slots * g.o * g.p * g.k;
-    Runnable allSlots = () -> Parallel.forItems(slots, work, slotRange); // made once: no garbage
-    Recorder.Instruction run =
-        () -> {
-          Gemm.concurrently(allSlots);
-          if (gw != null) {
-            MemorySegment.copy(ps, po * 4, gws, gwo * 4, ok * 4);
-            for (int s = 1; s < slots; s++) {
-              K.binaryF(BinaryOp.ADD, gws, gwo, 1, ps, po + s * ok, 1, gws, gwo, ok, 1f);
-            }
-          }
-        };
+    // scratch: storage of the scope (no tensor handles), released with the step
+    Storage cols = Storage.allocate((long) slots * g.k * g.p * 4);
+    Storage parts = gw == null ? null : Storage.allocate((long) slots * g.o * g.k * 4);
+    boolean recorded = Recorder.active();
+    BySampleBackward run = recorded ? new BySampleBackward() : EagerTasks.get().bySampleBackward;
+    run.set(g, slots, x, w, grad, gx, gw, cols, parts);
     run.run();
-    if (Recorder.active()) {
+    java.lang.ref.Reference.reachabilityFence(cols); // unscoped: the Cleaner must wait
+    java.lang.ref.Reference.reachabilityFence(parts);
+    if (recorded) {
       Recorder.record(
           "conv2d by sample backward " + g.n + "x" + g.c + "x" + g.h + "x" + g.w + " o=" + g.o,
           run);
+    }
+  }
+
+  /**
+   * {@link #bySampleBackward}'s work: the slots split over the pool's threads inside {@link
+   * Gemm#concurrently}, then the slots' weight gradients added in slot order. An eager call re-aims
+   * its thread's task and products (no garbage); a recorded one keeps its own.
+   */
+  private static final class BySampleBackward implements Parallel.Range, Recorder.Instruction {
+    // cols[s] (K x P) = W^T (K x O) grad[n] (O x P)
+    private final Gemm.Ranged toCols = new Gemm.Ranged();
+    // parts[s] (O x K) = grad[n] (O x P) cols(x[n])^T (P x K), then += for the slot's next samples
+    private final Gemm.Ranged toParts = new Gemm.Ranged(), addToParts = new Gemm.Ranged();
+    private final Runnable allSlots = () -> Parallel.forItems(this.slots, this.work, this);
+    private Geo g;
+    private int slots;
+    private boolean needX, needW;
+    private long kp, op, ok, work, xo, wo, go, co, po, gwo;
+    private MemorySegment xs, ws, gs, cs, xgs, ps, gws;
+
+    void set(
+        Geo g,
+        int slots,
+        Tensor x,
+        Tensor w,
+        Tensor grad,
+        Tensor gx,
+        Tensor gw,
+        Storage cols,
+        Storage parts) {
+      this.g = g;
+      this.slots = slots;
+      needX = gx != null;
+      needW = gw != null;
+      kp = (long) g.k * g.p;
+      op = (long) g.o * g.p;
+      ok = (long) g.o * g.k;
+      work = (long) g.n / slots * g.o * g.p * g.k;
+      xs = x.segment();
+      ws = w.segment();
+      gs = grad.segment();
+      cs = cols.segment();
+      xgs = needX ? gx.segment() : null;
+      ps = needW ? parts.segment() : null;
+      gws = needW ? gw.segment() : null;
+      xo = x.storageOffset();
+      wo = w.storageOffset();
+      go = grad.storageOffset();
+      co = 0;
+      po = 0;
+      gwo = needW ? gw.storageOffset() : 0;
+      long gLast = go + (g.n - 1) * op, cLast = co + (slots - 1) * kp;
+      long pLast = po + (slots - 1) * ok;
+      if (needX) {
+        toCols.set(
+            true, false, g.k, g.p, g.o, 1f, ws, wo, wo, g.k, gs, go, gLast, g.p, 0f, cs, co, cLast,
+            g.p);
+      }
+      if (needW) {
+        toParts.set(
+            false, true, g.o, g.k, g.p, 1f, gs, go, gLast, g.p, cs, co, cLast, g.p, 0f, ps, po,
+            pLast, g.k);
+        addToParts.set(
+            false, true, g.o, g.k, g.p, 1f, gs, go, gLast, g.p, cs, co, cLast, g.p, 1f, ps, po,
+            pLast, g.k);
+      }
+    }
+
+    @Override
+    public void run() {
+      Gemm.concurrently(allSlots);
+      if (needW) {
+        MemorySegment.copy(ps, po * 4, gws, gwo * 4, ok * 4);
+        for (int s = 1; s < slots; s++) {
+          K.binaryF(BinaryOp.ADD, gws, gwo, 1, ps, po + s * ok, 1, gws, gwo, ok, 1f);
+        }
+      }
+    }
+
+    /** Slots [s0, s1): each sample's weight gradient into its slot's part, its input gradient. */
+    @Override
+    public void run(long s0, long s1) {
+      for (int s = (int) s0; s < s1; s++) {
+        long at = co + s * kp;
+        int first = slotStart(s, slots, g.n);
+        for (int ni = first; ni < slotStart(s + 1, slots, g.n); ni++) {
+          long gAt = go + ni * op;
+          if (needW) {
+            im2colF(g, xs, xo, 0, cs, at, g.p, 0, ni, ni + 1);
+            (ni == first ? toParts : addToParts).run(gAt, at, po + s * ok);
+          }
+          if (needX) {
+            toCols.run(wo, gAt, at);
+            col2imF(g, cs, at, g.p, 0, 0, xgs, ni, ni + 1);
+          }
+        }
+      }
     }
   }
 
@@ -805,53 +1027,81 @@ public final class Convolution {
    * planes are padded into a heap array once and every output channel read from it. Records itself.
    */
   static void directForward(Geo g, Tensor x, Tensor w, Tensor b, Tensor y) {
-    MemorySegment xs = x.segment(), ws = w.segment(), ys = y.segment();
-    MemorySegment bs = b == null ? null : b.segment();
-    long xo = x.storageOffset(), wo = w.storageOffset(), yo = y.storageOffset();
-    long bo = b == null ? 0 : b.storageOffset(), bst = b == null ? 0 : b.strideArray()[0];
     // the weights and the bias on the heap, read by every sample: the thread's array in eager
     // mode, the instruction's own when recorded
     int wn = g.o * g.k + g.o;
-    float[] wts = Recorder.active() ? new float[wn] : WEIGHTS.first(wn);
-    Parallel.Range samples =
-        (n0, n1) -> {
-          int wp = padW(g);
-          // kw more: the kernel's last tap reads kw - 1 past the planes (into the slack)
-          float[] xp = PLANES.first(g.c * padH(g) * wp + g.kw), rows = PLANES.second(g.oh * wp);
-          float[] out = WEIGHTS.second(g.p);
-          for (int ni = (int) n0; ni < n1; ni++) {
-            padInput(g, xs, xo + (long) ni * g.c * g.h * g.w, xp);
-            for (int o = 0; o < g.o; o++) {
-              K.convPlaneF(
-                  xp,
-                  g.c,
-                  padH(g),
-                  wp,
-                  wts,
-                  o * g.k,
-                  g.kh,
-                  g.kw,
-                  bs != null,
-                  bs == null ? 0f : wts[g.o * g.k + o],
-                  rows,
-                  g.oh,
-                  g.ow);
-              K.copyRowsF(rows, 0, wp, out, 0, g.ow, g.oh, g.ow); // rows of wp to rows of ow
-              MemorySegment.copy(out, 0, ys, F, (yo + ((long) ni * g.o + o) * g.p) * 4, g.p);
-            }
-          }
-        };
-    Recorder.Instruction run =
-        () -> {
-          MemorySegment.copy(ws, F, wo * 4, wts, 0, g.o * g.k);
-          for (int o = 0; bs != null && o < g.o; o++)
-            wts[g.o * g.k + o] = bs.getAtIndex(F, bo + o * bst);
-          Parallel.forItems(g.n, (long) g.o * g.p * g.k, samples);
-        };
+    boolean recorded = Recorder.active();
+    float[] wts = recorded ? new float[wn] : WEIGHTS.first(wn);
+    DirectForward run = recorded ? new DirectForward() : EagerTasks.get().directForward;
+    run.set(g, x, w, b, y, wts);
     run.run();
-    if (Recorder.active()) {
+    if (recorded) {
       Recorder.record(
           "conv2d direct " + g.n + "x" + g.c + "x" + g.h + "x" + g.w + " k=" + g.k, run);
+    }
+  }
+
+  /**
+   * {@link #directForward}'s work: the weights read to the heap, then the samples split over the
+   * pool's threads. An eager call re-aims its thread's task (no garbage); a recorded one keeps its
+   * own.
+   */
+  private static final class DirectForward implements Parallel.Range, Recorder.Instruction {
+    private Geo g;
+    private MemorySegment xs, ws, ys, bs;
+    private long xo, wo, yo, bo, bst;
+    private float[] wts;
+
+    void set(Geo g, Tensor x, Tensor w, Tensor b, Tensor y, float[] wts) {
+      this.g = g;
+      xs = x.segment();
+      ws = w.segment();
+      ys = y.segment();
+      bs = b == null ? null : b.segment();
+      xo = x.storageOffset();
+      wo = w.storageOffset();
+      yo = y.storageOffset();
+      bo = b == null ? 0 : b.storageOffset();
+      bst = b == null ? 0 : b.strideArray()[0];
+      this.wts = wts;
+    }
+
+    @Override
+    public void run() {
+      MemorySegment.copy(ws, F, wo * 4, wts, 0, g.o * g.k);
+      for (int o = 0; bs != null && o < g.o; o++)
+        wts[g.o * g.k + o] = bs.getAtIndex(F, bo + o * bst);
+      Parallel.forItems(g.n, (long) g.o * g.p * g.k, this);
+    }
+
+    /** Samples [n0, n1): each sample's planes padded into a heap array once, every channel read. */
+    @Override
+    public void run(long n0, long n1) {
+      int wp = padW(g);
+      // kw more: the kernel's last tap reads kw - 1 past the planes (into the slack)
+      float[] xp = PLANES.first(g.c * padH(g) * wp + g.kw), rows = PLANES.second(g.oh * wp);
+      float[] out = WEIGHTS.second(g.p);
+      for (int ni = (int) n0; ni < n1; ni++) {
+        padInput(g, xs, xo + (long) ni * g.c * g.h * g.w, xp);
+        for (int o = 0; o < g.o; o++) {
+          K.convPlaneF(
+              xp,
+              g.c,
+              padH(g),
+              wp,
+              wts,
+              o * g.k,
+              g.kh,
+              g.kw,
+              bs != null,
+              bs == null ? 0f : wts[g.o * g.k + o],
+              rows,
+              g.oh,
+              g.ow);
+          K.copyRowsF(rows, 0, wp, out, 0, g.ow, g.oh, g.ow); // rows of wp to rows of ow
+          MemorySegment.copy(out, 0, ys, F, (yo + ((long) ni * g.o + o) * g.p) * 4, g.p);
+        }
+      }
     }
   }
 
@@ -886,49 +1136,74 @@ public final class Convolution {
    * Records itself.
    */
   static Tensor directWeightGrad(Geo g, Tensor x, Tensor grad) {
-    Tensor gw = Torch.empty(DType.FLOAT32, g.o, g.k);
-    MemorySegment xs = x.segment(), gs = grad.segment(), ws = gw.segment();
-    long xo = x.storageOffset(), go = grad.storageOffset();
+    Tensor gw = Tensor.empty(DType.FLOAT32, g.ws); // [O, K] in the weight's shape
+
     int sums = g.n * g.o * g.k;
-    double[] perSample = Recorder.active() ? new double[sums] : PLANE_SUMS.pair(sums)[0];
-    Parallel.Range samples =
-        (n0, n1) -> {
-          float[] xp = PLANES.first(g.c * padH(g) * padW(g) + g.kw), gp = PLANES.second(g.p);
-          float[] work = WEIGHTS.second(g.k * 16);
-          for (int ni = (int) n0; ni < n1; ni++) {
-            padInput(g, xs, xo + (long) ni * g.c * g.h * g.w, xp);
-            for (int o = 0; o < g.o; o++) {
-              MemorySegment.copy(gs, F, (go + ((long) ni * g.o + o) * g.p) * 4, gp, 0, g.p);
-              K.convWeightGradF(
-                  gp,
-                  xp,
-                  g.c,
-                  padH(g),
-                  padW(g),
-                  g.kh,
-                  g.kw,
-                  g.oh,
-                  g.ow,
-                  perSample,
-                  (ni * g.o + o) * g.k,
-                  work);
-            }
-          }
-        };
-    Recorder.Instruction run =
-        () -> {
-          Parallel.forItems(g.n, (long) g.o * g.p * g.k, samples);
-          for (int i = 0; i < g.o * g.k; i++) {
-            double sum = 0;
-            for (int ni = 0; ni < g.n; ni++) sum += perSample[ni * g.o * g.k + i];
-            ws.setAtIndex(F, i, (float) sum);
-          }
-        };
+    boolean recorded = Recorder.active();
+    double[] perSample = recorded ? new double[sums] : PLANE_SUMS.pair(sums)[0];
+    DirectWeightGrad run = recorded ? new DirectWeightGrad() : EagerTasks.get().directWeightGrad;
+    run.set(g, x, grad, gw, perSample);
     run.run();
-    if (Recorder.active()) {
-      Recorder.record("conv2d direct weight grad " + g.n + "x" + g.o + "x" + g.k, run);
-    }
+    if (recorded) Recorder.record("conv2d direct weight grad " + g.n + "x" + g.o + "x" + g.k, run);
     return gw;
+  }
+
+  /**
+   * {@link #directWeightGrad}'s work: per-sample sums split over the pool's threads, then added in
+   * sample order. An eager call re-aims its thread's task (no garbage); a recorded one keeps its
+   * own.
+   */
+  private static final class DirectWeightGrad implements Parallel.Range, Recorder.Instruction {
+    private Geo g;
+    private MemorySegment xs, gs, ws;
+    private long xo, go;
+    private double[] perSample;
+
+    void set(Geo g, Tensor x, Tensor grad, Tensor gw, double[] perSample) {
+      this.g = g;
+      xs = x.segment();
+      gs = grad.segment();
+      ws = gw.segment();
+      xo = x.storageOffset();
+      go = grad.storageOffset();
+      this.perSample = perSample;
+    }
+
+    @Override
+    public void run() {
+      Parallel.forItems(g.n, (long) g.o * g.p * g.k, this);
+      for (int i = 0; i < g.o * g.k; i++) {
+        double sum = 0;
+        for (int ni = 0; ni < g.n; ni++) sum += perSample[ni * g.o * g.k + i];
+        ws.setAtIndex(F, i, (float) sum);
+      }
+    }
+
+    /** Samples [n0, n1): the kernels' sums per sample and output channel into perSample. */
+    @Override
+    public void run(long n0, long n1) {
+      float[] xp = PLANES.first(g.c * padH(g) * padW(g) + g.kw), gp = PLANES.second(g.p);
+      float[] work = WEIGHTS.second(g.k * 16);
+      for (int ni = (int) n0; ni < n1; ni++) {
+        padInput(g, xs, xo + (long) ni * g.c * g.h * g.w, xp);
+        for (int o = 0; o < g.o; o++) {
+          MemorySegment.copy(gs, F, (go + ((long) ni * g.o + o) * g.p) * 4, gp, 0, g.p);
+          K.convWeightGradF(
+              gp,
+              xp,
+              g.c,
+              padH(g),
+              padW(g),
+              g.kh,
+              g.kw,
+              g.oh,
+              g.ow,
+              perSample,
+              (ni * g.o + o) * g.k,
+              work);
+        }
+      }
+    }
   }
 
   /**
@@ -984,27 +1259,51 @@ public final class Convolution {
    * null: not needed), in one pass over grad. Records itself.
    */
   static void fromNchw(Geo g, Tensor grad, Tensor g2, Tensor gb) {
-    MemorySegment gs = grad.segment();
-    MemorySegment g2s = g2 == null ? null : g2.segment(), bs = gb == null ? null : gb.segment();
-    long go = grad.storageOffset();
-    boolean f32 = grad.dtype() == DType.FLOAT32;
     // the sum of each (n, o) plane: the thread's reused array, or the instruction's own when
     // recorded (replay may run on another thread)
+    boolean recorded = Recorder.active();
     double[] planeSums =
-        gb == null
-            ? null
-            : Recorder.active() ? new double[g.n * g.o] : PLANE_SUMS.pair(g.n * g.o)[0];
-    Parallel.Range samples =
-        (n0, n1) -> fromNchw(g, gs, go, g2s, f32, planeSums, (int) n0, (int) n1);
-    Recorder.Instruction run =
-        () -> {
-          Parallel.forItems(g.n, (long) g.o * g.p, samples);
-          if (bs != null) sumChannels(g, planeSums, bs, f32);
-        };
+        gb == null ? null : recorded ? new double[g.n * g.o] : PLANE_SUMS.pair(g.n * g.o)[0];
+    FromNchw run = recorded ? new FromNchw() : EagerTasks.get().fromNchw;
+    run.set(g, grad, g2, gb, planeSums);
     run.run();
-    if (Recorder.active()) {
+    if (recorded) {
       Recorder.record(
           "conv2d grad layout " + g.o + "x" + g.n + "x" + g.p + " bias=" + (gb != null), run);
+    }
+  }
+
+  /**
+   * {@link #fromNchw}'s work: samples split over the pool's threads, then the bias gradient summed
+   * in sample order. An eager call re-aims its thread's task (no garbage); a recorded one keeps its
+   * own.
+   */
+  private static final class FromNchw implements Parallel.Range, Recorder.Instruction {
+    private Geo g;
+    private MemorySegment gs, g2s, bs;
+    private long go;
+    private boolean f32;
+    private double[] planeSums;
+
+    void set(Geo g, Tensor grad, Tensor g2, Tensor gb, double[] planeSums) {
+      this.g = g;
+      gs = grad.segment();
+      go = grad.storageOffset();
+      g2s = g2 == null ? null : g2.segment();
+      bs = gb == null ? null : gb.segment();
+      f32 = grad.dtype() == DType.FLOAT32;
+      this.planeSums = planeSums;
+    }
+
+    @Override
+    public void run() {
+      Parallel.forItems(g.n, (long) g.o * g.p, this);
+      if (bs != null) sumChannels(g, planeSums, bs, f32);
+    }
+
+    @Override
+    public void run(long n0, long n1) {
+      fromNchw(g, gs, go, g2s, f32, planeSums, (int) n0, (int) n1);
     }
   }
 
@@ -1054,28 +1353,31 @@ public final class Convolution {
     ConvArgs args = (ConvArgs) c.attr();
     Geo g = Geo.of(x.shapeArray(), wt.shapeArray(), args);
     boolean nx = c.needsGrad(0), nw = c.needsGrad(1), nb = c.needsGrad(2);
-    Tensor gx = nx ? Torch.zeros(x.dtype(), x.shape()) : null;
-    Tensor gw = nw && g.groups > 1 ? Torch.empty(wt.dtype(), g.o, g.k) : null;
-    Tensor gb = nb ? Torch.empty(grad.dtype(), g.o) : null;
+    Tensor gx = nx ? Torch.zeros(x.dtype(), x.shapeArray()) : null; // full() keeps no copy
+    Tensor gw = nw && g.groups > 1 ? Tensor.empty(wt.dtype(), g.o, g.k) : null;
+    Tensor gb = nb ? Tensor.empty(grad.dtype(), SharedDims.of(g.o)) : null;
+    boolean direct = direct(g, x.dtype());
     try (var ng = GradMode.noGrad()) {
       if (bySample(g, x)) {
         Tensor gc = grad.contiguous();
         if (gb != null) fromNchw(g, gc, null, gb);
-        Tensor gwo = nw ? Torch.empty(DType.FLOAT32, g.o, g.k) : null;
+        // [O, K] row-major is the weight's own layout: the gradient is made in its shape
+        Tensor gwo = nw ? Tensor.empty(DType.FLOAT32, g.ws) : null;
         bySampleBackward(g, x.contiguous(), wt.contiguous(), gc, gx, gwo);
-        return new Tensor[] {gx, nw ? gwo.reshape(wt.shape()) : null, gb};
+        return c.three(gx, gwo, gb);
       }
       // a direct conv2d's weight gradient reads grad and x as they are; the products want grad
       // laid out as [O, N * P]
-      boolean direct = direct(g, x.dtype());
       boolean productW = nw && !direct;
       Tensor gc = grad.contiguous();
-      Tensor g2 = nx || productW ? Torch.empty(grad.dtype(), g.o, (long) g.n * g.p) : null;
+      Tensor g2 = nx || productW ? Tensor.empty(grad.dtype(), g.o, (long) g.n * g.p) : null;
       fromNchw(g, gc, g2, gb);
-      Tensor w2 = wt.reshape(g.o, g.k);
+      Tensor w2 = nx ? wt.reshape(SharedDims.of(g.o, g.k)) : null; // for the input's gradient
       boolean colsSaved = c.savedCount() > 2; // the forward's, see conv2d
       Tensor cols =
-          !productW ? null : colsSaved ? c.saved(2) : Torch.empty(x.dtype(), g.k, (long) g.n * g.p);
+          !productW
+              ? null
+              : colsSaved ? c.saved(2) : Tensor.empty(x.dtype(), g.k, (long) g.n * g.p);
       Tensor xc = x.contiguous();
       if (nw && direct) gw = directWeightGrad(g, xc, gc);
       for (int gi = 0; gi < g.groups && g2 != null; gi++) {
@@ -1091,7 +1393,7 @@ public final class Convolution {
         }
       }
     }
-    return new Tensor[] {gx, nw ? gw.reshape(wt.shape()) : null, gb};
+    return c.three(gx, nw && !direct ? gw.reshape(wt.shapeArray()) : gw, gb);
   }
 
   // ------------------------------------------------------------------ pooling
@@ -1177,45 +1479,77 @@ public final class Convolution {
    */
   public static Tensor maxPool2d(
       Tensor x, long[] kernel, long[] stride, long[] padding, long[] dilation, boolean ceilMode) {
-    int[] k = pair("kernel_size", kernel);
-    int[] s = stride == null || stride.length == 0 ? k.clone() : pair("stride", stride);
-    int[] p = pair("padding", padding), d = pair("dilation", dilation);
-    int[] os = poolShape("max_pool2d", x, k, s, p, d, ceilMode, true);
-    long[] xs = x.shapeArray(); // never modified: PoolArgs keeps it as is
-    int h = (int) xs[xs.length - 2], w = (int) xs[xs.length - 1];
-    int planes = (int) (x.numel() / ((long) h * w));
-    int oh = os[0], ow = os[1];
+    PoolArgs a = PoolArgs.of("max_pool2d", x, kernel, stride, padding, dilation, ceilMode, true, 0);
     Tensor xc = x.contiguous();
-    MemorySegment xseg = xc.segment();
-    long xo = xc.storageOffset();
-    boolean f32 = x.dtype() == DType.FLOAT32;
-    Tensor r = Torch.empty(x.dtype(), pooledShape(xs, oh, ow));
-    MemorySegment rs = r.segment();
-    int n = planes * oh * ow;
+    int n = Math.toIntExact(Shapes.numel(a.outputShape()));
     // The argmax is computed in a heap array (the thread's in eager mode, the instruction's own
-    // when recorded) and kept for backward in native memory, only when there will be a backward.
+    // when recorded) and kept for backward, only when there will be a backward, as int32 indices
+    // in the room after the output's elements (no tensor of its own: it lives and dies with the
+    // output's storage, which the row saves).
     boolean recorded = Recorder.active(), keep = Tape.needsRecord(x);
+    Tensor r =
+        keep
+            ? Tensor.emptyWithRoom(x.dtype(), a.outputShape(), 4L * n)
+            : Tensor.empty(x.dtype(), a.outputShape());
     int[] arg = recorded ? new int[n] : argScratch(n);
-    Tensor argmax = keep ? argmaxTensor(n) : null;
-    MemorySegment as = keep ? argmax.segment() : null;
-    boolean inside = f32 && windowsInside(h, w, oh, ow, k, s, p, d);
-    // planes split over the pool's threads, each writing its own outputs and argmax entries, and
-    // keeping its argmax entries itself (one thread copying them all took 0.1 ms in W7)
-    int ohw = oh * ow;
-    Parallel.Range planeRange =
-        (p0, p1) -> {
-          if (inside) maxPoolF(xseg, xo, rs, arg, (int) p0, (int) p1, h, w, oh, ow, k, s, d);
-          else maxPool(xseg, xo, f32, rs, arg, (int) p0, (int) p1, h, w, oh, ow, k, s, p, d);
-          keepArgmax(arg, as, (int) p0 * ohw, (int) p1 * ohw);
-        };
-    Recorder.Instruction pool = () -> Parallel.forItems(planes, (long) h * w, planeRange);
+    MaxPool pool = recorded ? new MaxPool() : EagerTasks.get().maxPool;
+    pool.set(a, xc, r, arg, keep);
     pool.run();
-    if (recorded) Recorder.record("max_pool2d " + Shapes.str(xs) + " k=" + k[0] + "x" + k[1], pool);
-    if (keep) {
-      PoolArgs a = new PoolArgs(xs, k, s, p, d, ceilMode, true, 0, argmax);
-      Tape.record(Op.MAX_POOL2D, r, x, a);
+    if (recorded) {
+      Recorder.record(
+          "max_pool2d " + Shapes.str(a.inputShape()) + " k=" + a.kernel()[0] + "x" + a.kernel()[1],
+          pool);
     }
+    if (keep) Tape.record(Op.MAX_POOL2D, r, x, r, a);
     return r;
+  }
+
+  /**
+   * Max pooling of whole planes, split over the pool's threads: each writes its own outputs and
+   * argmax entries, and keeps its argmax entries itself (one thread copying them all took 0.1 ms in
+   * W7). An eager call re-aims its thread's task (no garbage); a recorded one keeps its own.
+   */
+  private static final class MaxPool implements Parallel.Range, Recorder.Instruction {
+    private PoolArgs a;
+    private MemorySegment xs, rs, as;
+    private long xo, argAt;
+    private int[] arg;
+    private boolean f32, inside;
+    private int h, w, planes;
+
+    /** keep: the argmax goes to the room after r's elements. */
+    void set(PoolArgs a, Tensor xc, Tensor r, int[] arg, boolean keep) {
+      long[] is = a.inputShape();
+      this.a = a;
+      h = (int) is[is.length - 2];
+      w = (int) is[is.length - 1];
+      planes = (int) (Shapes.numel(is) / ((long) h * w));
+      xs = xc.segment();
+      xo = xc.storageOffset();
+      rs = r.segment();
+      as = keep ? rs : null;
+      argAt = argmaxAt(r.dtype(), Shapes.numel(a.outputShape()));
+      this.arg = arg;
+      f32 = xc.dtype() == DType.FLOAT32;
+      inside =
+          f32
+              && windowsInside(
+                  h, w, a.oh(), a.ow(), a.kernel(), a.stride(), a.padding(), a.dilation());
+    }
+
+    @Override
+    public void run() {
+      Parallel.forItems(planes, (long) h * w, this);
+    }
+
+    @Override
+    public void run(long p0, long p1) {
+      int oh = a.oh(), ow = a.ow();
+      int[] k = a.kernel(), s = a.stride(), d = a.dilation();
+      if (inside) maxPoolF(xs, xo, rs, arg, (int) p0, (int) p1, h, w, oh, ow, k, s, d);
+      else maxPool(xs, xo, f32, rs, arg, (int) p0, (int) p1, h, w, oh, ow, k, s, a.padding(), d);
+      keepArgmax(arg, as, argAt, (int) p0 * oh * ow, (int) p1 * oh * ow);
+    }
   }
 
   private static final ThreadLocal<int[]> ARGMAX_SCRATCH =
@@ -1228,14 +1562,16 @@ public final class Convolution {
     return a;
   }
 
-  /** Native room for {@code n} int32 indices: an int64 tensor of half as many elements. */
-  private static Tensor argmaxTensor(int n) {
-    return Torch.empty(DType.INT64, Math.max(1, (n + 1) / 2));
+  /** Where the argmax starts (bytes) in the storage of an output of n elements of dtype. */
+  private static long argmaxAt(DType dtype, long n) {
+    return n * dtype.byteSize();
   }
 
-  /** Copies indices [from, to) to the saved argmax {@code as} (null: none is kept). */
-  private static void keepArgmax(int[] arg, MemorySegment as, int from, int to) {
-    if (as != null) MemorySegment.copy(arg, from, as, ValueLayout.JAVA_INT, from * 4L, to - from);
+  /** Copies indices [from, to) to the kept argmax at byte argAt of {@code as} (null: none kept). */
+  private static void keepArgmax(int[] arg, MemorySegment as, long argAt, int from, int to) {
+    if (as != null) {
+      MemorySegment.copy(arg, from, as, ValueLayout.JAVA_INT, argAt + from * 4L, to - from);
+    }
   }
 
   /**
@@ -1368,42 +1704,69 @@ public final class Convolution {
   public static Tensor maxPool2dBackward(Ctx c, Tensor grad) {
     checkNoDoubleBackward(c, grad);
     PoolArgs a = (PoolArgs) c.attr();
+    // the output's storage, with the argmax after its elements; refuses if its step has ended
+    Storage kept = c.savedStorage(0);
     // Each output's gradient goes to the input it took its max from (sums where windows overlap).
     Tensor gc = grad.contiguous();
-    MemorySegment gs = gc.segment();
-    long go = gc.storageOffset();
     // float32 writes every element of gx itself; the float64 loop adds into zeros
     boolean f32 = grad.dtype() == DType.FLOAT32;
     Tensor gx =
-        f32 ? Torch.empty(grad.dtype(), a.inputShape()) : Torch.zeros(grad.dtype(), a.inputShape());
-    MemorySegment xs = gx.segment();
+        f32
+            ? Tensor.empty(grad.dtype(), a.inputShape())
+            : Torch.zeros(grad.dtype(), a.inputShape());
     int n = Math.toIntExact(grad.numel());
-    MemorySegment as = a.argmax().segment(); // refuses if the step that made it has ended
     boolean recorded = Recorder.active();
     int[] arg = recorded ? new int[n] : argScratch(n);
-    Recorder.Instruction scatter;
-    if (f32) {
-      long[] is = a.inputShape();
-      int hw = (int) (is[is.length - 2] * is[is.length - 1]);
-      int planes = (int) (Shapes.numel(is) / hw), ohw = n / Math.max(1, planes);
-      // each thread reads its planes' argmax entries itself
-      Parallel.Range planeRange =
-          (p0, p1) -> {
-            int from = (int) p0 * ohw, count = (int) (p1 - p0) * ohw;
-            MemorySegment.copy(as, ValueLayout.JAVA_INT, from * 4L, arg, from, count);
-            scatterToArgmaxF(gs, go, xs, arg, (int) p0, (int) p1, ohw, hw);
-          };
-      scatter = () -> Parallel.forItems(planes, hw, planeRange);
-    } else {
-      scatter =
-          () -> {
-            MemorySegment.copy(as, ValueLayout.JAVA_INT, 0, arg, 0, n);
-            scatterToArgmaxD(gs, go, xs, arg, n);
-          };
-    }
+    MaxPoolScatter scatter = recorded ? new MaxPoolScatter() : EagerTasks.get().maxPoolScatter;
+    scatter.set(a, kept, gc, gx, arg, n);
     scatter.run();
     if (recorded) Recorder.record("max_pool2d backward n=" + n, scatter);
     return gx;
+  }
+
+  /**
+   * Max pooling's backward: output gradients scattered to their argmax, float32 a plane at a time
+   * split over the pool's threads (each reads its planes' argmax entries itself), float64 in one
+   * loop. An eager call re-aims its thread's task (no garbage); a recorded one keeps its own.
+   */
+  private static final class MaxPoolScatter implements Parallel.Range, Recorder.Instruction {
+    private MemorySegment as, gs, xs;
+    private long go, argAt;
+    private int[] arg;
+    private boolean f32;
+    private int n, planes, hw, ohw;
+
+    void set(PoolArgs a, Storage kept, Tensor gc, Tensor gx, int[] arg, int n) {
+      long[] is = a.inputShape();
+      as = kept.segment();
+      argAt = argmaxAt(gc.dtype(), n);
+      gs = gc.segment();
+      go = gc.storageOffset();
+      xs = gx.segment();
+      this.arg = arg;
+      this.n = n;
+      f32 = gc.dtype() == DType.FLOAT32;
+      hw = (int) (is[is.length - 2] * is[is.length - 1]);
+      planes = (int) (Shapes.numel(is) / hw);
+      ohw = n / Math.max(1, planes);
+    }
+
+    @Override
+    public void run() {
+      if (f32) {
+        Parallel.forItems(planes, hw, this);
+      } else {
+        MemorySegment.copy(as, ValueLayout.JAVA_INT, argAt, arg, 0, n);
+        scatterToArgmaxD(gs, go, xs, arg, n);
+      }
+    }
+
+    @Override
+    public void run(long p0, long p1) {
+      int from = (int) p0 * ohw, count = (int) (p1 - p0) * ohw;
+      MemorySegment.copy(as, ValueLayout.JAVA_INT, argAt + from * 4L, arg, from, count);
+      scatterToArgmaxF(gs, go, xs, arg, (int) p0, (int) p1, ohw, hw);
+    }
   }
 
   /**
@@ -1448,17 +1811,22 @@ public final class Convolution {
       boolean ceilMode,
       boolean countIncludePad,
       long divisorOverride) {
-    int[] k = pair("kernel_size", kernel);
-    int[] s = stride == null || stride.length == 0 ? k.clone() : pair("stride", stride);
-    int[] p = pair("padding", padding), d = {1, 1};
-    if (divisorOverride < 0) throw new IllegalArgumentException("divisor must be not zero");
-    int[] os = poolShape("avg_pool2d", x, k, s, p, d, ceilMode, false);
-    long[] xs = x.shape();
-    PoolArgs a = new PoolArgs(xs, k, s, p, d, ceilMode, countIncludePad, divisorOverride, null);
+    PoolArgs a =
+        PoolArgs.of(
+            "avg_pool2d",
+            x,
+            kernel,
+            stride,
+            padding,
+            ONE,
+            ceilMode,
+            countIncludePad,
+            divisorOverride);
+    int[] os = {a.oh(), a.ow()};
     double[] xv = data(x);
-    double[] out = new double[(int) Shapes.numel(pooledShape(xs, os[0], os[1]))];
+    double[] out = new double[(int) Shapes.numel(a.outputShape())];
     avgWalk(a, os, (oi, ii, div) -> out[oi] += xv[ii] / div);
-    Tensor r = Torch.tensor(out, x.dtype(), pooledShape(xs, os[0], os[1]));
+    Tensor r = Torch.tensor(out, x.dtype(), a.outputShape());
     if (Tape.needsRecord(x)) Tape.record(Op.AVG_POOL2D, r, new Tensor[] {x}, null, null, a);
     return r;
   }

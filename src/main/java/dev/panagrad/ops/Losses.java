@@ -3,6 +3,7 @@ package dev.panagrad.ops;
 import dev.panagrad.DType;
 import dev.panagrad.Elements;
 import dev.panagrad.Shapes;
+import dev.panagrad.SharedDims;
 import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
 import dev.panagrad.autograd.Ctx;
@@ -22,6 +23,9 @@ import java.util.Arrays;
  */
 public final class Losses {
   private Losses() {}
+
+  /** A 0-d result's shape. */
+  private static final long[] SCALAR = {};
 
   /** PyTorch's Reduction enum: None = 0, Mean = 1, Sum = 2. */
   static final int NONE = 0, MEAN = 1, SUM = 2;
@@ -227,7 +231,7 @@ public final class Losses {
     }
     Tensor xc = x.isContiguous() ? x : ShapeOps.contiguous(x.detach());
     Tensor tc = target.isContiguous() ? target : ShapeOps.contiguous(target);
-    Tensor out = Tensor.empty(x.dtype(), red == NONE && batched ? new long[] {n} : new long[0]);
+    Tensor out = Tensor.empty(x.dtype(), red == NONE && batched ? SharedDims.of(n) : SCALAR);
     double count;
     if (!Recorder.active()) {
       // what Nll runs, without making it: an eager op allocates no instruction

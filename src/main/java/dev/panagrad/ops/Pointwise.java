@@ -282,6 +282,94 @@ public final class Pointwise {
     return in.numel() == 1 && in.dim() <= out.dim() ? 0 : -1;
   }
 
+  /**
+   * An eager unary kernel on one contiguous run, as the pool's split body: each thread re-aims its
+   * own (eager ops never nest on a thread), so a large eager op makes no lambda.
+   */
+  private static final class UnarySplit implements Parallel.Range {
+    private static final ThreadLocal<UnarySplit> OF_THREAD =
+        ThreadLocal.withInitial(UnarySplit::new);
+    private UnaryOp op;
+    private MemorySegment sa, so;
+    private long x, o;
+    private boolean f32;
+    private double p, q;
+
+    static UnarySplit of(
+        UnaryOp op,
+        MemorySegment sa,
+        long x,
+        MemorySegment so,
+        long o,
+        boolean f32,
+        double p,
+        double q) {
+      UnarySplit u = OF_THREAD.get();
+      u.op = op;
+      u.sa = sa;
+      u.x = x;
+      u.so = so;
+      u.o = o;
+      u.f32 = f32;
+      u.p = p;
+      u.q = q;
+      return u;
+    }
+
+    @Override
+    public void run(long lo, long hi) {
+      if (f32) K.unaryF(op, sa, x + lo, so, o + lo, hi - lo, (float) p, (float) q);
+      else K.unaryD(op, sa, x + lo, so, o + lo, hi - lo, p, q);
+    }
+  }
+
+  /** {@link UnarySplit} for a binary kernel: a and b advance by ia and ib (0: broadcast). */
+  private static final class BinarySplit implements Parallel.Range {
+    private static final ThreadLocal<BinarySplit> OF_THREAD =
+        ThreadLocal.withInitial(BinarySplit::new);
+    private BinaryOp op;
+    private MemorySegment sa, sb, so;
+    private long x, ia, y, ib, o;
+    private boolean f32;
+    private double p;
+
+    static BinarySplit of(
+        BinaryOp op,
+        MemorySegment sa,
+        long x,
+        long ia,
+        MemorySegment sb,
+        long y,
+        long ib,
+        MemorySegment so,
+        long o,
+        boolean f32,
+        double p) {
+      BinarySplit b = OF_THREAD.get();
+      b.op = op;
+      b.sa = sa;
+      b.x = x;
+      b.ia = ia;
+      b.sb = sb;
+      b.y = y;
+      b.ib = ib;
+      b.so = so;
+      b.o = o;
+      b.f32 = f32;
+      b.p = p;
+      return b;
+    }
+
+    @Override
+    public void run(long lo, long hi) {
+      if (f32) {
+        K.binaryF(op, sa, x + lo * ia, ia, sb, y + lo * ib, ib, so, o + lo, hi - lo, (float) p);
+      } else {
+        K.binaryD(op, sa, x + lo * ia, ia, sb, y + lo * ib, ib, so, o + lo, hi - lo, p);
+      }
+    }
+  }
+
   /** Below the split threshold the kernel runs here, without Parallel's lambda. */
   private static boolean runsOnCaller(long n) {
     return n < Parallel.MIN_ELEMENTS || Parallel.threads() == 1;
@@ -311,7 +399,7 @@ public final class Pointwise {
         } else if (runsOnCaller(n)) {
           K.unaryF(op, sa, x, so, o, n, fp, fq);
         } else {
-          Parallel.forRange(n, (lo, hi) -> K.unaryF(op, sa, x + lo, so, o + lo, hi - lo, fp, fq));
+          Parallel.forRange(n, UnarySplit.of(op, sa, x, so, o, true, p, q));
         }
       } else if (n == 1) {
         so.setAtIndex(
@@ -319,7 +407,7 @@ public final class Pointwise {
       } else if (runsOnCaller(n)) {
         K.unaryD(op, sa, x, so, o, n, p, q);
       } else {
-        Parallel.forRange(n, (lo, hi) -> K.unaryD(op, sa, x + lo, so, o + lo, hi - lo, p, q));
+        Parallel.forRange(n, UnarySplit.of(op, sa, x, so, o, false, p, q));
       }
       return;
     }
@@ -398,10 +486,7 @@ public final class Pointwise {
         } else if (runsOnCaller(n)) {
           K.binaryF(op, sa, x, ia, sb, y, ib, so, o, n, fp);
         } else {
-          Parallel.forRange(
-              n,
-              (lo, hi) ->
-                  K.binaryF(op, sa, x + lo * ia, ia, sb, y + lo * ib, ib, so, o + lo, hi - lo, fp));
+          Parallel.forRange(n, BinarySplit.of(op, sa, x, ia, sb, y, ib, so, o, true, p));
         }
       } else if (n == 1) {
         so.setAtIndex(
@@ -414,10 +499,7 @@ public final class Pointwise {
       } else if (runsOnCaller(n)) {
         K.binaryD(op, sa, x, ia, sb, y, ib, so, o, n, p);
       } else {
-        Parallel.forRange(
-            n,
-            (lo, hi) ->
-                K.binaryD(op, sa, x + lo * ia, ia, sb, y + lo * ib, ib, so, o + lo, hi - lo, p));
+        Parallel.forRange(n, BinarySplit.of(op, sa, x, ia, sb, y, ib, so, o, false, p));
       }
       return;
     }

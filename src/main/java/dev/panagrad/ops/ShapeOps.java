@@ -105,12 +105,16 @@ public final class ShapeOps {
       throw new IllegalArgumentException(
           "flatten() has invalid args: start_dim cannot come after end_dim");
     if (s == e) return a;
-    long[] sh = a.shape();
-    long[] out = new long[r - (e - s)];
-    int j = 0;
-    for (int i = 0; i < s; i++) out[j++] = sh[i];
+    long[] sh = a.shapeArray(); // read only
     long m = 1;
     for (int i = s; i <= e; i++) m *= sh[i];
+    // one or two dimensions left (a batch's features, flatten(1)): the shared shape, no array
+    int n = r - (e - s);
+    if (n == 1) return reshape(a, SharedDims.of(m));
+    if (n == 2) return reshape(a, s == 0 ? SharedDims.of(m, sh[r - 1]) : SharedDims.of(sh[0], m));
+    long[] out = new long[n];
+    int j = 0;
+    for (int i = 0; i < s; i++) out[j++] = sh[i];
     out[j++] = m;
     for (int i = e + 1; i < r; i++) out[j++] = sh[i];
     return reshape(a, out);

@@ -116,16 +116,23 @@ public abstract class Optimizer {
    * zeroed in place.
    */
   public static void zeroGrads(Iterable<Tensor> params, boolean setToNone) {
-    for (Tensor p : params) {
-      Tensor g = p.grad();
-      if (g == null) continue;
-      if (setToNone) {
-        p.setGrad(null);
-        g.storage().releaseIfUnscoped("zeroGrad() released this gradient");
-      } else {
-        try (var ng = GradMode.noGrad()) {
-          g.zero_();
-        }
+    if (params instanceof List<Tensor> list && list instanceof java.util.RandomAccess) {
+      // by index: an iterator is garbage every step (an optimizer's list is a random-access one)
+      for (int i = 0; i < list.size(); i++) zeroGrad(list.get(i), setToNone);
+    } else {
+      for (Tensor p : params) zeroGrad(p, setToNone);
+    }
+  }
+
+  private static void zeroGrad(Tensor p, boolean setToNone) {
+    Tensor g = p.grad();
+    if (g == null) return;
+    if (setToNone) {
+      p.setGrad(null);
+      g.storage().releaseIfUnscoped("zeroGrad() released this gradient");
+    } else {
+      try (var ng = GradMode.noGrad()) {
+        g.zero_();
       }
     }
   }

@@ -350,26 +350,27 @@ class GemmTest {
         b.setAtIndex(ValueLayout.JAVA_FLOAT, i, rnd.nextFloat() - 0.5f);
       long kn = (long) k * n, mn = (long) m * n;
       Gemm.Ranged r =
-          new Gemm.Ranged(
-              false,
-              false,
-              m,
-              n,
-              k,
-              1f,
-              a,
-              0,
-              0,
-              k,
-              b,
-              0,
-              (count - 1) * kn,
-              n,
-              0f,
-              c,
-              0,
-              (count - 1) * mn,
-              n);
+          new Gemm.Ranged()
+              .set(
+                  false,
+                  false,
+                  m,
+                  n,
+                  k,
+                  1f,
+                  a,
+                  0,
+                  0,
+                  k,
+                  b,
+                  0,
+                  (count - 1) * kn,
+                  n,
+                  0f,
+                  c,
+                  0,
+                  (count - 1) * mn,
+                  n);
       dev.panagrad.kernels.Parallel.Range each =
           (i0, i1) -> {
             for (long i = i0; i < i1; i++) r.run(0, i * kn, i * mn);
@@ -388,18 +389,21 @@ class GemmTest {
           IndexOutOfBoundsException.class, () -> Gemm.concurrently(() -> r.run(0, count * kn, 0)));
       assertThrows(IndexOutOfBoundsException.class, () -> Gemm.concurrently(() -> r.run(1, 0, 0)));
       assertThrows(IllegalStateException.class, () -> r.run(0, 0, 0));
-      // a range that runs past B's end is refused when the product is made
+      // a product not aimed yet refuses to run
+      Gemm.Ranged unset = new Gemm.Ranged();
+      assertThrows(IllegalStateException.class, () -> Gemm.concurrently(() -> unset.run(0, 0, 0)));
+      // a range that runs past B's end is refused when the product is aimed
       assertThrows(
           IndexOutOfBoundsException.class,
-          () ->
-              new Gemm.Ranged(
-                  false, false, m, n, k, 1f, a, 0, 0, k, b, 0, count * kn, n, 0f, c, 0, 0, n));
+          () -> r.set(false, false, m, n, k, 1f, a, 0, 0, k, b, 0, count * kn, n, 0f, c, 0, 0, n));
       // C's range reaching into B's is refused
       assertThrows(
           IllegalArgumentException.class,
-          () ->
-              new Gemm.Ranged(
-                  false, false, m, n, k, 1f, a, 0, 0, k, b, 0, 0, n, 0f, b, kn - 1, 2 * kn, n));
+          () -> r.set(false, false, m, n, k, 1f, a, 0, 0, k, b, 0, 0, n, 0f, b, kn - 1, 2 * kn, n));
+      // a refused aim leaves the product as it was: its old ranges still run, and only them
+      Gemm.concurrently(() -> r.run(0, (count - 1) * kn, (count - 1) * mn));
+      assertThrows(
+          IndexOutOfBoundsException.class, () -> Gemm.concurrently(() -> r.run(0, count * kn, 0)));
     }
   }
 }

@@ -308,6 +308,29 @@ class ConvOpsTest {
   }
 
   /**
+   * The argmax is kept in room after the output's elements, which the row saves: changing the
+   * output in place leaves the argmax as it was, and backward works, as PyTorch's (which saves the
+   * indices). y = 3 maxpool(x) in place over x = 0..15 in a 4x4 plane: dy/dx is 3 at each 2x2
+   * window's last element (5, 7, 13, 15), by hand. In both dtypes, in a scope and outside one.
+   */
+  @Test
+  void maxPoolOutputChangedInPlaceStillHasItsArgmax() {
+    for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+      for (boolean scoped : new boolean[] {false, true}) {
+        Tensor x = Torch.arange(16).to(dt).reshape(1, 1, 4, 4).requiresGrad_(true);
+        try (var s = scoped ? dev.panagrad.memory.Scope.open() : null) {
+          Tensor y = F.maxPool2d(x, 2);
+          y.mul_(3);
+          y.sum().backward();
+        }
+        double[] want = new double[16];
+        for (int i : new int[] {5, 7, 13, 15}) want[i] = 3;
+        assertArrayEquals(want, x.grad().toDoubleArray(), dt + (scoped ? " in a scope" : ""));
+      }
+    }
+  }
+
+  /**
    * ATen's rule, in both dtypes (float32 2x2 windows take their own loop): the first maximum of a
    * window wins, a NaN wins over numbers, the last NaN over earlier ones, and -0 seen first stays.
    */
