@@ -84,6 +84,7 @@ public final class Convolution {
               pair("stride", stride),
               pair("padding", padding),
               pair("dilation", dilation),
+              // clamped: conv2d checks the long, so a groups past int fails there, not here
               (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, groups)));
       System.arraycopy(recent, 0, recent, 1, recent.length - 1);
       recent[0] = a;
@@ -806,7 +807,7 @@ public final class Convolution {
     private final Runnable allSlots = () -> Parallel.forItems(this.slots, this.work, this);
     private Geo g;
     private int slots;
-    private long kp, op, work, xo, wo, co, yo, bo, bst;
+    private long kp, op, work, xo, wo, yo, bo, bst;
     private MemorySegment xs, ws, cs, ys, bs;
 
     void set(Geo g, int slots, Tensor x, Tensor w, Tensor b, Tensor y, Storage cols) {
@@ -822,7 +823,6 @@ public final class Convolution {
       bs = b == null ? null : b.segment();
       xo = x.storageOffset();
       wo = w.storageOffset();
-      co = 0;
       yo = y.storageOffset();
       bo = b == null ? 0 : b.storageOffset();
       bst = b == null ? 0 : b.strideArray()[0];
@@ -838,8 +838,8 @@ public final class Convolution {
           wo,
           g.k,
           cs,
-          co,
-          co + (slots - 1) * kp,
+          0,
+          (slots - 1) * kp,
           g.p,
           0f,
           ys,
@@ -857,7 +857,7 @@ public final class Convolution {
     @Override
     public void run(long s0, long s1) {
       for (int s = (int) s0; s < s1; s++) {
-        long at = co + s * kp;
+        long at = s * kp; // slot s's columns in the scratch
         for (int ni = slotStart(s, slots, g.n); ni < slotStart(s + 1, slots, g.n); ni++) {
           im2colF(g, xs, xo, 0, cs, at, g.p, 0, ni, ni + 1);
           long yAt = yo + ni * op;
@@ -909,7 +909,7 @@ public final class Convolution {
     private Geo g;
     private int slots;
     private boolean needX, needW;
-    private long kp, op, ok, work, xo, wo, go, co, po, gwo;
+    private long kp, op, ok, work, xo, wo, go, gwo;
     private MemorySegment xs, ws, gs, cs, xgs, ps, gws;
 
     void set(
@@ -940,23 +940,21 @@ public final class Convolution {
       xo = x.storageOffset();
       wo = w.storageOffset();
       go = grad.storageOffset();
-      co = 0;
-      po = 0;
       gwo = needW ? gw.storageOffset() : 0;
-      long gLast = go + (g.n - 1) * op, cLast = co + (slots - 1) * kp;
-      long pLast = po + (slots - 1) * ok;
+      long gLast = go + (g.n - 1) * op, cLast = (slots - 1) * kp;
+      long pLast = (slots - 1) * ok; // the scratch storages start at 0
       if (needX) {
         toCols.set(
-            true, false, g.k, g.p, g.o, 1f, ws, wo, wo, g.k, gs, go, gLast, g.p, 0f, cs, co, cLast,
+            true, false, g.k, g.p, g.o, 1f, ws, wo, wo, g.k, gs, go, gLast, g.p, 0f, cs, 0, cLast,
             g.p);
       }
       if (needW) {
         toParts.set(
-            false, true, g.o, g.k, g.p, 1f, gs, go, gLast, g.p, cs, co, cLast, g.p, 0f, ps, po,
-            pLast, g.k);
+            false, true, g.o, g.k, g.p, 1f, gs, go, gLast, g.p, cs, 0, cLast, g.p, 0f, ps, 0, pLast,
+            g.k);
         addToParts.set(
-            false, true, g.o, g.k, g.p, 1f, gs, go, gLast, g.p, cs, co, cLast, g.p, 1f, ps, po,
-            pLast, g.k);
+            false, true, g.o, g.k, g.p, 1f, gs, go, gLast, g.p, cs, 0, cLast, g.p, 1f, ps, 0, pLast,
+            g.k);
       }
     }
 
@@ -964,9 +962,9 @@ public final class Convolution {
     public void run() {
       Gemm.concurrently(allSlots);
       if (needW) {
-        MemorySegment.copy(ps, po * 4, gws, gwo * 4, ok * 4);
+        MemorySegment.copy(ps, 0, gws, gwo * 4, ok * 4);
         for (int s = 1; s < slots; s++) {
-          K.binaryF(BinaryOp.ADD, gws, gwo, 1, ps, po + s * ok, 1, gws, gwo, ok, 1f);
+          K.binaryF(BinaryOp.ADD, gws, gwo, 1, ps, s * ok, 1, gws, gwo, ok, 1f);
         }
       }
     }
@@ -975,13 +973,13 @@ public final class Convolution {
     @Override
     public void run(long s0, long s1) {
       for (int s = (int) s0; s < s1; s++) {
-        long at = co + s * kp;
+        long at = s * kp; // slot s's columns in the scratch
         int first = slotStart(s, slots, g.n);
         for (int ni = first; ni < slotStart(s + 1, slots, g.n); ni++) {
           long gAt = go + ni * op;
           if (needW) {
             im2colF(g, xs, xo, 0, cs, at, g.p, 0, ni, ni + 1);
-            (ni == first ? toParts : addToParts).run(gAt, at, po + s * ok);
+            (ni == first ? toParts : addToParts).run(gAt, at, s * ok);
           }
           if (needX) {
             toCols.run(wo, gAt, at);
