@@ -5,6 +5,7 @@ import dev.panagrad.ops.Elementwise;
 import dev.panagrad.ops.Indexing;
 import dev.panagrad.ops.Losses;
 import dev.panagrad.ops.Normalization;
+import dev.panagrad.ops.Pooling;
 import dev.panagrad.ops.Softmax;
 
 /**
@@ -160,7 +161,7 @@ public final class F {
       long[] padding,
       long[] dilation,
       boolean ceilMode) {
-    return Convolution.maxPool2d(input, kernelSize, stride, padding, dilation, ceilMode);
+    return Pooling.maxPool2d(input, kernelSize, stride, padding, dilation, ceilMode);
   }
 
   /** F.avg_pool2d(input, kernel_size): stride = kernel_size, no padding, padding counted. */
@@ -181,7 +182,7 @@ public final class F {
       boolean ceilMode,
       boolean countIncludePad,
       long divisorOverride) {
-    return Convolution.avgPool2d(
+    return Pooling.avgPool2d(
         input, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride);
   }
 

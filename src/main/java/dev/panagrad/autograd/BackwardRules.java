@@ -6,6 +6,7 @@ import dev.panagrad.ops.Convolution;
 import dev.panagrad.ops.Elementwise;
 import dev.panagrad.ops.LinearAlgebra;
 import dev.panagrad.ops.Normalization;
+import dev.panagrad.ops.Pooling;
 import dev.panagrad.ops.Reductions;
 
 /**
@@ -194,8 +195,8 @@ final class BackwardRules {
       }
       // (dx, dW, db) = (col2im(W^T g), g cols^T, sum of g over N, H, W)
       case CONVOLUTION -> Convolution.conv2dBackward(c, g);
-      case MAX_POOL2D -> c.one(Convolution.maxPool2dBackward(c, g)); // g to each window's argmax
-      case AVG_POOL2D -> c.one(Convolution.avgPool2dBackward(c, g)); // g / divisor over each window
+      case MAX_POOL2D -> c.one(Pooling.maxPool2dBackward(c, g)); // g to each window's argmax
+      case AVG_POOL2D -> c.one(Pooling.avgPool2dBackward(c, g)); // g / divisor over each window
       // dx = rstd/n (n g w - sum(g w) - xh sum(g w xh)), dw = sum g xh, db = sum g, per row
       case NATIVE_LAYER_NORM -> Normalization.layerNormBackward(c, g);
       // training: dx = w rstd (g - mean g - xh mean(g xh)); eval: dx = g w rstd; per channel
