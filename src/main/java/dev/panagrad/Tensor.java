@@ -100,9 +100,7 @@ public final class Tensor implements HasStorage {
 
   /** A new contiguous, uninitialised tensor. */
   public static Tensor empty(DType dtype, long... shape) {
-    Storage storage = allocate(dtype, shape); // checks the shape before it is shared
-    long[] sh = SharedDims.of(shape);
-    return new Tensor(storage, sh, SharedDims.rowMajorStrides(sh), 0, dtype, null);
+    return emptyWithRoom(dtype, shape, 0);
   }
 
   /**

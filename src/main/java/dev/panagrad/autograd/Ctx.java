@@ -65,8 +65,7 @@ public final class Ctx {
   /** Saved tensor {@code i}; fails as PyTorch does when it was freed or modified in place. */
   public Tensor saved(int i) {
     int k = tape.savedStart[e] + i;
-    Tensor t = tape.saved[k];
-    if (t == null) throw Engine.secondBackward();
+    Tensor t = savedAt(k);
     int now = t.storage().version();
     if (now != tape.savedVersion[k]) {
       throw new IllegalStateException(
@@ -100,9 +99,14 @@ public final class Ctx {
    * in-place ops on the output never touch. Fails when the storage was released, as every access.
    */
   public dev.panagrad.memory.Storage savedStorage(int i) {
-    Tensor t = tape.saved[tape.savedStart[e] + i];
+    return savedAt(tape.savedStart[e] + i).storage();
+  }
+
+  /** The tape's saved slot k; fails as PyTorch does once backward has freed it. */
+  private Tensor savedAt(int k) {
+    Tensor t = tape.saved[k];
     if (t == null) throw Engine.secondBackward();
-    return t.storage();
+    return t;
   }
 
   public int savedCount() {

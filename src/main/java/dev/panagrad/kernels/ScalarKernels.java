@@ -408,7 +408,7 @@ public final class ScalarKernels implements Kernels {
       float s = (float) sumFixedOrder(work, n);
       for (int j = 0; j < n; j++) {
         float e = (float) Math.exp(y.getAtIndex(F, yr + j));
-        gi.setAtIndex(F, ir + j, g.getAtIndex(F, gr + j) - e * s);
+        gi.setAtIndex(F, ir + j, (float) work[j] - e * s); // g_j, exact in the double
       }
     }
   }

@@ -592,10 +592,6 @@ public final class VectorKernels implements Kernels {
     }
   }
 
-  /**
-   * The reference loop: picking one element per row is a gather, and the Vector API gathers only
-   * from arrays, not from memory segments. The sum of the picked values is the vector part.
-   */
   @Override
   public void logSoftmaxBackwardRowsF(
       MemorySegment g,
@@ -657,6 +653,10 @@ public final class VectorKernels implements Kernels {
     }
   }
 
+  /**
+   * The reference loop: picking one element per row is a gather, and the Vector API gathers only
+   * from arrays, not from memory segments. The sum of the picked values is the vector part.
+   */
   @Override
   public int nllPickF(
       MemorySegment x,
