@@ -246,30 +246,54 @@ public final class Gemm {
                 + "]");
       }
       if (m == 0 || n == 0) return;
-      int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
-      try {
-        ByAddress.SGEMM.invokeExact(
-            ROW_MAJOR,
-            ta,
-            tb,
-            m,
-            n,
-            k,
-            alpha,
-            a.address() + offA * 4,
-            lda,
-            b.address() + offB * 4,
-            ldb,
-            beta,
-            c.address() + offC * 4,
-            ldc);
-      } catch (Throwable t) {
-        throw rethrow(t);
-      } finally {
-        java.lang.ref.Reference.reachabilityFence(a);
-        java.lang.ref.Reference.reachabilityFence(b);
-        java.lang.ref.Reference.reachabilityFence(c);
-      }
+      sgemmAt(transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+    }
+  }
+
+  /**
+   * cblas_sgemm on checked memory, by address, on this thread (inside {@link #concurrently}, on one
+   * BLAS thread): what {@link Ranged} and {@link Prepared#runRows} run.
+   */
+  private static void sgemmAt(
+      boolean transA,
+      boolean transB,
+      int m,
+      int n,
+      int k,
+      float alpha,
+      MemorySegment a,
+      long offA,
+      int lda,
+      MemorySegment b,
+      long offB,
+      int ldb,
+      float beta,
+      MemorySegment c,
+      long offC,
+      int ldc) {
+    int ta = transA ? TRANS : NO_TRANS, tb = transB ? TRANS : NO_TRANS;
+    try {
+      ByAddress.SGEMM.invokeExact(
+          ROW_MAJOR,
+          ta,
+          tb,
+          m,
+          n,
+          k,
+          alpha,
+          a.address() + offA * 4,
+          lda,
+          b.address() + offB * 4,
+          ldb,
+          beta,
+          c.address() + offC * 4,
+          ldc);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    } finally {
+      java.lang.ref.Reference.reachabilityFence(a);
+      java.lang.ref.Reference.reachabilityFence(b);
+      java.lang.ref.Reference.reachabilityFence(c);
     }
   }
 
@@ -433,6 +457,94 @@ public final class Gemm {
       call(
           f32, transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc,
           true);
+    }
+
+    /**
+     * True when {@link #runRows} can compute this product in row blocks on several threads at once
+     * with {@link #run()}'s bits: a float32 product that runs natively on one BLAS thread (below
+     * {@link #PARALLEL_MIN_MACS}; the row blocks then run the same kernel over the same k, each
+     * element summed in the same order), into C with contiguous rows, in a BLAS that several
+     * threads may call at once.
+     */
+    public boolean splitsByRows() {
+      long macs = (long) m * n * k;
+      return f32
+          && m >= 2
+          && ldc == n
+          && macs < PARALLEL_MIN_MACS
+          && useNative(macs, a, b, c)
+          && BlasLibrary.get().concurrentCalls();
+    }
+
+    /** The multiply-adds of this product. */
+    public long macs() {
+      return (long) m * n * k;
+    }
+
+    public int rows() {
+      return m;
+    }
+
+    public int columns() {
+      return n;
+    }
+
+    /** C's elements, row after row (C's rows are contiguous when {@link #splitsByRows}). */
+    public Recorder.Operand output() {
+      int size = f32 ? 4 : 8;
+      return new Recorder.Operand(c.address() + offC * size, size, size);
+    }
+
+    /**
+     * The bytes A and B are read from, each as one range ({@link Recorder.Operand} with step 0): an
+     * instruction that writes any of them must not run while the product does.
+     */
+    public Recorder.Operand[] inputs() {
+      int size = f32 ? 4 : 8;
+      long aRows = transA ? k : m, aCols = transA ? m : k;
+      long bRows = transB ? n : k, bCols = transB ? k : n;
+      return new Recorder.Operand[] {
+        new Recorder.Operand(a.address() + offA * size, ((aRows - 1) * lda + aCols) * size, 0),
+        new Recorder.Operand(b.address() + offB * size, ((bRows - 1) * ldb + bCols) * size, 0)
+      };
+    }
+
+    /**
+     * Rows [r0, r1) of C, as one product on this thread: call it inside {@link #concurrently}, on a
+     * product that {@link #splitsByRows}. A row block of a checked product lies within it, so
+     * nothing more is checked beyond the rows themselves.
+     */
+    public void runRows(int r0, int r1) {
+      if (!concurrent) {
+        throw new IllegalStateException("Gemm.Prepared.runRows: call it inside Gemm.concurrently");
+      }
+      if (!f32 || ldc != n) {
+        throw new IllegalStateException("Gemm.Prepared.runRows: this product does not split");
+      }
+      if (r0 < 0 || r1 > m || r0 > r1) {
+        throw new IndexOutOfBoundsException(
+            "Gemm.Prepared.runRows: rows [" + r0 + ", " + r1 + ") outside [0, " + m + ")");
+      }
+      if (r0 == r1 || n == 0) return;
+      long rowA = transA ? r0 : (long) r0 * lda;
+      float fa = (float) alpha, fb = (float) beta;
+      sgemmAt(
+          transA,
+          transB,
+          r1 - r0,
+          n,
+          k,
+          fa,
+          a,
+          offA + rowA,
+          lda,
+          b,
+          offB,
+          ldb,
+          fb,
+          c,
+          offC + (long) r0 * ldc,
+          ldc);
     }
   }
 

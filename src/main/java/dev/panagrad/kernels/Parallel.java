@@ -32,6 +32,9 @@ public final class Parallel {
   /** Spins before parking while waiting for a worker: a chunk often ends within microseconds. */
   private static final int SPINS = 2_000;
 
+  /** How long an idle worker spins before parking (property for probing only). */
+  private static final long IDLE_SPIN_NANOS = Long.getLong("panagrad.idleSpinNanos", 200_000);
+
   private static volatile int threads = Runtime.getRuntime().availableProcessors();
   private static Worker[] workers = new Worker[0];
   private static final ReentrantLock BUSY = new ReentrantLock();
@@ -71,6 +74,22 @@ public final class Parallel {
     // Chunk boundaries are multiples of 64 elements, so every chunk starts cache-line aligned
     // relative to the first, and SIMD tails fall only at the very end.
     split(t, n, ((n + t - 1) / t + 63) & ~63L, body);
+  }
+
+  /**
+   * Runs {@code body} over [0, n) in one chunk per thread whatever n is, each chunk but the last a
+   * multiple of {@code unit}: for work already known to be worth splitting, whose boundaries must
+   * fall on units (a product's rows that end on a multiple of 64 elements).
+   */
+  public static void forUnits(long n, long unit, Range body) {
+    if (unit < 1) throw new IllegalArgumentException("unit must be positive, got " + unit);
+    int t = threads;
+    long units = (n + unit - 1) / unit;
+    if (t == 1 || units < 2) {
+      body.run(0, n);
+      return;
+    }
+    split(t, n, (units + t - 1) / t * unit, body);
   }
 
   /**
@@ -200,6 +219,20 @@ public final class Parallel {
       return error;
     }
 
+    /** Spins up to {@link #IDLE_SPIN_NANOS} for the next chunk; true when one came. */
+    private boolean spinForWork() {
+      long deadline = System.nanoTime() + IDLE_SPIN_NANOS;
+      for (int i = 1; !pending && !retired; i++) {
+        if ((i & 63) != 0) {
+          Thread.onSpinWait();
+        } else {
+          if (System.nanoTime() > deadline) return false;
+          Thread.yield(); // a runnable thread on this core (a BLAS thread) goes first
+        }
+      }
+      return pending;
+    }
+
     void retire() {
       retired = true;
       LockSupport.unpark(this);
@@ -208,7 +241,7 @@ public final class Parallel {
     @Override
     public void run() {
       while (!retired) {
-        if (!pending) {
+        if (!pending && !spinForWork()) {
           LockSupport.park(this);
           continue;
         }

@@ -1,5 +1,6 @@
 package dev.panagrad.replay;
 
+import dev.panagrad.blas.Gemm;
 import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
 import java.util.ArrayList;
@@ -25,32 +26,46 @@ final class Fusion {
 
   private Fusion() {}
 
-  /** The program with its fusable chains replaced by one instruction each. */
+  /**
+   * The program with its fusable chains replaced by one instruction each: elementwise chains
+   * ({@link Chain}), and products with the elementwise kernels that follow over their output
+   * ({@link SplitProduct}).
+   */
   static Recorder.Instruction[] fuse(Recorder.Instruction[] program) {
     List<Recorder.Instruction> out = new ArrayList<>();
+    Gemm.Prepared product = null; // when set, heads the chain
     List<Recorder.Elementwise> chain = new ArrayList<>();
     for (Recorder.Instruction instruction : program) {
-      if (instruction instanceof Recorder.Elementwise e && joins(chain, e)) {
+      if (instruction instanceof Recorder.Elementwise e && joins(product, chain, e)) {
         chain.add(e);
         continue;
       }
-      flush(chain, out);
-      if (instruction instanceof Recorder.Elementwise e) chain.add(e);
+      flush(product, chain, out);
+      product = null;
+      if (instruction instanceof Gemm.Prepared p && SplitProduct.splits(p)) product = p;
+      else if (instruction instanceof Recorder.Elementwise e) chain.add(e);
       else out.add(instruction);
     }
-    flush(chain, out);
+    flush(product, chain, out);
     return out.toArray(new Recorder.Instruction[0]);
   }
 
-  /** True when {@code e} can run block by block with every instruction of {@code chain}. */
-  private static boolean joins(List<Recorder.Elementwise> chain, Recorder.Elementwise e) {
-    if (chain.isEmpty()) return false;
+  /** True when {@code e} can run block by block after {@code product} and every kernel of chain. */
+  private static boolean joins(
+      Gemm.Prepared product, List<Recorder.Elementwise> chain, Recorder.Elementwise e) {
+    if (product != null) {
+      if (!SplitProduct.asElementwise(product).commutesBlockwise(e)) return false;
+    } else if (chain.isEmpty()) {
+      return false;
+    }
     for (Recorder.Elementwise earlier : chain) if (!earlier.commutesBlockwise(e)) return false;
     return true;
   }
 
-  private static void flush(List<Recorder.Elementwise> chain, List<Recorder.Instruction> out) {
-    if (chain.size() == 1) out.add(chain.get(0));
+  private static void flush(
+      Gemm.Prepared product, List<Recorder.Elementwise> chain, List<Recorder.Instruction> out) {
+    if (product != null) out.add(chain.isEmpty() ? product : new SplitProduct(product, chain));
+    else if (chain.size() == 1) out.add(chain.get(0));
     else if (chain.size() > 1) out.add(new Chain(chain));
     chain.clear();
   }

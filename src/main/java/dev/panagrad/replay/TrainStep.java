@@ -214,6 +214,11 @@ public final class TrainStep implements AutoCloseable {
     return program.length;
   }
 
+  /** The instructions one replayed step runs, after fusion: for tests. */
+  Recorder.Instruction[] program() {
+    return program.clone();
+  }
+
   /**
    * What one replayed step runs, one line per kernel call as recorded (kind, sizes, scalar
    * parameters): for reading and for tests, like a profiler's trace.

@@ -406,4 +406,50 @@ class GemmTest {
           IndexOutOfBoundsException.class, () -> Gemm.concurrently(() -> r.run(0, count * kn, 0)));
     }
   }
+
+  /**
+   * A product run as row blocks at once, one per pool thread (Prepared.runRows inside
+   * concurrently), gives the whole product's bits: W1's two products and ragged shapes, every
+   * transpose; rows outside the product, and runs outside concurrently, are refused.
+   */
+  @Test
+  void rowBlocksGiveTheWholeProductsBits() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Gemm.concurrentProducts(1 << 20));
+    int[][] shapes = {{64, 100, 1000}, {1000, 100, 64}, {333, 77, 129}, {96, 48, 300}};
+    Random rnd = new Random(5);
+    try (Arena arena = Arena.ofShared()) {
+      for (int[] s : shapes) {
+        int m = s[0], n = s[1], k = s[2];
+        for (int t = 0; t < 4; t++) {
+          boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+          MemorySegment a = GemmChecks.fill(arena, (long) m * k, 4, rnd);
+          MemorySegment b = GemmChecks.fill(arena, (long) k * n, 4, rnd);
+          MemorySegment whole = arena.allocate(4L * m * n, 64);
+          MemorySegment split = arena.allocate(4L * m * n, 64);
+          int lda = ta ? m : k, ldb = tb ? k : n;
+          Gemm.Prepared w =
+              new Gemm.Prepared(true, ta, tb, m, n, k, 1, a, 0, lda, b, 0, ldb, 0, whole, 0, n);
+          Gemm.Prepared p =
+              new Gemm.Prepared(true, ta, tb, m, n, k, 1, a, 0, lda, b, 0, ldb, 0, split, 0, n);
+          assertTrue(p.splitsByRows(), "splits: " + m + "x" + n + "x" + k);
+          w.run();
+          Gemm.concurrently(
+              () ->
+                  dev.panagrad.kernels.Parallel.forUnits(
+                      m, 16, (r0, r1) -> p.runRows((int) r0, (int) r1)));
+          for (long i = 0; i < (long) m * n; i++) {
+            assertEquals(
+                Float.floatToRawIntBits(whole.getAtIndex(ValueLayout.JAVA_FLOAT, i)),
+                Float.floatToRawIntBits(split.getAtIndex(ValueLayout.JAVA_FLOAT, i)),
+                m + "x" + n + "x" + k + " transA " + ta + " transB " + tb + " element " + i);
+          }
+          assertThrows(IllegalStateException.class, () -> p.runRows(0, 1));
+          assertThrows(
+              IndexOutOfBoundsException.class, () -> Gemm.concurrently(() -> p.runRows(0, m + 1)));
+          assertThrows(
+              IndexOutOfBoundsException.class, () -> Gemm.concurrently(() -> p.runRows(2, 1)));
+        }
+      }
+    }
+  }
 }

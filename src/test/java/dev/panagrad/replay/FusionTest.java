@@ -4,11 +4,14 @@ import static dev.panagrad.Torch.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.panagrad.Tensor;
+import dev.panagrad.blas.Gemm;
 import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
 import dev.panagrad.memory.Recorder.Elementwise;
 import dev.panagrad.memory.Recorder.Operand;
 import dev.panagrad.memory.Scope;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -79,6 +82,79 @@ class FusionTest {
     assertSame(other, fused[1]);
     assertSame(program[3], fused[2]);
     assertSame(program[4], fused[3]);
+  }
+
+  /**
+   * A product that splits by rows takes the elementwise kernels that follow over its output, but
+   * not one that writes what the product reads, nor one that reads C shifted; a product whose B is
+   * large beside A (each thread would read all of it) stays whole.
+   */
+  @Test
+  void aProductTakesTheKernelsThatUseItsRows() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Gemm.concurrentProducts(1 << 20));
+    try (Arena arena = Arena.ofShared()) {
+      int m = 1000, n = 100, k = 64; // W1's weight gradient: x^T (1000x64) @ g (64x100)
+      MemorySegment x = arena.allocate(4L * k * m, 64), g = arena.allocate(4L * k * n, 64);
+      MemorySegment c = arena.allocate(4L * m * n, 64), w = arena.allocate(4L * m * n, 64);
+      Gemm.Prepared product =
+          new Gemm.Prepared(true, true, false, m, n, k, 1, x, 0, m, g, 0, n, 0, c, 0, n);
+      long mn = (long) m * n;
+      Elementwise update =
+          kernel(mn, floats(w.address()), floats(w.address()), floats(c.address()));
+      // writes over g, which every row block reads
+      Elementwise writesB = kernel(mn, floats(g.address()), floats(c.address()));
+      Elementwise shifted = kernel(mn, floats(w.address()), floats(c.address() + 4));
+      Recorder.Instruction[] fused = Fusion.fuse(new Recorder.Instruction[] {product, update});
+      assertEquals(1, fused.length);
+      assertInstanceOf(SplitProduct.class, fused[0]);
+      assertEquals(1, ((SplitProduct) fused[0]).kernels());
+      assertEquals(16, ((SplitProduct) fused[0]).rowUnit(), "16 rows of 100 are 25 x 64 elements");
+      for (Elementwise hazard : new Elementwise[] {writesB, shifted}) {
+        fused = Fusion.fuse(new Recorder.Instruction[] {product, hazard});
+        assertEquals(2, fused.length);
+        assertSame(product, fused[0]);
+        assertSame(hazard, fused[1]);
+      }
+      // x @ w1 (64x1000 @ 1000x100): each thread would read all 400 KB of w1, more than its x
+      MemorySegment out = arena.allocate(4L * 64 * n, 64);
+      Gemm.Prepared forward =
+          new Gemm.Prepared(true, false, false, 64, n, 1000, 1, x, 0, 1000, w, 0, n, 0, out, 0, n);
+      Elementwise relu = kernel(64L * n, floats(out.address()), floats(out.address()));
+      fused = Fusion.fuse(new Recorder.Instruction[] {forward, relu});
+      assertSame(forward, fused[0]);
+    }
+  }
+
+  /**
+   * W1 (64x1000 @ 1000x100, ReLU, 100x10, the SGD update by hand) replays with the eager loop's
+   * bits, its weight gradient and update running as one split product.
+   */
+  @Test
+  void aSplitProductStepGivesTheEagerBits() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Gemm.concurrentProducts(1 << 20));
+    int steps = 8;
+    TrainStepTest.TwoLayer eager = new TrainStepTest.TwoLayer();
+    double[] expected = new double[steps], got = new double[steps];
+    for (int i = 0; i < steps; i++) {
+      try (var s = Scope.open()) {
+        expected[i] = eager.step(eager.x, eager.y).item();
+      }
+    }
+    TrainStepTest.TwoLayer replayed = new TrainStepTest.TwoLayer();
+    try (TrainStep step = TrainStep.capture(replayed::step, replayed.x, replayed.y)) {
+      assertTrue(
+          java.util.Arrays.stream(step.program()).anyMatch(i -> i instanceof SplitProduct),
+          "the weight gradient and its update run as a split product");
+      double[] first = step.captureLosses();
+      System.arraycopy(first, 0, got, 0, first.length);
+      for (int i = first.length; i < steps; i++) got[i] = step.run(replayed.x, replayed.y);
+    }
+    for (int i = 0; i < steps; i++) {
+      assertEquals(
+          Double.doubleToRawLongBits(expected[i]), Double.doubleToRawLongBits(got[i]), "step " + i);
+    }
+    assertArrayEquals(eager.w1.toFloatArray(), replayed.w1.toFloatArray());
+    assertArrayEquals(eager.w2.toFloatArray(), replayed.w2.toFloatArray());
   }
 
   /**
