@@ -6,6 +6,7 @@ import dev.panagrad.autograd.GradMode;
 import dev.panagrad.autograd.Node;
 import dev.panagrad.autograd.Tape;
 import dev.panagrad.kernels.BinaryOp;
+import dev.panagrad.kernels.UnaryOp;
 import dev.panagrad.memory.HasStorage;
 import dev.panagrad.memory.Recorder;
 import dev.panagrad.memory.Storage;
@@ -949,6 +950,26 @@ public final class Tensor implements HasStorage {
   }
 
   /**
+   * this = this (op) scalar, in place, with no out-of-place temporary (see writesScalarDirectly).
+   */
+  private Tensor writeDirectly(String op, UnaryOp k, double p) {
+    checkInplace(op);
+    Pointwise.unaryInto(this, this, k, p, 0);
+    storage.bumpVersion();
+    return this;
+  }
+
+  /**
+   * True when an in-place op with a scalar can write its result straight into this tensor and give
+   * what {@link #writeResult} gives: nothing to record, one contiguous run of a floating dtype
+   * (which a scalar does not promote, so the out-of-place result has this dtype and these bits).
+   * Otherwise x.mul_(0.9) would make and copy back a temporary as large as x.
+   */
+  private boolean writesScalarDirectly() {
+    return !(GradMode.isEnabled() && requiresGrad()) && dtype.isFloatingPoint() && isContiguous();
+  }
+
+  /**
    * True when an in-place op with {@code other} can write its result straight into this tensor and
    * give what {@link #writeResult} gives: nothing to record, one contiguous float run of one dtype
    * on both sides, and no partial overlap between the two.
@@ -966,6 +987,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor add_(double other) {
+    if (writesScalarDirectly()) return writeDirectly("add_", UnaryOp.ADD_SCALAR, other);
     return writeResult("add_", add(other));
   }
 
@@ -976,6 +998,8 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor sub_(double other) {
+    // sub(s) is add(-s), as the out-of-place op computes it
+    if (writesScalarDirectly()) return writeDirectly("sub_", UnaryOp.ADD_SCALAR, -other);
     return writeResult("sub_", sub(other));
   }
 
@@ -986,6 +1010,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor mul_(double other) {
+    if (writesScalarDirectly()) return writeDirectly("mul_", UnaryOp.MUL_SCALAR, other);
     return writeResult("mul_", mul(other));
   }
 
@@ -995,6 +1020,7 @@ public final class Tensor implements HasStorage {
   }
 
   public Tensor div_(double other) {
+    if (writesScalarDirectly()) return writeDirectly("div_", UnaryOp.DIV_SCALAR, other);
     return writeResult("div_", div(other));
   }
 

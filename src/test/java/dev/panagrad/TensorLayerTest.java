@@ -29,6 +29,49 @@ class TensorLayerTest {
     assertArrayEquals(a.mul(a).toFloatArray(), self.mul_(self).toFloatArray());
   }
 
+  /**
+   * In-place arithmetic with a scalar writes straight into a contiguous floating tensor when
+   * nothing is recorded: the out-of-place op's bits, in both float dtypes, on a slice, and under
+   * noGrad on a leaf that requires grad; it takes no storage (no temporary); a recorded or
+   * non-contiguous one still goes through the out-of-place result.
+   */
+  @Test
+  void inPlaceScalarArithmeticWritesTheOutOfPlaceResult() {
+    manualSeed(4);
+    for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+      Tensor a = randn(1000).to(dt);
+      assertArrayEquals(a.add(0.3).toDoubleArray(), a.clone().add_(0.3).toDoubleArray());
+      assertArrayEquals(a.sub(0.3).toDoubleArray(), a.clone().sub_(0.3).toDoubleArray());
+      assertArrayEquals(a.mul(0.9).toDoubleArray(), a.clone().mul_(0.9).toDoubleArray());
+      assertArrayEquals(a.div(7).toDoubleArray(), a.clone().div_(7).toDoubleArray());
+      Tensor rows = a.clone().view(10, 100);
+      rows.narrow(0, 2, 3).mul_(-2);
+      Tensor want = a.clone().view(10, 100);
+      want.narrow(0, 2, 3).copy_(want.narrow(0, 2, 3).mul(-2));
+      assertArrayEquals(want.toDoubleArray(), rows.toDoubleArray(), "a contiguous slice");
+      Tensor strided = a.clone().view(10, 100).t();
+      assertArrayEquals(
+          a.view(10, 100).t().mul(3).toDoubleArray(),
+          strided.mul_(3).toDoubleArray(),
+          "a transposed view");
+    }
+    Tensor w = randn(1000).requiresGrad_(true);
+    Tensor expected = w.detach().mul(0.5);
+    Tensor y = w.mul(w).sum(); // saves w
+    try (var ng = noGrad()) {
+      w.mul_(0.5);
+    }
+    assertArrayEquals(expected.toFloatArray(), w.detach().toFloatArray());
+    // the write bumped w's version, as any in-place write does
+    assertMessage(IllegalStateException.class, "modified by an inplace", y::backward);
+    Tensor x = randn(1000);
+    try (Scope scope = Scope.open()) {
+      long live = MemoryStats.liveCount();
+      x.add_(1).mul_(2).sub_(3).div_(4);
+      assertEquals(live, MemoryStats.liveCount(), "no temporary storage");
+    }
+  }
+
   @Test
   void shapeArithmeticOverflowFailsBeforeAllocating() {
     long before = MemoryStats.slabCount();
