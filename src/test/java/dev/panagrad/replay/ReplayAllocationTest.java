@@ -106,11 +106,13 @@ class ReplayAllocationTest {
       // A deoptimisation (the JIT recompiling a kernel, more likely on a loaded machine) runs
       // code in the interpreter for a moment, which allocates: that is the JIT's, not the
       // program's. In a fresh JVM the first windows still see it as the JIT settles (the CNN
-      // measured 912, 1,272, 4,264, then 0 bytes). Up to five windows; one of 1,000 steps must
-      // allocate exactly 0, which no program allocating anything per step could do.
+      // measured 912, 1,272, 4,264, then 0 bytes; W1 on a machine whose two cores were busy with
+      // other work 1,672, 1,872, 1,184, 2,872, then 0, with or without the split product, and one
+      // CI run five such windows). Up to ten windows; one of 1,000 steps must allocate exactly 0,
+      // which no program allocating anything per step could do.
       long allocated = -1;
       List<Long> windows = new ArrayList<>();
-      for (int attempt = 0; attempt < 5 && allocated != 0; attempt++) {
+      for (int attempt = 0; attempt < 10 && allocated != 0; attempt++) {
         long before = bean.getCurrentThreadAllocatedBytes();
         for (int i = 0; i < 1_000; i++) step.run(a, b);
         allocated = bean.getCurrentThreadAllocatedBytes() - before;
