@@ -467,12 +467,11 @@ public final class Gemm {
      * threads may call at once.
      */
     public boolean splitsByRows() {
-      long macs = (long) m * n * k;
       return f32
           && m >= 2
           && ldc == n
-          && macs < PARALLEL_MIN_MACS
-          && useNative(macs, a, b, c)
+          && macs() < PARALLEL_MIN_MACS
+          && useNative(macs(), a, b, c)
           && BlasLibrary.get().concurrentCalls();
     }
 

@@ -33,40 +33,41 @@ final class Fusion {
    */
   static Recorder.Instruction[] fuse(Recorder.Instruction[] program) {
     List<Recorder.Instruction> out = new ArrayList<>();
-    Gemm.Prepared product = null; // when set, heads the chain
+    // a product that splits heads a chain as an elementwise kernel over C (see SplitProduct)
     List<Recorder.Elementwise> chain = new ArrayList<>();
     for (Recorder.Instruction instruction : program) {
-      if (instruction instanceof Recorder.Elementwise e && joins(product, chain, e)) {
+      if (instruction instanceof Recorder.Elementwise e && joins(chain, e)) {
         chain.add(e);
         continue;
       }
-      flush(product, chain, out);
-      product = null;
-      if (instruction instanceof Gemm.Prepared p && SplitProduct.splits(p)) product = p;
-      else if (instruction instanceof Recorder.Elementwise e) chain.add(e);
-      else out.add(instruction);
+      flush(chain, out);
+      if (instruction instanceof Gemm.Prepared p && SplitProduct.splits(p)) {
+        chain.add(SplitProduct.asElementwise(p));
+      } else if (instruction instanceof Recorder.Elementwise e) {
+        chain.add(e);
+      } else {
+        out.add(instruction);
+      }
     }
-    flush(product, chain, out);
+    flush(chain, out);
     return out.toArray(new Recorder.Instruction[0]);
   }
 
-  /** True when {@code e} can run block by block after {@code product} and every kernel of chain. */
-  private static boolean joins(
-      Gemm.Prepared product, List<Recorder.Elementwise> chain, Recorder.Elementwise e) {
-    if (product != null) {
-      if (!SplitProduct.asElementwise(product).commutesBlockwise(e)) return false;
-    } else if (chain.isEmpty()) {
-      return false;
-    }
+  /** True when {@code e} can run block by block with every instruction of {@code chain}. */
+  private static boolean joins(List<Recorder.Elementwise> chain, Recorder.Elementwise e) {
+    if (chain.isEmpty()) return false;
     for (Recorder.Elementwise earlier : chain) if (!earlier.commutesBlockwise(e)) return false;
     return true;
   }
 
-  private static void flush(
-      Gemm.Prepared product, List<Recorder.Elementwise> chain, List<Recorder.Instruction> out) {
-    if (product != null) out.add(chain.isEmpty() ? product : new SplitProduct(product, chain));
-    else if (chain.size() == 1) out.add(chain.get(0));
-    else if (chain.size() > 1) out.add(new Chain(chain));
+  private static void flush(List<Recorder.Elementwise> chain, List<Recorder.Instruction> out) {
+    if (chain.isEmpty()) return;
+    if (chain.get(0).whole() instanceof Gemm.Prepared product) {
+      List<Recorder.Elementwise> kernels = chain.subList(1, chain.size());
+      out.add(kernels.isEmpty() ? product : new SplitProduct(product, kernels));
+    } else {
+      out.add(chain.size() == 1 ? chain.get(0) : new Chain(chain));
+    }
     chain.clear();
   }
 

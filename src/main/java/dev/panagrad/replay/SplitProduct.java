@@ -61,7 +61,8 @@ final class SplitProduct implements Recorder.Instruction {
   /**
    * The product as an elementwise instruction over C, for {@link
    * Recorder.Elementwise#commutesBlockwise}: it writes C element for element and reads all of A and
-   * B (ranges nobody else may write).
+   * B (ranges nobody else may write). {@link Fusion} starts a chain with it, and knows it by its
+   * {@code whole()}, the product itself.
    */
   static Recorder.Elementwise asElementwise(Gemm.Prepared product) {
     return new Recorder.Elementwise(

@@ -126,38 +126,6 @@ class FusionTest {
   }
 
   /**
-   * W1 (64x1000 @ 1000x100, ReLU, 100x10, the SGD update by hand) replays with the eager loop's
-   * bits, its weight gradient and update running as one split product.
-   */
-  @Test
-  void aSplitProductStepGivesTheEagerBits() {
-    org.junit.jupiter.api.Assumptions.assumeTrue(Gemm.concurrentProducts(1 << 20));
-    int steps = 8;
-    TrainStepTest.TwoLayer eager = new TrainStepTest.TwoLayer();
-    double[] expected = new double[steps], got = new double[steps];
-    for (int i = 0; i < steps; i++) {
-      try (var s = Scope.open()) {
-        expected[i] = eager.step(eager.x, eager.y).item();
-      }
-    }
-    TrainStepTest.TwoLayer replayed = new TrainStepTest.TwoLayer();
-    try (TrainStep step = TrainStep.capture(replayed::step, replayed.x, replayed.y)) {
-      assertTrue(
-          java.util.Arrays.stream(step.program()).anyMatch(i -> i instanceof SplitProduct),
-          "the weight gradient and its update run as a split product");
-      double[] first = step.captureLosses();
-      System.arraycopy(first, 0, got, 0, first.length);
-      for (int i = first.length; i < steps; i++) got[i] = step.run(replayed.x, replayed.y);
-    }
-    for (int i = 0; i < steps; i++) {
-      assertEquals(
-          Double.doubleToRawLongBits(expected[i]), Double.doubleToRawLongBits(got[i]), "step " + i);
-    }
-    assertArrayEquals(eager.w1.toFloatArray(), replayed.w1.toFloatArray());
-    assertArrayEquals(eager.w2.toFloatArray(), replayed.w2.toFloatArray());
-  }
-
-  /**
    * A step of long elementwise chains (several blocks, several intra-op chunks, SIMD tails, exp and
    * tanh) replays with the eager loop's bits, and runs fewer instructions than it recorded.
    */

@@ -156,6 +156,11 @@ class TrainStepTest {
     TwoLayer replayed = new TwoLayer();
     double[] got = new double[steps];
     try (TrainStep step = TrainStep.capture(replayed::step, replayed.x, replayed.y)) {
+      if (dev.panagrad.blas.Gemm.concurrentProducts(1 << 20)) {
+        assertTrue(
+            java.util.Arrays.stream(step.program()).anyMatch(i -> i instanceof SplitProduct),
+            "the weight gradient and its update run as a split product");
+      }
       double[] first = step.captureLosses();
       System.arraycopy(first, 0, got, 0, first.length);
       for (int i = first.length; i < steps; i++) got[i] = step.run(replayed.x, replayed.y);
