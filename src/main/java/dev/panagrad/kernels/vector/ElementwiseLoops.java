@@ -63,15 +63,15 @@ final class ElementwiseLoops {
     for (; i < n; i++) out.setAtIndex(F, oo + i, op.apply(a.getAtIndex(F, ao + i), p, q));
   }
 
+  // Note [Copies are bulk copies]: a copy is bytes, so it goes to MemorySegment.copy, which
+  // HotSpot compiles to a memmove in every tier. As a vector loop, it was the one kernel that C2
+  // sometimes left boxing every vector it loaded: in about one fresh JVM in twenty, a replayed
+  // AdamW step allocated 81,920 bytes (16,384 copied floats, an 80-byte array each 16), in
+  // every step, for good.
   private static long copyF(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, float p, float q) {
-    FloatVector pv = FloatVector.broadcast(FS, p), qv = FloatVector.broadcast(FS, q);
-    long i = 0, bound = FS.loopBound(n);
-    for (; i < bound; i += FS.length()) {
-      FloatVector x = FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, LE);
-      (x).intoMemorySegment(out, (oo + i) * 4, LE);
-    }
-    return i;
+    MemorySegment.copy(a, ao * 4, out, oo * 4, n * 4);
+    return n;
   }
 
   private static long negF(
@@ -699,15 +699,11 @@ final class ElementwiseLoops {
     for (; i < n; i++) out.setAtIndex(D, oo + i, op.apply(a.getAtIndex(D, ao + i), p, q));
   }
 
+  // Note [Copies are bulk copies] (copyF).
   private static long copyD(
       MemorySegment a, long ao, MemorySegment out, long oo, long n, double p, double q) {
-    DoubleVector pv = DoubleVector.broadcast(DS, p), qv = DoubleVector.broadcast(DS, q);
-    long i = 0, bound = DS.loopBound(n);
-    for (; i < bound; i += DS.length()) {
-      DoubleVector x = DoubleVector.fromMemorySegment(DS, a, (ao + i) * 8, LE);
-      (x).intoMemorySegment(out, (oo + i) * 8, LE);
-    }
-    return i;
+    MemorySegment.copy(a, ao * 8, out, oo * 8, n * 8);
+    return n;
   }
 
   private static long negD(
