@@ -143,7 +143,11 @@ public final class Scope implements AutoCloseable {
     Listener l = listener;
     if (l != null) l.closed(this);
     long bytes = 0, released = 0;
-    for (int i = 0; i < count; i++) {
+    // Last made, first shelved: the shelf is a stack, so the next step's first request gets the
+    // storage (and memory) this step's first request had, and so on down the step: each op of a
+    // loop finds the same objects in cache as last time. Shelving in the order they were made
+    // reversed that order every step; a W3 step (1,000 tiny ops) took 4-8% longer so.
+    for (int i = count - 1; i >= 0; i--) {
       Storage s = owned[i];
       owned[i] = null;
       // A storage kept out of this scope has another owner now: it is not ours to release.
