@@ -91,7 +91,7 @@ public final class Report {
       if (ratio == null) o.putNull("ratio");
       else o.put("ratio", ratio);
       if (alloc.isMissingNode()) o.putNull("alloc_bytes_per_op");
-      else o.put("alloc_bytes_per_op", alloc.path("score").asDouble());
+      else o.put("alloc_bytes_per_op", allocPerOp(w, alloc.path("score").asDouble()));
       if (ratio != null) ratios.put(w.name(), ratio);
       table.append(
           String.format(
@@ -101,7 +101,9 @@ public final class Report {
               ours,
               pt == null ? "-" : String.format("%.3f", pt),
               ratio == null ? "-" : String.format("%.2fx", ratio),
-              alloc.isMissingNode() ? "-" : String.format("%.0f", alloc.path("score").asDouble())));
+              alloc.isMissingNode()
+                  ? "-"
+                  : String.format("%.1f", allocPerOp(w, alloc.path("score").asDouble()))));
     }
     JsonNode baseline = findBenchmark(jmh, "ElementwiseBench.plainLoopAdd", "");
     if (baseline != null && section.has("W4")) {
@@ -185,6 +187,15 @@ public final class Report {
       case "GFLOP/s" -> 2.0 * 1024 * 1024 * 1024 / seconds / 1e9;
       default -> throw new IllegalArgumentException(w.unit());
     };
+  }
+
+  /**
+   * From JMH's heap bytes per benchmark call ({@code -prof gc}) to bytes per operation of the
+   * workload's unit: a W3 call is a step of {@link Workloads.W3#OPS} tiny ops; every other call is
+   * one step, one elementwise pass (W4) or one product (W5).
+   */
+  static double allocPerOp(Workload w, double bytesPerCall) {
+    return w.unit().equals("us/op") ? bytesPerCall / Workloads.W3.OPS : bytesPerCall;
   }
 
   static void chart(Map<String, Double> ratios, Path png) throws IOException {
