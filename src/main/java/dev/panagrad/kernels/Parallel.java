@@ -79,7 +79,14 @@ public final class Parallel {
     }
     // Chunk boundaries are multiples of 64 elements, so every chunk starts cache-line aligned
     // relative to the first, and SIMD tails fall only at the very end.
-    split(t, n, ((n + t - 1) / t + 63) & ~63L, body);
+    split(t, n, chunk(n, t, 64), body);
+  }
+
+  /**
+   * One thread's share of n elements in whole units of {@code unit} (the last chunk may be short).
+   */
+  private static long chunk(long n, int t, long unit) {
+    return ((n + unit - 1) / unit + t - 1) / t * unit;
   }
 
   /**
@@ -90,12 +97,11 @@ public final class Parallel {
   public static void forUnits(long n, long unit, Range body) {
     if (unit < 1) throw new IllegalArgumentException("unit must be positive, got " + unit);
     int t = threads;
-    long units = (n + unit - 1) / unit;
-    if (t == 1 || units < 2) {
+    if (t == 1 || n <= unit) {
       body.run(0, n);
       return;
     }
-    split(t, n, (units + t - 1) / t * unit, body);
+    split(t, n, chunk(n, t, unit), body);
   }
 
   /**
