@@ -160,7 +160,8 @@ public final class Torch {
   }
 
   private static void fill(MemorySegment s, DType dtype, long n, double value) {
-    if (value == 0) s.fill((byte) 0);
+    // All-zero bytes are +0 only: full(shape, -0.0) keeps its sign, as PyTorch's does.
+    if (Double.doubleToRawLongBits(value) == 0) s.fill((byte) 0);
     else for (long i = 0; i < n; i++) Elements.put(s, dtype, i, value);
   }
 

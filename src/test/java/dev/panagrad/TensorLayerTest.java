@@ -341,6 +341,19 @@ class TensorLayerTest {
   }
 
   @Test
+  void fullKeepsTheSignOfZero() {
+    // torch.full((3,), -0.0) is tensor([-0., -0., -0.]): the sign bit, not all-zero bytes
+    for (DType d : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+      Tensor t = full(d, new long[] {3}, -0.0);
+      for (int i = 0; i < 3; i++) {
+        assertEquals(
+            Double.doubleToRawLongBits(-0.0), Double.doubleToRawLongBits(t.get(i)), d + "");
+      }
+      assertEquals(0L, Double.doubleToRawLongBits(full(d, new long[] {3}, 0.0).get(1)));
+    }
+  }
+
+  @Test
   void sumsAreAccurate() {
     // 2^25 float32 ones: a float accumulator would stop at 2^24 = 16777216
     assertEquals(33554432.0, ones(1L << 25).sum().item());
