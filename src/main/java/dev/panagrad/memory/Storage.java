@@ -110,8 +110,12 @@ public final class Storage {
   void reuse(long bytes) {
     if (pastReleases == null) pastReleases = new Object[REMEMBERED];
     pastReleases[(generation - 1) % REMEMBERED] = releasedBy; // generations are never negative
-    segment = piece.view(bytes);
-    byteSize = bytes;
+    // Same size as last time (a loop's usual case): the segment this storage holds is already that
+    // view, so the piece and its cached views, two more objects to reach, are not touched.
+    if (bytes != byteSize) {
+      segment = piece.view(bytes);
+      byteSize = bytes;
+    }
     releasedBy = null;
   }
 
