@@ -27,8 +27,11 @@ import org.junit.jupiter.api.Test;
  * objects serve the next step's tensors behind a generation check, the shape and stride arrays are
  * shared with the input, the segment view stays with the pool piece, the backward rules return
  * their gradients in reused arrays, and the tape and the kernels allocate nothing per op once warm.
- * A forward op with backward counts its backward's results too: in the add/mul/tanh chain each
- * forward op makes two results in all (mul's backward makes two, tanh's one, add's none).
+ * A forward op with backward counts its backward's results too. In the add/mul/tanh chain of [1]
+ * tensors the backward carries its gradients as numbers (Note [Scalar lane] in {@code
+ * autograd.ScalarLane}) and makes three results a step: the seed, and one gradient for each leaf,
+ * which becomes its .grad. Before the lane each forward op made two results in all (mul's backward
+ * two, tanh's one, add's none).
  */
 class EagerAllocationTest {
   private static final int WARM_UP = 1_000, STEPS = 1_000, WINDOWS = 3;
@@ -94,15 +97,15 @@ class EagerAllocationTest {
     double perStep = Double.parseDouble(m.group(1));
     long results = Long.parseLong(m.group(2));
     int ops = TinyChain.OPS;
-    // Each forward op makes two results with its backward (see the class comment), 202 a step.
-    assertEquals(2 * ops + 2, results, "results (storages) a step");
-    // Measured about 129 bytes per forward op, 64 per result: the 64-byte handles, and what a
-    // step makes once (its scope, backward's arrays, two detached leaf gradients), about 1.1 KB.
-    // 355 before the fused backward kernels, the slim handle and storage reuse; 3,070 before the
-    // fast paths.
+    // One result a forward op, and three for the backward (see the class comment): 103 a step.
+    assertEquals(ops + 3, results, "results (storages) a step");
+    // Measured 70 bytes per forward op, 68 per result (7,003 a step, both kernel sets): the
+    // 64-byte handles, and what a step makes once (its scope, the seed), about 0.4 KB. 129 per op
+    // before the scalar lane; 355 before the fused backward kernels, the slim handle and storage
+    // reuse; 3,070 before the fast paths.
     double perOp = perStep / ops, perResult = perStep / results;
-    assertTrue(perOp < 150, "heap bytes per forward op (with its backward): " + perOp);
-    assertTrue(perResult < 75, "heap bytes per result tensor: " + perResult);
+    assertTrue(perOp < 85, "heap bytes per forward op (with its backward): " + perOp);
+    assertTrue(perResult < 80, "heap bytes per result tensor: " + perResult);
   }
 
   /** The child JVM's chain: prints the heap bytes and the result tensors per step. */

@@ -1,8 +1,10 @@
 package dev.panagrad.autograd;
 
+import dev.panagrad.DType;
 import dev.panagrad.Shapes;
 import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
+import dev.panagrad.memory.Recorder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -104,10 +106,18 @@ final class Engine {
       int stamp = ++tape.stamp;
       int top = -1;
       Ctx ctx = reused != null ? reused.ctx : new Ctx(tape, -1);
+      LeafSums sums = reused != null ? reused.leafSums : new LeafSums();
+      // Note [Scalar lane]: not where the gradients' tensors themselves are needed.
+      boolean lane =
+          ScalarLane.enabled
+              && inputs == null
+              && !createGraph
+              && !BackwardRules.detectAnomaly
+              && !Recorder.active();
       for (int i = 0; i < roots.length; i++) {
         Tensor r = roots[i];
         if (r.isLeaf()) {
-          deliverToLeaf(r, seeds[i], inputs, captured);
+          if (inputs == null) sums.expect(r);
           continue;
         }
         int e = tape.producerOf(r);
@@ -121,7 +131,18 @@ final class Engine {
         if (tape.visit[e] != stamp) continue;
         for (int k = tape.edgeStart[e], end = k + tape.edgeCount[e]; k < end; k++) {
           int p = tape.edgeEntry[k];
-          if (p >= 0) tape.visit[p] = stamp;
+          if (p >= 0) {
+            tape.visit[p] = stamp;
+          } else if (inputs == null) { // a leaf's sum is complete when all its rows have run
+            Tensor leaf = tape.leafAt(k);
+            if (leaf != null) sums.expect(leaf);
+          }
+        }
+      }
+      for (int i = 0; i < roots.length; i++) {
+        if (roots[i].isLeaf()) {
+          deliverToLeaf(roots[i], seeds[i], inputs, captured, false, sums);
+          if (inputs == null) sums.arrived(roots[i]);
         }
       }
       try {
@@ -129,9 +150,25 @@ final class Engine {
           if (tape.visit[e] != stamp) continue;
           Tensor g = tape.gradOf[e];
           boolean owned = tape.gradOwned[e] && tape.hooks[e] == null && inputs == null;
+          boolean valued = tape.valueStamp[e] == stamp;
           tape.gradOf[e] = null;
-          if (g == null) continue;
+          if (g == null && !valued) {
+            if (inputs == null) leavesArrived(tape, e, sums); // nothing for them from this row
+            continue;
+          }
           if (tape.state[e] == Tape.FREED) throw secondBackward();
+          if (lane && ScalarLane.covers(tape, e) && (valued || g.dtype() == tape.outDtype[e])) {
+            runInLane(tape, ctx.at(e), valued ? tape.gradValue[e] : g.item(), stamp, sums);
+            if (!retainGraph && tape.savedCount[e] > 0) {
+              tape.freeSaved(e);
+              tape.state[e] = Tape.FREED;
+            }
+            continue;
+          }
+          if (valued) { // a number from the lane reaches a row outside it: the tensor it stands for
+            g = ScalarLane.materialize(tape.gradValue[e], tape.outShape[e], tape.outDtype[e]);
+            owned = tape.hooks[e] == null && inputs == null;
+          }
           g = runHooks(tape.hooks[e], g);
           if (inputs != null) {
             for (int i = 0; i < inputs.length; i++) {
@@ -147,18 +184,26 @@ final class Engine {
           }
           Tensor[] grads = BackwardRules.apply(ctx.at(e), g);
           Op op = ctx.at(e).op();
-          for (int i = 0, k = tape.edgeStart[e]; i < grads.length; i++, k++) {
-            Tensor gi = grads[i];
-            if (gi == null) continue;
-            boolean giOwned = !createGraph && inputs == null && ownedResult(op, owned, g, grads, i);
+          for (int i = 0, k = tape.edgeStart[e]; i < tape.edgeCount[e]; i++, k++) {
+            Tensor gi = i < grads.length ? grads[i] : null;
             int p = tape.edgeEntry[k];
             if (p >= 0) {
+              if (gi == null) continue;
+              boolean giOwned =
+                  !createGraph && inputs == null && ownedResult(op, owned, g, grads, i);
+              takeValueAsTensor(tape, p, stamp);
               // a second gradient makes a fresh sum, the engine's alone when no graph is made
               giOwned = tape.gradOf[p] == null ? giOwned : !createGraph;
               tape.gradOf[p] = accumulate(tape.gradOf[p], gi);
               tape.gradOwned[p] = giOwned;
             } else if (tape.leafAt(k) != null) {
-              deliverToLeaf(tape.leafAt(k), gi, inputs, captured, giOwned);
+              Tensor leaf = tape.leafAt(k);
+              if (gi != null) {
+                boolean giOwned =
+                    !createGraph && inputs == null && ownedResult(op, owned, g, grads, i);
+                deliverToLeaf(leaf, gi, inputs, captured, giOwned, sums);
+              }
+              if (inputs == null) sums.arrived(leaf);
             }
           }
           if (!retainGraph && tape.savedCount[e] > 0) {
@@ -166,10 +211,12 @@ final class Engine {
             tape.state[e] = Tape.FREED;
           }
         }
+        sums.deliver();
       } finally {
         // After an exception mid-backward (a custom Function that throws, a NaN in anomaly
         // mode) no partial gradient may stay behind for the next backward.
         for (int e = top; e >= 0; e--) if (tape.visit[e] == stamp) tape.gradOf[e] = null;
+        sums.clear();
       }
     }
     if (captured != null) {
@@ -184,14 +231,63 @@ final class Engine {
     return captured;
   }
 
-  private static void deliverToLeaf(Tensor leaf, Tensor g, Tensor[] inputs, Tensor[] captured) {
-    deliverToLeaf(leaf, g, inputs, captured, false);
+  /**
+   * Runs covered row c.e's rule on its gradient g as a number (Note [Scalar lane] in ScalarLane)
+   * and hands each input its gradient: to the producing row, as a number, or to a leaf's .grad.
+   */
+  private static void runInLane(Tape tape, Ctx c, double g, int stamp, LeafSums sums) {
+    int e = c.e;
+    DType dtype = tape.outDtype[e];
+    boolean f32 = dtype == DType.FLOAT32;
+    double[] grads = tape.laneGrads;
+    ScalarLane.rule(c, g, f32, grads);
+    for (int i = 0, k = tape.edgeStart[e]; i < tape.edgeCount[e]; i++, k++) {
+      int p = tape.edgeEntry[k];
+      if (p >= 0) {
+        if (tape.gradOf[p] != null) { // a tensor already: sum as tensors, the sum the engine's
+          tape.gradOf[p] =
+              tape.gradOf[p].add(ScalarLane.materialize(grads[i], tape.outShape[p], dtype));
+          tape.gradOwned[p] = true;
+        } else if (tape.valueStamp[p] == stamp) {
+          tape.gradValue[p] = ScalarLane.add(tape.gradValue[p], grads[i], f32);
+        } else {
+          tape.valueStamp[p] = stamp;
+          tape.gradValue[p] = grads[i];
+        }
+      } else {
+        Tensor leaf = tape.leafAt(k);
+        if (leaf != null) {
+          sums.add(leaf, grads[i], tape.edgeShape[k], dtype);
+          sums.arrived(leaf);
+        }
+      }
+    }
   }
 
+  /**
+   * Row e ran, or had no gradient to run on: its leaves have one contribution fewer to wait for.
+   */
+  private static void leavesArrived(Tape tape, int e, LeafSums sums) {
+    for (int k = tape.edgeStart[e], end = k + tape.edgeCount[e]; k < end; k++) {
+      if (tape.edgeEntry[k] >= 0) continue;
+      Tensor leaf = tape.leafAt(k);
+      if (leaf != null) sums.arrived(leaf);
+    }
+  }
+
+  /** Row p's gradient as a tensor, when the lane left it a number: a tensor gradient joins it. */
+  private static void takeValueAsTensor(Tape tape, int p, int stamp) {
+    if (tape.valueStamp[p] != stamp) return;
+    tape.valueStamp[p] = stamp - 1;
+    tape.gradOf[p] = ScalarLane.materialize(tape.gradValue[p], tape.outShape[p], tape.outDtype[p]);
+    tape.gradOwned[p] = true;
+  }
+
+  /** A leaf's gradient: to its sum for .grad, or to autograd.grad's result for it. */
   private static void deliverToLeaf(
-      Tensor leaf, Tensor g, Tensor[] inputs, Tensor[] captured, boolean owned) {
+      Tensor leaf, Tensor g, Tensor[] inputs, Tensor[] captured, boolean owned, LeafSums sums) {
     if (inputs == null) {
-      accumulateGrad(leaf, g, owned);
+      sums.add(leaf, g, owned);
       return;
     }
     for (int i = 0; i < inputs.length; i++) {

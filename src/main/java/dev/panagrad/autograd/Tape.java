@@ -70,6 +70,17 @@ public final class Tape {
    */
   boolean[] gradOwned = new boolean[64];
 
+  /**
+   * A row's gradient as a number (Note [Scalar lane] in ScalarLane), valid while valueStamp[e] is
+   * the running backward's stamp; gradOf[e] is then null.
+   */
+  double[] gradValue = new double[64];
+
+  int[] valueStamp = new int[64];
+
+  /** The gradients a lane rule returns, one per input (the lane's ops have at most two). */
+  final double[] laneGrads = new double[2];
+
   Object[] hooks = new Object[64];
   Object[] retained = new Object[64]; // weak references: see retain()
   Object[] origin = new Object[64]; // where the op was called, in anomaly mode only
@@ -104,6 +115,7 @@ public final class Tape {
   static final class EngineArrays {
     final Tensor[] roots = new Tensor[1], gradients = new Tensor[1], seeds = new Tensor[1];
     final Ctx ctx;
+    final LeafSums leafSums = new LeafSums();
 
     EngineArrays(Tape tape) {
       this.ctx = new Ctx(tape, -1);
@@ -567,6 +579,8 @@ public final class Tape {
     outDtype = Arrays.copyOf(outDtype, c);
     gradOf = Arrays.copyOf(gradOf, c);
     gradOwned = Arrays.copyOf(gradOwned, c);
+    gradValue = Arrays.copyOf(gradValue, c);
+    valueStamp = Arrays.copyOf(valueStamp, c);
     hooks = Arrays.copyOf(hooks, c);
     retained = Arrays.copyOf(retained, c);
     origin = Arrays.copyOf(origin, c);

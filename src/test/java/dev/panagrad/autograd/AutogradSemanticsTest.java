@@ -38,6 +38,59 @@ class AutogradSemanticsTest {
   }
 
   @Test
+  void aLeafUsedTwiceRunsItsHookOnceOnTheSum() {
+    // PyTorch 2.13: x.register_hook(calls.append); (x*2 + x*3).backward(); (x*4).backward()
+    // gives calls [5.0, 4.0] and x.grad 9.0: the hook sees each backward's whole gradient.
+    Tensor x = tensor(new float[] {1f}).requiresGrad_(true);
+    java.util.List<Double> calls = new java.util.ArrayList<>();
+    x.registerHook(
+        g -> {
+          calls.add(g.item());
+          return null;
+        });
+    x.mul(2).add(x.mul(3)).backward();
+    x.mul(4).backward();
+    assertEquals(java.util.List.of(5.0, 4.0), calls);
+    assertEquals(9.0, x.grad().item());
+  }
+
+  @Test
+  void aLeafsHookRunsAsSoonAsItsLastRowHasRun() {
+    // PyTorch 2.13: hooks on a, b and h = a*2; (h.tanh()*b).backward() runs them in the order
+    // b, h, a: b's gradient is complete after the product's row, before h's row runs.
+    for (boolean lane : new boolean[] {true, false}) {
+      ScalarLane.enabled = lane;
+      try {
+        Tensor a = tensor(new float[] {0.5f}).requiresGrad_(true);
+        Tensor b = tensor(new float[] {2f}).requiresGrad_(true);
+        java.util.List<String> order = new java.util.ArrayList<>();
+        a.registerHook(g -> order.add("a") ? null : null);
+        b.registerHook(g -> order.add("b") ? null : null);
+        Tensor h = a.mul(2);
+        h.registerHook(g -> order.add("h") ? null : null);
+        h.tanh().mul(b).backward();
+        assertEquals(java.util.List.of("b", "h", "a"), order, "lane " + lane);
+      } finally {
+        ScalarLane.enabled = true;
+      }
+    }
+  }
+
+  @Test
+  void aLeafsGradientsAreSummedBeforeTheyReachItsGrad() {
+    // PyTorch 2.13: x.grad = [1.]; c = 2**-24; (x*c + x*c).backward() gives 1 + 2**-23, which is
+    // 1 + (c + c); adding each c to .grad in turn would round back to 1 twice.
+    double c = Math.scalb(1.0, -24);
+    for (Tensor x :
+        new Tensor[] {tensor(new float[] {1f}), tensor(new float[] {1f, 1f}).reshape(1, 2)}) {
+      x.requiresGrad_(true);
+      x.setGrad(onesLike(x));
+      x.mul(c).add(x.mul(c)).sum().backward();
+      assertEquals(1 + Math.scalb(1.0, -23), x.grad().reshape(-1).get(0), 0); // [1]: the lane
+    }
+  }
+
+  @Test
   void customFunction() {
     Tensor x = tensor(1f, 2f, 3f).requiresGrad_(true);
     Tensor y = new Square().apply(x);

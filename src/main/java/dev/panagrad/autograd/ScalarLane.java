@@ -1,0 +1,95 @@
+package dev.panagrad.autograd;
+
+import dev.panagrad.DType;
+import dev.panagrad.Shapes;
+import dev.panagrad.Tensor;
+import dev.panagrad.kernels.BinaryOp;
+import dev.panagrad.kernels.UnaryOp;
+
+/**
+ * Note [Scalar lane]. A graph of one-element tensors (micrograd's scale: W3 chains 1,000 adds,
+ * products and tanhs of [1] tensors) spent most of its backward making gradient tensors: a
+ * product's rule alone made two, each a storage, a handle and an op's checks, for one number. For a
+ * row whose output and inputs all hold one element of one floating dtype, and whose op is one of
+ * those below, the engine instead carries the gradient as a number and computes the rule here: a
+ * tensor is made only where a gradient leaves the lane, at a leaf's sum ({@link LeafSums}) or at a
+ * row the lane does not cover.
+ *
+ * <p>Same bits as the tensor rules: each formula below is the kernel's scalar definition ({@link
+ * BinaryOp#apply}, {@link UnaryOp#apply}) the one-element tensor path runs, in the tensor's
+ * precision, and gradients are summed in the order the engine would sum the tensors. The lane stays
+ * out of whatever needs the tensor itself: hooks, retained gradients, create_graph, autograd.grad,
+ * anomaly mode, and a step being captured for replay (whose kernels must be recorded). A W3 step's
+ * backward made about 1,000 gradient tensors and 667 in-place adds into b's .grad, and took about
+ * 133 us; it now makes three tensors and takes about 50 us (with leaf sums; probe medians).
+ */
+final class ScalarLane {
+  /** Off only in tests, which compare the lane with the tensor rules bit for bit. */
+  static boolean enabled = true;
+
+  private ScalarLane() {}
+
+  /** Whether row e's gradient can be a number: its op and every operand qualify. */
+  static boolean covers(Tape tape, int e) {
+    switch (tape.op[e]) {
+      case ADD, SUB, MUL, TANH, SIGMOID, RELU, NEG, ADD_SCALAR, SUB_SCALAR, MUL_SCALAR -> {}
+      default -> {
+        return false;
+      }
+    }
+    DType d = tape.outDtype[e];
+    if ((d != DType.FLOAT32 && d != DType.FLOAT64)
+        || tape.hooks[e] != null
+        || tape.retained[e] != null
+        || Shapes.numel(tape.outShape[e]) != 1) {
+      return false;
+    }
+    for (int k = tape.edgeStart[e], end = k + tape.edgeCount[e]; k < end; k++) {
+      if (tape.edgeDtype[k] != d || Shapes.numel(tape.edgeShape[k]) != 1) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Row c's gradients for output gradient g, into {@code out[i]} for each input i that needs one
+   * (what {@link BackwardRules} computes as tensors for a covered row).
+   */
+  static void rule(Ctx c, double g, boolean f32, double[] out) {
+    switch (c.op()) {
+      case ADD, SUB -> { // d(a +- alpha b) = (g, +-alpha g)
+        out[0] = g;
+        double alpha = c.op() == Op.ADD ? c.scalar(0) : -c.scalar(0);
+        out[1] = c.op() == Op.ADD && alpha == 1 ? g : unary(UnaryOp.MUL_SCALAR, g, alpha, f32);
+      }
+      case MUL -> { // d(a b) = (g b, g a); a factor is saved only when the other input needs it
+        if (c.needsGrad(0)) out[0] = binary(BinaryOp.MUL, g, c.saved(0).item(), 1, f32);
+        if (c.needsGrad(1)) out[1] = binary(BinaryOp.MUL, g, c.saved(1).item(), 1, f32);
+      }
+      case TANH -> out[0] = binary(BinaryOp.TANH_BACKWARD, g, c.saved(0).item(), 0, f32);
+      case SIGMOID -> out[0] = binary(BinaryOp.SIGMOID_BACKWARD, g, c.saved(0).item(), 0, f32);
+      case RELU -> out[0] = binary(BinaryOp.RELU_BACKWARD, g, c.saved(0).item(), 0, f32);
+      case NEG -> out[0] = unary(UnaryOp.NEG, g, 0, f32);
+      case ADD_SCALAR, SUB_SCALAR -> out[0] = g;
+      case MUL_SCALAR -> out[0] = unary(UnaryOp.MUL_SCALAR, g, c.scalar(0), f32);
+      default -> throw new AssertionError(c.op() + " is not in the scalar lane");
+    }
+  }
+
+  /** The gradients' sum, as the tensor path's {@code sum.add(g)} rounds it. */
+  static double add(double sum, double g, boolean f32) {
+    return binary(BinaryOp.ADD, sum, g, 1, f32);
+  }
+
+  /** A lane gradient as the tensor the rules would have made: one element of {@code shape}. */
+  static Tensor materialize(double v, long[] shape, DType dtype) {
+    return dev.panagrad.Torch.full(dtype, shape, v);
+  }
+
+  private static double binary(BinaryOp k, double a, double b, double p, boolean f32) {
+    return f32 ? k.apply((float) a, (float) b, (float) p) : k.apply(a, b, p);
+  }
+
+  private static double unary(UnaryOp k, double x, double p, boolean f32) {
+    return f32 ? k.apply((float) x, (float) p, 0f) : k.apply(x, p, 0);
+  }
+}
