@@ -38,6 +38,10 @@ final class LeafSums {
     if (grad[i] == null) {
       grad[i] = g;
       owned[i] = gOwned;
+    } else if (owned[i] && !GradMode.isEnabled()) {
+      // The sum is the engine's alone: add in place, as PyTorch's input buffer does, so a weight
+      // used at every step of a sequence costs one buffer, not one per use.
+      grad[i].add_(g);
     } else {
       grad[i] = grad[i].add(g);
       owned[i] = !GradMode.isEnabled(); // a fresh sum, the engine's unless a graph is being made

@@ -77,6 +77,29 @@ class AutogradSemanticsTest {
   }
 
   @Test
+  void aWeightUsedAtEveryStepIsSummedInOneBuffer() {
+    // w is used by 50 products; their 50 gradients are summed in one buffer (the first sum is a
+    // new tensor, the engine's alone, and the rest are added into it), as PyTorch's input buffer
+    // does. The backward makes the seed, one gradient per product and that sum: 52 storages.
+    Tensor w = randn(1000).requiresGrad_(true);
+    Tensor[] xs = new Tensor[50];
+    for (int i = 0; i < xs.length; i++) xs[i] = randn(1000);
+    try (var step = Scope.open()) {
+      Tensor loss = xs[0].mul(w);
+      for (int i = 1; i < xs.length; i++) loss = loss.add(xs[i].mul(w));
+      loss = loss.sum();
+      long before = dev.panagrad.memory.MemoryStats.liveCount();
+      loss.backward();
+      long made = dev.panagrad.memory.MemoryStats.liveCount() - before;
+      assertTrue(made <= 52, "storages the backward made: " + made); // 100 with a sum per use
+      Tensor expected = xs[0];
+      for (int i = 1; i < xs.length; i++) expected = expected.add(xs[i]);
+      // d(sum x_i w)/dw = sum x_i, summed here in another order
+      assertArrayEquals(expected.toFloatArray(), w.grad().toFloatArray(), 1e-4f);
+    }
+  }
+
+  @Test
   void aLeafsGradientsAreSummedBeforeTheyReachItsGrad() {
     // PyTorch 2.13: x.grad = [1.]; c = 2**-24; (x*c + x*c).backward() gives 1 + 2**-23, which is
     // 1 + (c + c); adding each c to .grad in turn would round back to 1 twice.
