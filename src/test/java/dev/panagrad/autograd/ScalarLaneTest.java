@@ -25,17 +25,23 @@ class ScalarLaneTest {
 
   /**
    * Runs {@code graph} on fresh leaves made from {@code values} (each [1] of dtype, needing grad),
-   * backward from its result, and returns every leaf's .grad as raw bits, once with the lane and
-   * once without; asserts both give the same bits and shapes, and returns the lane's run.
+   * backward from its result, once with the lane and once without; asserts both give every leaf's
+   * .grad with the same bits and shape, and that the lane's backward made fewer tensors; returns
+   * the lane's gradients.
    */
   private static List<String> sameBothWays(
       DType dtype, double[] values, Function<Tensor[], Tensor> graph) {
     List<String> withLane = run(true, dtype, values, graph);
     List<String> without = run(false, dtype, values, graph);
+    // the lane ran: its backward made fewer tensors (the last entry: storages made)
+    long madeWith = Long.parseLong(withLane.removeLast());
+    long madeWithout = Long.parseLong(without.removeLast());
+    assertTrue(madeWith < madeWithout, "storages made: " + madeWith + " against " + madeWithout);
     assertEquals(without, withLane);
     return withLane;
   }
 
+  /** Every leaf's .grad as raw bits, then the number of storages the backward made. */
   private static List<String> run(
       boolean lane, DType dtype, double[] values, Function<Tensor[], Tensor> graph) {
     ScalarLane.enabled = lane;
@@ -44,9 +50,13 @@ class ScalarLaneTest {
       for (int i = 0; i < values.length; i++) {
         leaves[i] = full(dtype, new long[] {1}, values[i]).requiresGrad_(true);
       }
-      graph.apply(leaves).backward();
+      Tensor root = graph.apply(leaves);
+      long before = dev.panagrad.memory.MemoryStats.liveCount();
+      root.backward();
+      long made = dev.panagrad.memory.MemoryStats.liveCount() - before;
       List<String> out = new ArrayList<>();
       for (Tensor leaf : leaves) out.add(bits(leaf.grad()));
+      out.add(Long.toString(made));
       return out;
     } finally {
       ScalarLane.enabled = true;
@@ -82,6 +92,15 @@ class ScalarLaneTest {
             t -> t[0].add(0.1).sub(2.3).mul(1.9).mul(t[1]).add(t[2].mul(-0.7)).tanh(),
             t -> t[0].mul(t[0]).mul(t[0]).add(t[1].mul(t[1])), // one leaf, many uses
             t -> t[0].mul(t[1].detach()).add(t[2].mul(3)), // a factor needing no grad
+            t -> t[0].div(t[1]).add(t[2].exp()).mul(t[3].log()).div(t[0].mul(t[1])),
+            t -> t[1].detach().div(t[0]).add(t[2].div(t[3].detach())),
+            t -> // x^2 and x^3 (kernels), x^0.5 and x^1 (Math.pow), x^0 (a zero gradient)
+            t[0].pow(2)
+                    .add(t[1].pow(3))
+                    .add(t[2].pow(0.5))
+                    .add(t[3].pow(1))
+                    .add(t[0].pow(0))
+                    .add(t[1].pow(-1.5).mul(t[2])),
             t -> { // a long chain, as W3
               Tensor h = t[0];
               for (int i = 0; i < 300; i++) h = h.add(t[1]).mul(t[1]).tanh();
