@@ -21,6 +21,13 @@ public final class Ctx {
   // call.
   private final Tensor[] one = new Tensor[1], two = new Tensor[2], three = new Tensor[3];
 
+  /**
+   * The scalar lane's gradients for this context's row, one per input (its ops have at most two):
+   * like the arrays above, read before the next row's rule, and each backward has its own context
+   * (a leaf's hook may start another backward while the lane hands these out).
+   */
+  final double[] laneGrads = new double[2];
+
   /** {@code {a}}, in this context's reused array. */
   Tensor[] one(Tensor a) {
     one[0] = a;

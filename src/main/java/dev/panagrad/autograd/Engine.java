@@ -239,8 +239,7 @@ final class Engine {
     int e = c.e;
     DType dtype = tape.outDtype[e];
     boolean f32 = dtype == DType.FLOAT32;
-    double[] grads = tape.laneGrads;
-    ScalarLane.rule(c, g, f32, grads);
+    double[] grads = ScalarLane.rule(c, g, f32);
     for (int i = 0, k = tape.edgeStart[e]; i < tape.edgeCount[e]; i++, k++) {
       int p = tape.edgeEntry[k];
       if (p >= 0) {

@@ -64,10 +64,11 @@ final class ScalarLane {
   }
 
   /**
-   * Row c's gradients for output gradient g, into {@code out[i]} for each input i that needs one
-   * (what {@link BackwardRules} computes as tensors for a covered row).
+   * Row c's gradients for output gradient g, in {@code c.laneGrads}: entry i is set for each input
+   * i that needs one (what {@link BackwardRules} computes as tensors for a covered row).
    */
-  static void rule(Ctx c, double g, boolean f32, double[] out) {
+  static double[] rule(Ctx c, double g, boolean f32) {
+    double[] out = c.laneGrads;
     switch (c.op()) {
       case ADD, SUB -> { // d(a +- alpha b) = (g, +-alpha g)
         out[0] = g;
@@ -108,6 +109,7 @@ final class ScalarLane {
       case MUL_SCALAR -> out[0] = unary(UnaryOp.MUL_SCALAR, g, c.scalar(0), f32);
       default -> throw new AssertionError(c.op() + " is not in the scalar lane");
     }
+    return out;
   }
 
   /** The gradients' sum, as the tensor path's {@code sum.add(g)} rounds it. */

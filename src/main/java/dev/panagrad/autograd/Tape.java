@@ -78,9 +78,6 @@ public final class Tape {
 
   int[] valueStamp = new int[64];
 
-  /** The gradients a lane rule returns, one per input (the lane's ops have at most two). */
-  final double[] laneGrads = new double[2];
-
   Object[] hooks = new Object[64];
   Object[] retained = new Object[64]; // weak references: see retain()
   Object[] origin = new Object[64]; // where the op was called, in anomaly mode only

@@ -224,6 +224,28 @@ class ScalarLaneTest {
   }
 
   @Test
+  void aBackwardStartedFromALeafsHookLeavesTheOuterRowsGradientsAlone() {
+    // d(ab)/da = b and d(ab)/db = a. a's sum is complete first, and its hook runs another lane
+    // backward (c d) while the outer row still has b's gradient to hand over.
+    Tensor a = tensor(new float[] {3f}).requiresGrad_(true);
+    Tensor b = tensor(new float[] {5f}).requiresGrad_(true);
+    Tensor c = tensor(new float[] {7f}).requiresGrad_(true);
+    Tensor d = tensor(new float[] {11f}).requiresGrad_(true);
+    a.registerHook(
+        g -> {
+          try (var on = enableGrad()) { // a backward runs its hooks with grad mode off
+            c.mul(d).backward();
+          }
+          return null;
+        });
+    a.mul(b).backward();
+    assertEquals(5.0, a.grad().item());
+    assertEquals(3.0, b.grad().item());
+    assertEquals(11.0, c.grad().item());
+    assertEquals(7.0, d.grad().item());
+  }
+
+  @Test
   void anInPlaceChangeToASavedTensorFailsInTheLaneToo() {
     for (boolean lane : new boolean[] {true, false}) {
       ScalarLane.enabled = lane;
