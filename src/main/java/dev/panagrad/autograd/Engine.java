@@ -159,10 +159,7 @@ final class Engine {
           if (tape.state[e] == Tape.FREED) throw secondBackward();
           if (lane && ScalarLane.covers(tape, e) && (valued || g.dtype() == tape.outDtype[e])) {
             runInLane(tape, ctx.at(e), valued ? tape.gradValue[e] : g.item(), stamp, sums);
-            if (!retainGraph && tape.savedCount[e] > 0) {
-              tape.freeSaved(e);
-              tape.state[e] = Tape.FREED;
-            }
+            if (!retainGraph) freeSaved(tape, e);
             continue;
           }
           if (valued) { // a number from the lane reaches a row outside it: the tensor it stands for
@@ -187,29 +184,23 @@ final class Engine {
           for (int i = 0, k = tape.edgeStart[e]; i < tape.edgeCount[e]; i++, k++) {
             Tensor gi = i < grads.length ? grads[i] : null;
             int p = tape.edgeEntry[k];
+            Tensor leaf = p >= 0 ? null : tape.leafAt(k);
+            if (p < 0 && leaf == null) continue; // an input that takes no gradient
+            boolean giOwned =
+                gi != null && !createGraph && inputs == null && ownedResult(op, owned, g, grads, i);
             if (p >= 0) {
               if (gi == null) continue;
-              boolean giOwned =
-                  !createGraph && inputs == null && ownedResult(op, owned, g, grads, i);
               takeValueAsTensor(tape, p, stamp);
               // a second gradient makes a fresh sum, the engine's alone when no graph is made
               giOwned = tape.gradOf[p] == null ? giOwned : !createGraph;
               tape.gradOf[p] = accumulate(tape.gradOf[p], gi);
               tape.gradOwned[p] = giOwned;
-            } else if (tape.leafAt(k) != null) {
-              Tensor leaf = tape.leafAt(k);
-              if (gi != null) {
-                boolean giOwned =
-                    !createGraph && inputs == null && ownedResult(op, owned, g, grads, i);
-                deliverToLeaf(leaf, gi, inputs, captured, giOwned, sums);
-              }
+            } else {
+              if (gi != null) deliverToLeaf(leaf, gi, inputs, captured, giOwned, sums);
               if (inputs == null) sums.arrived(leaf);
             }
           }
-          if (!retainGraph && tape.savedCount[e] > 0) {
-            tape.freeSaved(e);
-            tape.state[e] = Tape.FREED;
-          }
+          if (!retainGraph) freeSaved(tape, e);
         }
         sums.deliver();
       } finally {
@@ -260,6 +251,14 @@ final class Engine {
           sums.arrived(leaf);
         }
       }
+    }
+  }
+
+  /** Frees row e's saved tensors once its rule has run, for a backward that keeps no graph. */
+  private static void freeSaved(Tape tape, int e) {
+    if (tape.savedCount[e] > 0) {
+      tape.freeSaved(e);
+      tape.state[e] = Tape.FREED;
     }
   }
 

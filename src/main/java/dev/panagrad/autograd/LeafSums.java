@@ -51,9 +51,8 @@ final class LeafSums {
   /** Adds a gradient the lane carries as a number: one element of {@code shape} and dtype. */
   void add(Tensor leaf, double g, long[] shape, DType dtype) {
     int i = slot(leaf);
-    if (grad[i] != null) {
-      grad[i] = grad[i].add(ScalarLane.materialize(g, shape, dtype));
-      owned[i] = true;
+    if (grad[i] != null) { // the sum is a tensor already: g joins it as a tensor, a fresh one
+      add(leaf, ScalarLane.materialize(g, shape, dtype), true);
     } else if (valueShape[i] != null) {
       value[i] = ScalarLane.add(value[i], g, dtype == DType.FLOAT32);
     } else {

@@ -64,10 +64,22 @@ class AutogradSemanticsTest {
         Tensor a = tensor(new float[] {0.5f}).requiresGrad_(true);
         Tensor b = tensor(new float[] {2f}).requiresGrad_(true);
         java.util.List<String> order = new java.util.ArrayList<>();
-        a.registerHook(g -> order.add("a") ? null : null);
-        b.registerHook(g -> order.add("b") ? null : null);
+        a.registerHook(
+            g -> {
+              order.add("a");
+              return null;
+            });
+        b.registerHook(
+            g -> {
+              order.add("b");
+              return null;
+            });
         Tensor h = a.mul(2);
-        h.registerHook(g -> order.add("h") ? null : null);
+        h.registerHook(
+            g -> {
+              order.add("h");
+              return null;
+            });
         h.tanh().mul(b).backward();
         assertEquals(java.util.List.of("b", "h", "a"), order, "lane " + lane);
       } finally {

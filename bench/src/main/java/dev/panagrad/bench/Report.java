@@ -90,8 +90,10 @@ public final class Report {
       else o.put("pytorch", pt);
       if (ratio == null) o.putNull("ratio");
       else o.put("ratio", ratio);
-      if (alloc.isMissingNode()) o.putNull("alloc_bytes_per_op");
-      else o.put("alloc_bytes_per_op", allocPerOp(w, alloc.path("score").asDouble()));
+      Double allocPerOp =
+          alloc.isMissingNode() ? null : allocPerOp(w, alloc.path("score").asDouble());
+      if (allocPerOp == null) o.putNull("alloc_bytes_per_op");
+      else o.put("alloc_bytes_per_op", allocPerOp);
       if (ratio != null) ratios.put(w.name(), ratio);
       table.append(
           String.format(
@@ -101,9 +103,7 @@ public final class Report {
               ours,
               pt == null ? "-" : String.format("%.3f", pt),
               ratio == null ? "-" : String.format("%.2fx", ratio),
-              alloc.isMissingNode()
-                  ? "-"
-                  : String.format("%.1f", allocPerOp(w, alloc.path("score").asDouble()))));
+              allocPerOp == null ? "-" : String.format("%.1f", allocPerOp)));
     }
     JsonNode baseline = findBenchmark(jmh, "ElementwiseBench.plainLoopAdd", "");
     if (baseline != null && section.has("W4")) {
