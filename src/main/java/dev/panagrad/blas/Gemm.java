@@ -1,6 +1,7 @@
 package dev.panagrad.blas;
 
 import dev.panagrad.blas.bindings.cblas_h;
+import dev.panagrad.kernels.Parallel;
 import dev.panagrad.memory.Recorder;
 import java.lang.foreign.AddressLayout;
 import java.lang.foreign.FunctionDescriptor;
@@ -473,6 +474,45 @@ public final class Gemm {
           && macs() < PARALLEL_MIN_MACS
           && useNative(macs(), a, b, c)
           && BlasLibrary.get().concurrentCalls();
+    }
+
+    /**
+     * Whether this product run as row blocks of {@code unit} rows on the intra-op pool ({@link
+     * #runRows} inside {@link #concurrently}) gives {@link #run()}'s bits with the loaded BLAS,
+     * tried on scratch operands of this product's geometry. {@link #splitsByRows} says when the
+     * blocks may run at all; whether they keep the bits is the BLAS's choice of kernel, which may
+     * depend on the rows it is given: OpenBLAS 0.3.30 on its Haswell kernels (what it picks on an
+     * AVX-512 AMD EPYC) gave a 64x100x1000 product's row blocks results a few ulps off the whole
+     * product's, where on an AVX-512 Intel Xeon they were equal. A caller that promises the whole
+     * product's bits (a replayed step) asks this once per product it would split.
+     */
+    public boolean rowBlocksKeepBits(long unit) {
+      if (!splitsByRows()) return false;
+      long aRows = transA ? k : m, aCols = transA ? m : k;
+      long bRows = transB ? n : k, bCols = transB ? k : n;
+      try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+        MemorySegment sa = gaussian(arena, (aRows - 1) * lda + aCols, 1);
+        MemorySegment sb = gaussian(arena, (bRows - 1) * ldb + bCols, 2);
+        MemorySegment whole = arena.allocate(4L * m * n, 64),
+            split = arena.allocate(4L * m * n, 64);
+        new Prepared(
+                true, transA, transB, m, n, k, alpha, sa, 0, lda, sb, 0, ldb, beta, whole, 0, n)
+            .run();
+        Prepared p =
+            new Prepared(
+                true, transA, transB, m, n, k, alpha, sa, 0, lda, sb, 0, ldb, beta, split, 0, n);
+        concurrently(() -> Parallel.forUnits(m, unit, (r0, r1) -> p.runRows((int) r0, (int) r1)));
+        return whole.mismatch(split) < 0;
+      }
+    }
+
+    /** {@code count} floats of a fixed normal sequence (not the user's random stream). */
+    private static MemorySegment gaussian(java.lang.foreign.Arena arena, long count, long seed) {
+      MemorySegment s = arena.allocate(4 * count, 64);
+      java.util.Random rnd = new java.util.Random(seed);
+      for (long i = 0; i < count; i++)
+        s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextGaussian());
+      return s;
     }
 
     /** The multiply-adds of this product. */

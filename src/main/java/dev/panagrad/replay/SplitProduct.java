@@ -15,10 +15,10 @@ import java.util.List;
  * thread, then reads half of C from the other core's cache (W1's gradient update took 45 us after a
  * one-thread product and 100 us after a two-thread one). Here each core uses what it wrote.
  *
- * <p>Bit-identical to the unfused instructions: each row block is the same BLAS kernel over the
- * same k as the whole product ({@link Gemm.Prepared#splitsByRows}), the kernels compute each
- * element as before, and row blocks end on multiples of 64 elements, so SIMD loops and tails fall
- * where they fell ({@link Fusion}).
+ * <p>Bit-identical to the unfused instructions: each row block gives the whole product's bits for
+ * its rows (checked on the loaded BLAS for each product before it is split, {@link
+ * Gemm.Prepared#rowBlocksKeepBits}), the kernels compute each element as before, and row blocks end
+ * on multiples of 64 elements, so SIMD loops and tails fall where they fell ({@link Fusion}).
  */
 final class SplitProduct implements Recorder.Instruction {
   /**
@@ -37,8 +37,7 @@ final class SplitProduct implements Recorder.Instruction {
   SplitProduct(Gemm.Prepared product, List<Recorder.Elementwise> kernels) {
     this.product = product;
     this.columns = product.columns();
-    // the fewest rows whose elements are a multiple of 64: 64 / gcd(columns, 64)
-    this.unit = (int) (64 / Math.min(64, Long.lowestOneBit(columns)));
+    this.unit = rowUnit(columns);
     this.spans = new Recorder.Span[kernels.size()];
     for (int i = 0; i < spans.length; i++) spans[i] = kernels.get(i).span();
     int rows = product.rows();
@@ -55,7 +54,12 @@ final class SplitProduct implements Recorder.Instruction {
     Recorder.Operand[] in = product.inputs();
     return product.macs() >= MIN_MACS
         && in[1].elementBytes() * 4 <= in[0].elementBytes()
-        && product.splitsByRows();
+        && product.rowBlocksKeepBits(rowUnit(product.columns()));
+  }
+
+  /** The fewest rows whose elements are a multiple of 64: 64 / gcd(columns, 64). */
+  private static int rowUnit(long columns) {
+    return (int) (64 / Math.min(64, Long.lowestOneBit(columns)));
   }
 
   /**

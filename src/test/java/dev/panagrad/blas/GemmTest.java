@@ -409,11 +409,13 @@ class GemmTest {
 
   /**
    * A product run as row blocks at once, one per pool thread (Prepared.runRows inside
-   * concurrently), gives the whole product's bits: W1's two products and ragged shapes, every
-   * transpose; rows outside the product, and runs outside concurrently, are refused.
+   * concurrently), gives the whole product's bits exactly when {@code rowBlocksKeepBits} says so
+   * (OpenBLAS 0.3.30 on an AVX-512 AMD EPYC picks kernels that do not always): W1's two products
+   * and ragged shapes, every transpose; rows outside the product, and runs outside concurrently,
+   * are refused.
    */
   @Test
-  void rowBlocksGiveTheWholeProductsBits() {
+  void rowBlocksKeepTheWholeProductsBitsExactlyWhenTheProbeSaysSo() {
     org.junit.jupiter.api.Assumptions.assumeTrue(Gemm.concurrentProducts(1 << 20));
     int[][] shapes = {{64, 100, 1000}, {1000, 100, 64}, {333, 77, 129}, {96, 48, 300}};
     Random rnd = new Random(5);
@@ -437,12 +439,10 @@ class GemmTest {
               () ->
                   dev.panagrad.kernels.Parallel.forUnits(
                       m, 16, (r0, r1) -> p.runRows((int) r0, (int) r1)));
-          for (long i = 0; i < (long) m * n; i++) {
-            assertEquals(
-                Float.floatToRawIntBits(whole.getAtIndex(ValueLayout.JAVA_FLOAT, i)),
-                Float.floatToRawIntBits(split.getAtIndex(ValueLayout.JAVA_FLOAT, i)),
-                m + "x" + n + "x" + k + " transA " + ta + " transB " + tb + " element " + i);
-          }
+          String shape = m + "x" + n + "x" + k + " transA " + ta + " transB " + tb;
+          // Whether the blocks keep the bits is the BLAS's kernel choice: the probe must say so.
+          assertEquals(
+              whole.mismatch(split) < 0, p.rowBlocksKeepBits(16), "the probe's verdict, " + shape);
           assertThrows(IllegalStateException.class, () -> p.runRows(0, 1));
           assertThrows(
               IndexOutOfBoundsException.class, () -> Gemm.concurrently(() -> p.runRows(0, m + 1)));
