@@ -9,6 +9,7 @@ import dev.panagrad.kernels.BinaryOp;
 import dev.panagrad.kernels.UnaryOp;
 import dev.panagrad.memory.HasStorage;
 import dev.panagrad.memory.Recorder;
+import dev.panagrad.memory.Scope;
 import dev.panagrad.memory.Storage;
 import dev.panagrad.ops.Elementwise;
 import dev.panagrad.ops.LinearAlgebra;
@@ -111,6 +112,11 @@ public final class Tensor implements HasStorage {
    * the tensor: no op on the tensor reads or writes it.
    */
   public static Tensor emptyWithRoom(DType dtype, long[] shape, long roomBytes) {
+    if (roomBytes == 0 && Shapes.numel(shape) == 1) {
+      long[] sh = SharedDims.of(shape);
+      Tensor t = inSlot(dtype, sh, SharedDims.rowMajorStrides(sh));
+      if (t != null) return t;
+    }
     Storage storage = allocate(dtype, shape, roomBytes); // checks the shape before it is shared
     long[] sh = SharedDims.of(shape);
     return new Tensor(storage, sh, SharedDims.rowMajorStrides(sh), 0, dtype, null);
@@ -119,6 +125,10 @@ public final class Tensor implements HasStorage {
   /** {@link #empty(DType, long...)} for a matrix, finding its shape without making an array. */
   public static Tensor empty(DType dtype, long rows, long cols) {
     long[] sh = SharedDims.of(rows, cols);
+    if (rows == 1 && cols == 1) {
+      Tensor t = inSlot(dtype, sh, SharedDims.rowMajorStrides(sh));
+      if (t != null) return t;
+    }
     return new Tensor(allocate(dtype, sh), sh, SharedDims.rowMajorStrides(sh), 0, dtype, null);
   }
 
@@ -131,7 +141,21 @@ public final class Tensor implements HasStorage {
   public static Tensor emptyShaped(DType dtype, Tensor like) {
     long[] sh = like.shape;
     long[] st = like.hasDefaultStrides() ? like.strides : SharedDims.rowMajorStrides(sh);
+    if (like.numel() == 1) {
+      Tensor t = inSlot(dtype, sh, st);
+      if (t != null) return t;
+    }
     return new Tensor(allocate(dtype, sh), sh, st, 0, dtype, null);
+  }
+
+  /**
+   * A new one-element tensor on the next slot of the current scope's slot block (Note [Scalar
+   * slots] in Storage), or null outside scopes and while a step is captured.
+   */
+  private static Tensor inSlot(DType dtype, long[] sh, long[] st) {
+    Scope scope = Scope.current();
+    Storage slot = scope == null ? null : scope.takeSlot(dtype.byteSize());
+    return slot == null ? null : new Tensor(slot, sh, st, 0, dtype, null);
   }
 
   /** True when the strides are exactly {@link Shapes#contiguousStrides} of the shape. */
@@ -297,6 +321,27 @@ public final class Tensor implements HasStorage {
 
   long[] stridesRef() {
     return strides;
+  }
+
+  /**
+   * This tensor, its storage given the lifetime of {@code other}'s (for a leaf's gradient or an
+   * optimizer's state, which live as long as the leaf); a tensor on a slot block's slot (Note
+   * [Scalar slots] in Storage), which cannot leave its block alone, comes back as a copy with a
+   * storage of its own.
+   */
+  public Tensor withLifetimeOf(Tensor other) {
+    Storage target = other.storage();
+    Tensor t = this;
+    if (storage().isSlot()) {
+      long bytes = dtype.byteSize();
+      Storage own = Storage.allocateUnscoped(bytes);
+      MemorySegment.copy(segment(), offset * bytes, own.segment(), 0, bytes);
+      t = new Tensor(own, shape, SharedDims.rowMajorStrides(shape), 0, dtype, null);
+      if (!isLeaf()) CopySlices.moveHistory(this, t); // the copy is the op's result now
+      else if (requiresGrad()) t.requiresGrad_(true);
+    }
+    t.storage.shareLifetimeWith(target);
+    return t;
   }
 
   /** The segment, or {@link IllegalStateException} naming this tensor if it was released. */
@@ -469,7 +514,7 @@ public final class Tensor implements HasStorage {
       }
       extent += (shape[i] - 1) * Math.abs(strides[i]);
     }
-    Tensor flat = empty(dtype, extent);
+    Tensor flat = empty(dtype, extent); // a fresh tensor, at offset 0 of its storage or slot
     return new Tensor(flat.storage, shape.clone(), strides.clone(), 0, dtype, null);
   }
 

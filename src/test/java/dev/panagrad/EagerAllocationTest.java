@@ -92,13 +92,17 @@ class EagerAllocationTest {
   void tinyOpChainForwardAndBackward() throws Exception {
     String out = ChildJvm.run(TinyChain.class);
     java.util.regex.Matcher m =
-        java.util.regex.Pattern.compile("bytes/step (\\S+) results (\\d+)").matcher(out);
+        java.util.regex.Pattern.compile("bytes/step (\\S+) results (\\d+) storages (\\d+)")
+            .matcher(out);
     assertTrue(m.find(), out);
     double perStep = Double.parseDouble(m.group(1));
     long results = Long.parseLong(m.group(2));
     int ops = TinyChain.OPS;
-    // One result a forward op, and three for the backward (see the class comment): 103 a step.
-    assertEquals(ops + 3, results, "results (storages) a step");
+    // One result a forward op, and three for the backward (see the class comment): 103 a step,
+    // each in a slot of the step's slot block (Note [Scalar slots] in Storage).
+    assertEquals(ops + 3, results, "one-element results (slots) a step");
+    // The block, and a storage of its own for each leaf's .grad, copied out of its slot.
+    assertEquals(3, Long.parseLong(m.group(3)), "storages a step");
     // Measured 70 bytes per forward op, 68 per result (7,003 a step, both kernel sets): the
     // 64-byte handles, and what a step makes once (its scope, the seed), about 0.4 KB. 129 per op
     // before the scalar lane; 355 before the fused backward kernels, the slim handle and storage
@@ -116,7 +120,7 @@ class EagerAllocationTest {
       manualSeed(0);
       Tensor a = randn(1).requiresGrad_(true), b = randn(1).requiresGrad_(true);
       double[] value = new double[1];
-      long[] results = new long[1];
+      long[] results = new long[1], storages = new long[1];
       double perStep =
           bytesPerStep(
               () -> {
@@ -127,11 +131,13 @@ class EagerAllocationTest {
                   h.backward();
                   a.setGrad(null);
                   b.setGrad(null);
-                  results[0] = MemoryStats.liveCount() - live; // every result's storage, live
+                  results[0] = s.slotsTaken(); // Note [Scalar slots] in Storage
+                  storages[0] = MemoryStats.liveCount() - live; // every storage made, live
                 }
               });
       if (!Double.isFinite(value[0])) throw new AssertionError("value " + value[0]);
-      System.out.println("bytes/step " + perStep + " results " + results[0]);
+      System.out.println(
+          "bytes/step " + perStep + " results " + results[0] + " storages " + storages[0]);
     }
   }
 

@@ -333,8 +333,7 @@ final class Engine {
     if (g.dtype() != leaf.dtype()) g = g.to(leaf.dtype());
     Tensor old = leaf.gradUnchecked();
     if (old == null && owned && !GradMode.isEnabled() && fitsAsGrad(leaf, g)) {
-      g.storage().shareLifetimeWith(leaf.storage());
-      leaf.setGradUnchecked(g); // see Note [Gradient stealing]
+      leaf.setGradUnchecked(g.withLifetimeOf(leaf)); // see Note [Gradient stealing]
     } else if (old == null) {
       Tensor copy;
       if (GradMode.isEnabled() && g.requiresGrad()) {
@@ -342,12 +341,9 @@ final class Engine {
       } else {
         copy = g.detach().clone();
       }
-      copy.storage().shareLifetimeWith(leaf.storage());
-      leaf.setGradUnchecked(copy);
+      leaf.setGradUnchecked(copy.withLifetimeOf(leaf));
     } else if (GradMode.isEnabled() && g.requiresGrad()) {
-      Tensor sum = old.add(g);
-      sum.storage().shareLifetimeWith(leaf.storage());
-      leaf.setGradUnchecked(sum);
+      leaf.setGradUnchecked(old.add(g).withLifetimeOf(leaf));
     } else if (!GradMode.isEnabled()) {
       old.add_(g); // the usual case: backward runs with grad mode off unless create_graph
     } else {

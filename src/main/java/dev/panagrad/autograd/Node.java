@@ -75,8 +75,7 @@ public final class Node {
         // PyTorch 1.13 copies a grad that has history, and the copy shows grad_fn=<CopyBackwards>.
         Tensor copy = g.detach().clone();
         Tape.record(Op.COPY_BACKWARDS, copy, new Tensor[] {g}, null, null, null);
-        copy.storage().shareLifetimeWith(leaf.storage());
-        leaf.setGradUnchecked(copy);
+        leaf.setGradUnchecked(copy.withLifetimeOf(leaf));
       } else {
         Engine.accumulateGrad(leaf, g);
       }

@@ -63,6 +63,9 @@ public final class Scope implements AutoCloseable {
   private Storage[] owned;
   private int count;
   private boolean closed;
+  // Where this scope's one-element tensors go (Note [Scalar slots] in Storage), and how many did.
+  private Storage slotBlock;
+  private long slotsTaken;
 
   /** The thread's cache of released storages; null once closed (so it can die with the thread). */
   private StorageCache cache;
@@ -106,7 +109,8 @@ public final class Scope implements AutoCloseable {
    * collector), so it survives this scope's close. Returns {@code t}.
    */
   public <T extends HasStorage> T keep(T t) {
-    Storage s = t.storage();
+    // A slot's tensor keeps its whole block (Note [Scalar slots] in Storage).
+    Storage s = t.storage().lifetime();
     if (s.owner() == this) {
       if (parent != null) parent.adopt(s);
       else s.releaseWhenUnreachable();
@@ -117,6 +121,25 @@ public final class Scope implements AutoCloseable {
   /** Where storages allocated in this open scope come from first. */
   StorageCache cache() {
     return cache;
+  }
+
+  /**
+   * The storage of a one-element tensor of {@code bytes} bytes made in this scope: the next slot of
+   * the scope's slot block (Note [Scalar slots] in Storage). Null when slots are not used: while a
+   * step is captured, whose tensors keep storages of their own in its private pool. A block this
+   * scope no longer owns (moved by {@link #keep}) or with no free slot is followed by a new one.
+   */
+  public Storage takeSlot(int bytes) {
+    if (StoragePool.forCurrentThread() != StoragePool.get()) return null;
+    Storage s = slotBlock;
+    if (s == null || s.blockFullFor(this)) s = slotBlock = Storage.allocateSlotBlock(this);
+    slotsTaken++;
+    return s.takeSlot(bytes);
+  }
+
+  /** How many one-element tensors took a slot of this scope (for tests and diagnostics). */
+  public long slotsTaken() {
+    return slotsTaken;
   }
 
   void adopt(Storage s) {
@@ -140,6 +163,7 @@ public final class Scope implements AutoCloseable {
               + "' closed while an inner scope is still open; close inner scopes first");
     }
     closed = true;
+    slotBlock = null;
     Listener l = listener;
     if (l != null) l.closed(this);
     long bytes = 0, released = 0;

@@ -81,8 +81,7 @@ public abstract class Optimizer {
   }
 
   private Tensor own(Tensor t, int i) {
-    t.storage().shareLifetimeWith(params.get(i).storage());
-    return t;
+    return t.withLifetimeOf(params.get(i));
   }
 
   public List<Tensor> params() {
