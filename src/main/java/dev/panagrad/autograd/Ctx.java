@@ -72,6 +72,27 @@ public final class Ctx {
   /** Saved tensor {@code i}; fails as PyTorch does when it was freed or modified in place. */
   public Tensor saved(int i) {
     int k = tape.savedStart[e] + i;
+    Tensor t = unmodified(k);
+    if (tape.savedIsOutput[k] && GradMode.isEnabled() && t.isLeaf()) {
+      // A saved output was stored without history (Tape.append); for a differentiable
+      // backward (create_graph) it gets its grad_fn back: this row.
+      Tensor h = t.detach();
+      h.setHistory(tape, e, tape.gen[e]);
+      return h;
+    }
+    return t;
+  }
+
+  /**
+   * The one element of saved tensor {@code i}, checked as {@link #saved} checks it: for the scalar
+   * lane, which makes no graph, so a saved output needs no history back.
+   */
+  double savedItem(int i) {
+    return unmodified(tape.savedStart[e] + i).item();
+  }
+
+  /** Saved tensor k; fails as PyTorch does when it was freed or modified in place. */
+  private Tensor unmodified(int k) {
     Tensor t = savedAt(k);
     int now = t.storage().version();
     if (now != tape.savedVersion[k]) {
@@ -89,13 +110,6 @@ public final class Ctx {
               + tape.savedVersion[k]
               + " instead. Hint: the in-place op must be replaced by an out-of-place one, or the"
               + " tensor cloned before it is modified.");
-    }
-    if (tape.savedIsOutput[k] && GradMode.isEnabled() && t.isLeaf()) {
-      // A saved output was stored without history (Tape.append); for a differentiable
-      // backward (create_graph) it gets its grad_fn back: this row.
-      Tensor h = t.detach();
-      h.setHistory(tape, e, tape.gen[e]);
-      return h;
     }
     return t;
   }

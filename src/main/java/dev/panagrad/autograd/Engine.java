@@ -117,7 +117,7 @@ final class Engine {
       for (int i = 0; i < roots.length; i++) {
         Tensor r = roots[i];
         if (r.isLeaf()) {
-          if (inputs == null) sums.expect(r);
+          if (inputs == null) sums.expect(r, 1);
           continue;
         }
         int e = tape.producerOf(r);
@@ -126,19 +126,7 @@ final class Engine {
         tape.gradOwned[e] = false; // the caller's gradient, or a sum the caller's may alias
         top = Math.max(top, e);
       }
-      // Mark what the roots reach: producers come before consumers, so one reverse pass does.
-      for (int e = top; e >= 0; e--) {
-        if (tape.visit[e] != stamp) continue;
-        for (int k = tape.edgeStart[e], end = k + tape.edgeCount[e]; k < end; k++) {
-          int p = tape.edgeEntry[k];
-          if (p >= 0) {
-            tape.visit[p] = stamp;
-          } else if (inputs == null) { // a leaf's sum is complete when all its rows have run
-            Tensor leaf = tape.leafAt(k);
-            if (leaf != null) sums.expect(leaf);
-          }
-        }
-      }
+      markReached(tape, top, stamp, inputs == null ? sums : null);
       for (int i = 0; i < roots.length; i++) {
         if (roots[i].isLeaf()) {
           deliverToLeaf(roots[i], seeds[i], inputs, captured, false, sums);
@@ -223,6 +211,37 @@ final class Engine {
   }
 
   /**
+   * Marks the rows the roots reach, from row {@code top} down: producers come before consumers, so
+   * one reverse pass does. Counts each leaf's rows into {@code sums} (null: none wanted), so a
+   * leaf's sum is known complete when the last of them has run; consecutive edges to one leaf are
+   * counted together (W3's 667 edges to b make one call: a call per edge took about 5 us of its 88
+   * us step).
+   */
+  private static void markReached(Tape tape, int top, int stamp, LeafSums sums) {
+    Tensor last = null;
+    int uses = 0;
+    for (int e = top; e >= 0; e--) {
+      if (tape.visit[e] != stamp) continue;
+      for (int k = tape.edgeStart[e], end = k + tape.edgeCount[e]; k < end; k++) {
+        int p = tape.edgeEntry[k];
+        if (p >= 0) {
+          tape.visit[p] = stamp;
+        } else if (sums != null) {
+          Tensor leaf = tape.leafAt(k);
+          if (leaf == last) {
+            uses++;
+          } else if (leaf != null) {
+            if (last != null) sums.expect(last, uses);
+            last = leaf;
+            uses = 1;
+          }
+        }
+      }
+    }
+    if (last != null) sums.expect(last, uses);
+  }
+
+  /**
    * Runs covered row c.e's rule on its gradient g as a number (Note [Scalar lane] in ScalarLane)
    * and hands each input its gradient: to the producing row, as a number, or to a leaf's .grad.
    */
@@ -247,8 +266,7 @@ final class Engine {
       } else {
         Tensor leaf = tape.leafAt(k);
         if (leaf != null) {
-          sums.add(leaf, grads[i], tape.edgeShape[k], dtype);
-          sums.arrived(leaf);
+          sums.addAndArrive(leaf, grads[i], tape.edgeShape[k], dtype);
         }
       }
     }

@@ -48,9 +48,17 @@ final class LeafSums {
     }
   }
 
-  /** Adds a gradient the lane carries as a number: one element of {@code shape} and dtype. */
-  void add(Tensor leaf, double g, long[] shape, DType dtype) {
+  /**
+   * Adds a gradient the lane carries as a number (one element of {@code shape} and dtype) from a
+   * row that reaches the leaf once: {@link #add} and {@link #arrived} with one lookup of the leaf.
+   */
+  void addAndArrive(Tensor leaf, double g, long[] shape, DType dtype) {
     int i = slot(leaf);
+    add(i, leaf, g, shape, dtype);
+    if (--left[i] == 0) deliver(i);
+  }
+
+  private void add(int i, Tensor leaf, double g, long[] shape, DType dtype) {
     if (grad[i] != null) { // the sum is a tensor already: g joins it as a tensor, a fresh one
       add(leaf, ScalarLane.materialize(g, shape, dtype), true);
     } else if (valueShape[i] != null) {
@@ -62,9 +70,9 @@ final class LeafSums {
     }
   }
 
-  /** One more contribution (a row that reaches the leaf, or the leaf as a root) to wait for. */
-  void expect(Tensor t) {
-    left[slot(t)]++;
+  /** {@code n} more contributions (rows that reach the leaf, or the leaf as a root) to wait for. */
+  void expect(Tensor t, int n) {
+    left[slot(t)] += n;
   }
 
   /** One expected contribution has come (or will not): the last one hands the leaf its sum. */
@@ -108,7 +116,10 @@ final class LeafSums {
   }
 
   private int slot(Tensor t) {
-    if (t == lastLeaf) return lastSlot;
+    return t == lastLeaf ? lastSlot : newSlot(t); // the hit stays small enough to inline
+  }
+
+  private int newSlot(Tensor t) {
     Integer s = slots.get(t);
     if (s == null) {
       if (count == leaf.length) grow();

@@ -76,19 +76,19 @@ final class ScalarLane {
         out[1] = c.op() == Op.ADD && alpha == 1 ? g : unary(UnaryOp.MUL_SCALAR, g, alpha, f32);
       }
       case MUL -> { // d(a b) = (g b, g a); a factor is saved only when the other input needs it
-        if (c.needsGrad(0)) out[0] = binary(BinaryOp.MUL, g, c.saved(0).item(), 1, f32);
-        if (c.needsGrad(1)) out[1] = binary(BinaryOp.MUL, g, c.saved(1).item(), 1, f32);
+        if (c.needsGrad(0)) out[0] = binary(BinaryOp.MUL, g, c.savedItem(0), 1, f32);
+        if (c.needsGrad(1)) out[1] = binary(BinaryOp.MUL, g, c.savedItem(1), 1, f32);
       }
       case DIV -> { // d(a / b) = (g / b, -g a / (b b)), each op rounded as the tensor ops round
-        double a = c.saved(0).item(), b = c.saved(1).item();
+        double a = c.savedItem(0), b = c.savedItem(1);
         if (c.needsGrad(0)) out[0] = binary(BinaryOp.DIV, g, b, 1, f32);
         if (c.needsGrad(1)) {
           double num = binary(BinaryOp.MUL, unary(UnaryOp.NEG, g, 0, f32), a, 1, f32);
           out[1] = binary(BinaryOp.DIV, num, binary(BinaryOp.MUL, b, b, 1, f32), 1, f32);
         }
       }
-      case EXP -> out[0] = binary(BinaryOp.MUL, g, c.saved(0).item(), 1, f32); // g y
-      case LOG -> out[0] = binary(BinaryOp.DIV, g, c.saved(0).item(), 1, f32); // g / x
+      case EXP -> out[0] = binary(BinaryOp.MUL, g, c.savedItem(0), 1, f32); // g y
+      case LOG -> out[0] = binary(BinaryOp.DIV, g, c.savedItem(0), 1, f32); // g / x
       case POW_SCALAR -> { // d(x^e) = g (x^(e-1) e); 0 when e = 0
         double e = c.scalar(0);
         out[0] =
@@ -97,13 +97,13 @@ final class ScalarLane {
                 : binary(
                     BinaryOp.MUL,
                     g,
-                    unary(UnaryOp.MUL_SCALAR, pow(c.saved(0).item(), e - 1, f32), e, f32),
+                    unary(UnaryOp.MUL_SCALAR, pow(c.savedItem(0), e - 1, f32), e, f32),
                     1,
                     f32);
       }
-      case TANH -> out[0] = binary(BinaryOp.TANH_BACKWARD, g, c.saved(0).item(), 0, f32);
-      case SIGMOID -> out[0] = binary(BinaryOp.SIGMOID_BACKWARD, g, c.saved(0).item(), 0, f32);
-      case RELU -> out[0] = binary(BinaryOp.RELU_BACKWARD, g, c.saved(0).item(), 0, f32);
+      case TANH -> out[0] = binary(BinaryOp.TANH_BACKWARD, g, c.savedItem(0), 0, f32);
+      case SIGMOID -> out[0] = binary(BinaryOp.SIGMOID_BACKWARD, g, c.savedItem(0), 0, f32);
+      case RELU -> out[0] = binary(BinaryOp.RELU_BACKWARD, g, c.savedItem(0), 0, f32);
       case NEG -> out[0] = unary(UnaryOp.NEG, g, 0, f32);
       case ADD_SCALAR, SUB_SCALAR -> out[0] = g;
       case MUL_SCALAR -> out[0] = unary(UnaryOp.MUL_SCALAR, g, c.scalar(0), f32);
