@@ -493,9 +493,9 @@ public final class Tape {
   }
 
   private void kill(int e) {
+    if (state[e] != FREED) freeSaved(e); // a backward that kept no graph freed them already
     state[e] = DEAD;
     gen[e]++;
-    freeSaved(e);
     // The row's edges (leaf references are weak) and shapes stay until the slot is reused: a
     // dead row is never read, and rewriting the same values costs G1 nothing.
     gradOf[e] = null;
