@@ -63,13 +63,18 @@ public final class Report {
         n.forEach(jmh::add);
       }
     }
-    ObjectNode section = JSON.createObjectNode();
+    ObjectNode root =
+        Files.exists(outJson)
+            ? (ObjectNode) JSON.readTree(outJson.toFile())
+            : JSON.createObjectNode();
+    // A run of some workloads (scripts/bench W3) replaces their entries and keeps the others'.
+    ObjectNode section =
+        root.get("workloads") instanceof ObjectNode kept ? kept : JSON.createObjectNode();
     StringBuilder table = new StringBuilder();
     table.append(
         String.format(
             "%-4s %-8s %14s %14s %8s %14s%n",
             "", "unit", "panagrad", "pytorch", "ratio", "alloc B/op"));
-    Map<String, Double> ratios = new LinkedHashMap<>();
     for (Workload w : WORKLOADS) {
       JsonNode r = find(jmh, w);
       if (r == null) continue;
@@ -94,7 +99,6 @@ public final class Report {
           alloc.isMissingNode() ? null : allocPerOp(w, alloc.path("score").asDouble());
       if (allocPerOp == null) o.putNull("alloc_bytes_per_op");
       else o.put("alloc_bytes_per_op", allocPerOp);
-      if (ratio != null) ratios.put(w.name(), ratio);
       table.append(
           String.format(
               "%-4s %-8s %14.3f %14s %8s %14s%n",
@@ -128,16 +132,17 @@ public final class Report {
               "W5 C cblas_sgemm, same library and threads: %.3f GFLOP/s (panagrad / C = %.2fx)%n",
               cGflops, w5.get("ratio_c").asDouble()));
     }
-    ObjectNode root =
-        Files.exists(outJson)
-            ? (ObjectNode) JSON.readTree(outJson.toFile())
-            : JSON.createObjectNode();
     root.set("workloads", section);
     if (pytorchVersion != null) root.put("pytorch_version", pytorchVersion);
     Files.createDirectories(outJson.toAbsolutePath().getParent());
     JSON.writerWithDefaultPrettyPrinter().writeValue(outJson.toFile(), root);
     System.out.print(table);
     if (pytorchVersion != null) System.out.println("compared against PyTorch " + pytorchVersion);
+    Map<String, Double> ratios = new LinkedHashMap<>();
+    for (Workload w : WORKLOADS) {
+      JsonNode ratio = section.path(w.name()).path("ratio");
+      if (ratio.isNumber()) ratios.put(w.name(), ratio.asDouble());
+    }
     if (!ratios.isEmpty()) chart(ratios, outPng);
   }
 
