@@ -333,10 +333,10 @@ public final class Tensor implements HasStorage {
     Storage target = other.storage();
     Tensor t = this;
     if (storage().isSlot()) {
-      long bytes = dtype.byteSize();
-      Storage own = Storage.allocateUnscoped(bytes);
-      MemorySegment.copy(segment(), offset * bytes, own.segment(), 0, bytes);
-      t = new Tensor(own, shape, SharedDims.rowMajorStrides(shape), 0, dtype, null);
+      t = emptyUnscoped(dtype, shape);
+      try (var off = GradMode.noGrad()) {
+        t.copy_(this);
+      }
       if (!isLeaf()) CopySlices.moveHistory(this, t); // the copy is the op's result now
       else if (requiresGrad()) t.requiresGrad_(true);
     }

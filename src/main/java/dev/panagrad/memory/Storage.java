@@ -74,9 +74,9 @@ public final class Storage {
   // The Cleaner's claim on this object's piece, made the first time no scope owns it and kept for
   // the object's life: reusing the object re-arms it instead of registering again.
   private Release claim;
-  // Note [Scalar slots]. For a slot: its block (fixed). For a slot block: its slot objects, made as
+  // Note [Scalar slots]. For a slot: its block (fixed). For a block: its slot objects, made as
   // first
-  // needed and kept with the object when it is reused; block is set while it serves as one.
+  // needed and kept with the object when it is reused; slotBlock is set while it serves as one.
   private final Storage blockOfSlot;
   private Storage[] slots;
   private boolean slotBlock;
@@ -120,9 +120,7 @@ public final class Storage {
   Storage takeSlot(int bytes) {
     int k = slotsTaken++;
     Storage slot = slots[k];
-    // The block's segment is this size's view of the piece whenever it serves as a slot block, so a
-    // slot
-    // made from it once stays a valid view of the same bytes.
+    // A block always sees the same bytes of its piece, so a slot made once stays valid.
     if (slot == null) slot = slots[k] = new Storage(this, k);
     slot.byteSize = bytes;
     slot.version = 0;
@@ -262,7 +260,7 @@ public final class Storage {
   public void shareLifetimeWith(Storage other) {
     if (blockOfSlot != null) {
       throw new IllegalStateException(
-          "a one-element tensor's slot lives with its block; copy it out first (Tensor.withLifetimeOf)");
+          "a one-element tensor's slot lives with its block: copy it out (Tensor.withLifetimeOf)");
     }
     other = other.lifetime();
     if (other.owner == owner) return;

@@ -116,6 +116,19 @@ class ScalarSlotsTest {
   }
 
   @Test
+  void aViewOfASlotLeavesItWhole() {
+    Tensor owner = tensor(new float[] {0f, 0f, 0f});
+    Tensor out;
+    try (var s = Scope.open()) {
+      Tensor spread = one(2).expand(3); // one slot, read three times (stride 0)
+      out = spread.withLifetimeOf(owner);
+      assertFalse(out.storage().isSlot());
+    }
+    org.junit.jupiter.api.Assertions.assertArrayEquals(
+        new float[] {2f, 2f, 2f}, out.toFloatArray());
+  }
+
+  @Test
   void anOptimizersStateForAOneElementParameterOutlivesTheStepScope() {
     Tensor w = tensor(new float[] {1f}).requiresGrad_(true);
     SGD opt = new SGD(List.of(w), 0.1, 0.9);
