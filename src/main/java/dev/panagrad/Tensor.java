@@ -112,11 +112,6 @@ public final class Tensor implements HasStorage {
    * the tensor: no op on the tensor reads or writes it.
    */
   public static Tensor emptyWithRoom(DType dtype, long[] shape, long roomBytes) {
-    if (roomBytes == 0 && Shapes.numel(shape) == 1) {
-      long[] sh = SharedDims.of(shape);
-      Tensor t = inSlot(dtype, sh, SharedDims.rowMajorStrides(sh));
-      if (t != null) return t;
-    }
     Storage storage = allocate(dtype, shape, roomBytes); // checks the shape before it is shared
     long[] sh = SharedDims.of(shape);
     return new Tensor(storage, sh, SharedDims.rowMajorStrides(sh), 0, dtype, null);
@@ -125,10 +120,6 @@ public final class Tensor implements HasStorage {
   /** {@link #empty(DType, long...)} for a matrix, finding its shape without making an array. */
   public static Tensor empty(DType dtype, long rows, long cols) {
     long[] sh = SharedDims.of(rows, cols);
-    if (rows == 1 && cols == 1) {
-      Tensor t = inSlot(dtype, sh, SharedDims.rowMajorStrides(sh));
-      if (t != null) return t;
-    }
     return new Tensor(allocate(dtype, sh), sh, SharedDims.rowMajorStrides(sh), 0, dtype, null);
   }
 
@@ -141,21 +132,7 @@ public final class Tensor implements HasStorage {
   public static Tensor emptyShaped(DType dtype, Tensor like) {
     long[] sh = like.shape;
     long[] st = like.hasDefaultStrides() ? like.strides : SharedDims.rowMajorStrides(sh);
-    if (like.numel() == 1) {
-      Tensor t = inSlot(dtype, sh, st);
-      if (t != null) return t;
-    }
     return new Tensor(allocate(dtype, sh), sh, st, 0, dtype, null);
-  }
-
-  /**
-   * A new one-element tensor on the next slot of the current scope's slot block (Note [Scalar
-   * slots] in Storage), or null outside scopes and while a step is captured.
-   */
-  private static Tensor inSlot(DType dtype, long[] sh, long[] st) {
-    Scope scope = Scope.current();
-    Storage slot = scope == null ? null : scope.takeSlot(dtype.byteSize());
-    return slot == null ? null : new Tensor(slot, sh, st, 0, dtype, null);
   }
 
   /** True when the strides are exactly {@link Shapes#contiguousStrides} of the shape. */
@@ -176,6 +153,13 @@ public final class Tensor implements HasStorage {
   /** {@link #allocate(DType, long[])} with {@code roomBytes} more (see {@link #emptyWithRoom}). */
   private static Storage allocate(DType dtype, long[] sh, long roomBytes) {
     long n = Shapes.numel(sh);
+    if (n == 1 && roomBytes == 0) {
+      // One element made in a scope: the next slot of the scope's slot block (Note [Scalar slots]
+      // in Storage); none outside scopes or while a step is captured.
+      Scope scope = Scope.current();
+      Storage slot = scope == null ? null : scope.takeSlot(dtype.byteSize());
+      if (slot != null) return slot;
+    }
     long bytes;
     try {
       bytes = Math.addExact(Math.multiplyExact(n, (long) dtype.byteSize()), roomBytes);

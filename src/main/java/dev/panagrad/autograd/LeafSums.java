@@ -33,7 +33,10 @@ final class LeafSums {
 
   /** Adds tensor gradient g for {@code leaf}; {@code gOwned}: g is the engine's alone. */
   void add(Tensor leaf, Tensor g, boolean gOwned) {
-    int i = slot(leaf);
+    add(slot(leaf), g, gOwned);
+  }
+
+  private void add(int i, Tensor g, boolean gOwned) {
     if (valueShape[i] != null) toTensor(i);
     if (grad[i] == null) {
       grad[i] = g;
@@ -54,13 +57,8 @@ final class LeafSums {
    */
   void addAndArrive(Tensor leaf, double g, long[] shape, DType dtype) {
     int i = slot(leaf);
-    add(i, leaf, g, shape, dtype);
-    if (--left[i] == 0) deliver(i);
-  }
-
-  private void add(int i, Tensor leaf, double g, long[] shape, DType dtype) {
     if (grad[i] != null) { // the sum is a tensor already: g joins it as a tensor, a fresh one
-      add(leaf, ScalarLane.materialize(g, shape, dtype), true);
+      add(i, ScalarLane.materialize(g, shape, dtype), true);
     } else if (valueShape[i] != null) {
       value[i] = ScalarLane.add(value[i], g, dtype == DType.FLOAT32);
     } else {
@@ -68,6 +66,7 @@ final class LeafSums {
       valueShape[i] = shape;
       valueDtype[i] = dtype;
     }
+    arrivedAt(i);
   }
 
   /** {@code n} more contributions (rows that reach the leaf, or the leaf as a root) to wait for. */
@@ -77,7 +76,10 @@ final class LeafSums {
 
   /** One expected contribution has come (or will not): the last one hands the leaf its sum. */
   void arrived(Tensor t) {
-    int i = slot(t);
+    arrivedAt(slot(t));
+  }
+
+  private void arrivedAt(int i) {
     if (--left[i] == 0) deliver(i);
   }
 

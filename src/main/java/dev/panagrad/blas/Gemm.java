@@ -488,11 +488,10 @@ public final class Gemm {
      */
     public boolean rowBlocksKeepBits(long unit) {
       if (!splitsByRows()) return false;
-      long aRows = transA ? k : m, aCols = transA ? m : k;
-      long bRows = transB ? n : k, bCols = transB ? k : n;
+      Recorder.Operand[] in = inputs(); // the bytes A and B are read from, leading dims included
       try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-        MemorySegment sa = gaussian(arena, (aRows - 1) * lda + aCols, 1);
-        MemorySegment sb = gaussian(arena, (bRows - 1) * ldb + bCols, 2);
+        MemorySegment sa = gaussian(arena, in[0].elementBytes() / 4, 1);
+        MemorySegment sb = gaussian(arena, in[1].elementBytes() / 4, 2);
         MemorySegment whole = arena.allocate(4L * m * n, 64),
             split = arena.allocate(4L * m * n, 64);
         new Prepared(
