@@ -24,9 +24,12 @@ import dev.panagrad.kernels.UnaryOp;
  * 133 us; it now makes three tensors and takes about 50 us (with leaf sums; probe medians).
  */
 final class ScalarLane {
-  /** The ops whose rule {@link #rule} computes on numbers. */
-  private static final java.util.Set<Op> OPS =
-      java.util.EnumSet.of(
+  /**
+   * The ops whose rule {@link #rule} computes on numbers, by ordinal: Op has more than 64
+   * constants, so an EnumSet of them is a JumboEnumSet, whose lookup the backward paid per row.
+   */
+  private static final boolean[] COVERED =
+      covered(
           Op.ADD,
           Op.SUB,
           Op.MUL,
@@ -42,6 +45,12 @@ final class ScalarLane {
           Op.MUL_SCALAR,
           Op.POW_SCALAR);
 
+  private static boolean[] covered(Op... ops) {
+    boolean[] b = new boolean[Op.values().length];
+    for (Op op : ops) b[op.ordinal()] = true;
+    return b;
+  }
+
   /** Off only in tests, which compare the lane with the tensor rules bit for bit. */
   static boolean enabled = true;
 
@@ -49,7 +58,7 @@ final class ScalarLane {
 
   /** Whether row e's gradient can be a number: its op and every operand qualify. */
   static boolean covers(Tape tape, int e) {
-    if (!OPS.contains(tape.op[e])) return false;
+    if (!COVERED[tape.op[e].ordinal()]) return false;
     DType d = tape.outDtype[e];
     if ((d != DType.FLOAT32 && d != DType.FLOAT64)
         || tape.hooks[e] != null

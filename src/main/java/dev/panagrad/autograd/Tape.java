@@ -137,8 +137,13 @@ public final class Tape {
     engineArrays = a;
   }
 
+  /** The tape of the thread that last opened a scope (Note [Last thread's state] in Scope). */
+  private static Tape lastMarked;
+
   /** This thread's tape. */
   public static Tape current() {
+    Tape t = lastMarked;
+    if (t != null && t.owner == Thread.currentThread()) return t;
     return CURRENT.get();
   }
 
@@ -527,6 +532,7 @@ public final class Tape {
   }
 
   private void pushMark() {
+    lastMarked = this;
     drainCollected();
     if (markCount == marks.length) marks = Arrays.copyOf(marks, markCount * 2);
     marks[markCount++] = size;
@@ -535,15 +541,29 @@ public final class Tape {
   /** A scope closed: every row it recorded dies, releasing what it consumed below the mark. */
   private void popMark() {
     int mark = marks[--markCount];
-    for (int e = size - 1; e >= mark; e--) {
+    int end = size, savedEnd = savedSize;
+    if (mark >= end) return;
+    // Each live row dies (its handles see the generation change) and gives back what it consumed
+    // below the mark; then what kill clears is cleared for all the rows at once, as fills, and the
+    // tape rewinds to the mark. (A scope of W3's 1,000 tiny ops took about 4 us row by row.)
+    for (int e = end - 1; e >= mark; e--) {
       if (state[e] == DEAD) continue;
-      kill(e);
-      for (int k = edgeStart[e], end = k + edgeCount[e]; k < end; k++) {
+      state[e] = DEAD;
+      gen[e]++;
+      for (int k = edgeStart[e], stop = k + edgeCount[e]; k < stop; k++) {
         int p = edgeEntry[k];
         if (p >= 0 && p < mark && state[p] != DEAD) release(p);
       }
     }
-    for (int e = size - 1; e >= mark; e--) state[e] = DEAD;
+    Arrays.fill(saved, savedStart[mark], savedEnd, null);
+    Arrays.fill(gradOf, mark, end, null);
+    Arrays.fill(hooks, mark, end, null);
+    Arrays.fill(retained, mark, end, null);
+    Arrays.fill(attr, mark, end, null);
+    size = mark;
+    edgeSize = edgeStart[mark];
+    savedSize = savedStart[mark];
+    scalarSize = scalarStart[mark];
     popDeadTail();
   }
 
