@@ -330,8 +330,9 @@ public final class Tensor implements HasStorage {
 
   /** The segment, or {@link IllegalStateException} naming this tensor if it was released. */
   public MemorySegment segment() {
-    if (storage.generation() != storageGen) throw usedAfterRelease();
-    return storage.segment();
+    MemorySegment s = storage.segmentIfLive(storageGen);
+    if (s == null) throw usedAfterRelease();
+    return s;
   }
 
   /**

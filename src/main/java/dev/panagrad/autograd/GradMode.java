@@ -17,34 +17,27 @@ public final class GradMode {
    * A thread's mode, with the two guards that restore it: a guard only remembers the value to
    * restore, so each thread needs two, made once, and entering a mode allocates nothing.
    */
-  private static final class Cell {
-    final Thread owner = Thread.currentThread();
+  static final class Cell {
     boolean enabled = true;
     final Guard restoresOn = new Guard(this, true), restoresOff = new Guard(this, false);
   }
 
-  /**
-   * The cell of the thread that last set its mode (Note [Last thread's state] in Scope): asked by
-   * every op, set once per no_grad block or backward.
-   */
-  private static Cell lastSet;
-
   private GradMode() {}
 
   public static boolean isEnabled() {
-    return cell().enabled;
+    // Every op asks: the tape's copy of the cell saves a ThreadLocal lookup (Note [Last thread's
+    // state] in Scope).
+    return Tape.gradModeOfThisThread().enabled;
   }
 
-  private static Cell cell() {
-    Cell c = lastSet;
-    if (c != null && c.owner == Thread.currentThread()) return c;
+  /** This thread's cell, from its ThreadLocal. */
+  static Cell threadCell() {
     return ENABLED.get();
   }
 
   /** Sets the mode and returns a guard that restores the previous mode at close. */
   public static Guard set(boolean enabled) {
     Cell cell = ENABLED.get();
-    lastSet = cell;
     Guard g = cell.enabled ? cell.restoresOn : cell.restoresOff;
     cell.enabled = enabled;
     return g;

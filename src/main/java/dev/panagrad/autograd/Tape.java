@@ -50,6 +50,7 @@ public final class Tape {
   // and are stored, and cleared, as before.
 
   final Thread owner = Thread.currentThread();
+  private final GradMode.Cell gradMode = GradMode.threadCell(); // made on the owner thread
   int size;
   Op[] op = new Op[64];
   int[] gen = new int[64];
@@ -137,7 +138,10 @@ public final class Tape {
     engineArrays = a;
   }
 
-  /** The tape of the thread that last opened a scope (Note [Last thread's state] in Scope). */
+  /**
+   * The tape of the thread that last opened a scope, while it has one open (Note [Last thread's
+   * state] in Scope): cleared when its outermost scope closes, so a thread that ends is not kept.
+   */
   private static Tape lastMarked;
 
   /** This thread's tape. */
@@ -145,6 +149,13 @@ public final class Tape {
     Tape t = lastMarked;
     if (t != null && t.owner == Thread.currentThread()) return t;
     return CURRENT.get();
+  }
+
+  /** This thread's grad mode cell (the tape keeps it so that one lookup finds both). */
+  static GradMode.Cell gradModeOfThisThread() {
+    Tape t = lastMarked;
+    if (t != null && t.owner == Thread.currentThread()) return t.gradMode;
+    return GradMode.threadCell();
   }
 
   /** Rows in use (for tests and diagnostics). */
@@ -541,6 +552,7 @@ public final class Tape {
   /** A scope closed: every row it recorded dies, releasing what it consumed below the mark. */
   private void popMark() {
     int mark = marks[--markCount];
+    if (markCount == 0 && lastMarked == this) lastMarked = null;
     int end = size, savedEnd = savedSize;
     if (mark >= end) return;
     // Each live row dies (its handles see the generation change) and gives back what it consumed

@@ -21,16 +21,17 @@ public final class Scope implements AutoCloseable {
   private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
 
   /**
-   * Note [Last thread's state]. Every op on a small tensor asks for its thread's scope (and grad
-   * mode, and tape), and a ThreadLocal lookup is a hash probe and a weak-reference check, a few ns
-   * a time: on W3's 1,000 tiny ops, more than the arithmetic. So the state of the thread that last
-   * changed it (opened or closed a scope here) is also kept in a plain static field, read first and
-   * used when the thread that reads it owns it. The field is written only by the owner of what it
-   * holds, and a thread never sees an older write of its own than its last one (the Java memory
-   * model orders a thread's own writes before its reads); another thread's value is recognised by
-   * its final owner field and ignored, so a race costs a ThreadLocal lookup, never a wrong answer.
-   * Written on changes only, not on misses: two threads that both make tensors do not take turns
-   * writing it.
+   * Note [Last thread's state]. Every op on a small tensor asks for its thread's scope, grad mode
+   * and tape, and a ThreadLocal lookup is a hash probe and a weak-reference check, a few ns a time:
+   * on W3's 1,000 tiny ops, more than the arithmetic. So the innermost scope of the thread that
+   * last opened or closed one is also kept in a plain static field (and, by the autograd layer,
+   * that thread's tape and grad mode), read first and used when the reading thread owns it. The
+   * field is written only by the owner of what it holds, and a thread never sees an older write of
+   * its own than its last one (the Java memory model orders a thread's own writes before its
+   * reads); another thread's value is recognised by its final owner field and ignored, so a race
+   * costs a ThreadLocal lookup, never a wrong answer. Written when scopes open and close, not on
+   * misses (two threads that both make tensors do not take turns writing it), and emptied when the
+   * outermost scope closes, so it does not keep an ended thread reachable.
    */
   private static Scope lastChanged;
 

@@ -219,6 +219,15 @@ public final class Storage {
     return "a scope closed, and its memory has since served " + (now - gen) + " other tensors";
   }
 
+  /**
+   * The bytes for a handle made under generation {@code gen}, or null when that generation ended:
+   * one check where {@link #generation()} and then {@link #segment()} would make two (a release
+   * always ends the generation), for the handle's every access.
+   */
+  public MemorySegment segmentIfLive(int gen) {
+    return generation() == gen ? segment : null;
+  }
+
   /** The bytes; throws if the storage was released. */
   public MemorySegment segment() {
     Object by = lifetime().releasedBy;

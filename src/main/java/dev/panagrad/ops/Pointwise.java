@@ -376,6 +376,7 @@ public final class Pointwise {
   }
 
   public static Tensor unary(Tensor a, DType outType, UnaryOp op, double p, double q) {
+    if (oneElementPair(a, a, outType)) return oneElement(a, outType, op, p, q);
     Tensor out = Tensor.emptyShaped(outType, a);
     unaryInto(out, a, op, p, q);
     return out;
@@ -455,11 +456,60 @@ public final class Pointwise {
   }
 
   public static Tensor binary(Tensor a, Tensor b, DType outType, BinaryOp op, double p) {
+    if (oneElementPair(a, b, outType)) return oneElement(a, b, outType, op, p);
     Tensor out =
         sameShape(a, b)
             ? Tensor.emptyShaped(outType, a)
             : Tensor.empty(outType, Shapes.broadcast(a.shapeArray(), b.shapeArray()));
     binaryInto(out, a, b, op, p);
+    return out;
+  }
+
+  /**
+   * Note [One-element ops]. An op on one-element operands of one shape and one float dtype (W3's
+   * tiny ops, a loss's scalars) is the kernels' scalar definition on one number: computed here
+   * directly, without the run checks that pick a kernel for a larger tensor (a fifth of such an
+   * op's eager time). The same definition in the same precision as the n == 1 case of {@link
+   * #binaryInto} and {@link #unaryInto}, so the bits are the same. Not while a step is captured,
+   * whose kernels the strided loop records.
+   */
+  private static boolean oneElementPair(Tensor a, Tensor b, DType outType) {
+    long[] sh = a.shapeArray();
+    return sh == b.shapeArray()
+        && (outType == DType.FLOAT32 || outType == DType.FLOAT64)
+        && a.dtype() == outType
+        && b.dtype() == outType
+        && Shapes.isOneElement(sh)
+        && !Recorder.active();
+  }
+
+  private static Tensor oneElement(Tensor a, Tensor b, DType outType, BinaryOp op, double p) {
+    Tensor out = Tensor.emptyShaped(outType, a);
+    MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment();
+    long o = out.storageOffset(), x = a.storageOffset(), y = b.storageOffset();
+    if (outType == DType.FLOAT32) {
+      float va = sa.getAtIndex(ValueLayout.JAVA_FLOAT, x);
+      float vb = sb.getAtIndex(ValueLayout.JAVA_FLOAT, y);
+      so.setAtIndex(ValueLayout.JAVA_FLOAT, o, op.apply(va, vb, (float) p));
+    } else {
+      double va = sa.getAtIndex(ValueLayout.JAVA_DOUBLE, x);
+      double vb = sb.getAtIndex(ValueLayout.JAVA_DOUBLE, y);
+      so.setAtIndex(ValueLayout.JAVA_DOUBLE, o, op.apply(va, vb, p));
+    }
+    return out;
+  }
+
+  private static Tensor oneElement(Tensor a, DType outType, UnaryOp op, double p, double q) {
+    Tensor out = Tensor.emptyShaped(outType, a);
+    MemorySegment so = out.segment(), sa = a.segment();
+    long o = out.storageOffset(), x = a.storageOffset();
+    if (outType == DType.FLOAT32) {
+      float va = sa.getAtIndex(ValueLayout.JAVA_FLOAT, x);
+      so.setAtIndex(ValueLayout.JAVA_FLOAT, o, op.apply(va, (float) p, (float) q));
+    } else {
+      double va = sa.getAtIndex(ValueLayout.JAVA_DOUBLE, x);
+      so.setAtIndex(ValueLayout.JAVA_DOUBLE, o, op.apply(va, p, q));
+    }
     return out;
   }
 
