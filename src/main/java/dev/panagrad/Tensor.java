@@ -405,12 +405,12 @@ public final class Tensor implements HasStorage {
 
   /** The value of a one-element tensor, PyTorch's {@code item()}. */
   public double item() {
-    live();
-    if (numel() != 1) {
+    MemorySegment s = segment(); // checks the storage is live first, as every access does
+    if (!Shapes.isOneElement(shape)) {
       throw new IllegalArgumentException(
           "a Tensor with " + numel() + " elements cannot be converted to Scalar");
     }
-    return Elements.get(segment(), dtype, offset);
+    return Elements.get(s, dtype, offset);
   }
 
   /** The element at row-major position {@code i}, whatever the strides. */

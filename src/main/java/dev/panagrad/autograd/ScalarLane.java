@@ -63,11 +63,14 @@ final class ScalarLane {
     if ((d != DType.FLOAT32 && d != DType.FLOAT64)
         || tape.hooks[e] != null
         || tape.retained[e] != null
-        || Shapes.numel(tape.outShape[e]) != 1) {
+        || !Shapes.isOneElement(tape.outShape[e])) {
       return false;
     }
     for (int k = tape.edgeStart[e], end = k + tape.edgeCount[e]; k < end; k++) {
-      if (tape.edgeDtype[k] != d || Shapes.numel(tape.edgeShape[k]) != 1) return false;
+      long[] shape = tape.edgeShape[k];
+      if (tape.edgeDtype[k] != d) return false;
+      // shapes are shared arrays (SharedDims): an input of the output's shape is the same array
+      if (shape != tape.outShape[e] && !Shapes.isOneElement(shape)) return false;
     }
     return true;
   }
