@@ -47,12 +47,15 @@ public final class MemoryStats {
       }
     }
 
-    private final Thread owner;
+    // Both weak: the list of shares must not keep an ended thread reachable, and with it its task
+    // and whatever the task captured (tensors, whose native memory would stay live until the
+    // next reader folded the share).
+    private final WeakReference<Thread> owner;
     private final WeakReference<Object> holder; // the cache that writes here
     private long bytes, count;
 
     private Share(Thread owner, Object holder) {
-      this.owner = owner;
+      this.owner = new WeakReference<>(owner);
       this.holder = new WeakReference<>(holder);
     }
 
@@ -82,7 +85,8 @@ public final class MemoryStats {
 
     /** Nothing can write here any more. */
     boolean ended() {
-      return !owner.isAlive() || holder.refersTo(null);
+      Thread t = owner.get();
+      return t == null || !t.isAlive() || holder.refersTo(null);
     }
   }
 

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.panagrad.Tensor;
 import dev.panagrad.Torch;
 import dev.panagrad.autograd.GradMode;
+import java.lang.ref.WeakReference;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
 import org.junit.jupiter.api.Test;
@@ -77,7 +78,7 @@ class ThreadStateTest {
     Tensor w = Torch.ones(1).requiresGrad_(true);
     try (Scope mine = Scope.open()) {
       Tensor y = w.mul(w);
-      double[] grad = new double[1]; // a number: a tensor the thread's task holds outlives it
+      double[] grad = new double[1];
       Thread t =
           new Thread(
               () -> {
@@ -93,5 +94,36 @@ class ThreadStateTest {
       y.backward(); // this thread's graph survived the other thread's scope
       assertEquals(2.0, w.grad().item());
     }
+  }
+
+  @Test
+  void anEndedThreadIsNotKeptReachable() throws Exception {
+    // The live counts keep a share per thread that allocated in a scope. Held strongly there, an
+    // ended thread's object stayed reachable until the counts were next read, and with it its task
+    // and whatever the task captured (tensors, whose native memory stayed live meanwhile).
+    WeakReference<Thread> ended = runWorkerThatRecordsInAScope();
+    for (int i = 0; i < 50 && ended.get() != null; i++) {
+      System.gc();
+      Thread.sleep(10);
+    }
+    assertNull(ended.get(), "an ended thread that made tensors in a scope is still reachable");
+  }
+
+  /** Runs a thread that records and runs a backward in its own scope; its object, weakly. */
+  private static WeakReference<Thread> runWorkerThatRecordsInAScope() throws InterruptedException {
+    Tensor[] captured = new Tensor[1];
+    Thread t =
+        new Thread(
+            () -> {
+              Tensor v = Torch.full(new long[] {1}, 3.0).requiresGrad_(true);
+              try (Scope theirs = Scope.open()) {
+                v.mul(v).backward();
+              }
+              captured[0] = v.grad();
+            });
+    t.start();
+    t.join();
+    assertEquals(6.0, captured[0].item());
+    return new WeakReference<>(t);
   }
 }
