@@ -6,13 +6,13 @@ import java.util.Arrays;
 public final class Shapes {
   private Shapes() {}
 
-  /** The number of elements; IllegalArgumentException when it does not fit in a long. */
   /** Whether a tensor of this shape holds exactly one element (every dimension is 1). */
   public static boolean isOneElement(long[] shape) {
     for (long d : shape) if (d != 1) return false;
     return true;
   }
 
+  /** The number of elements; IllegalArgumentException when it does not fit in a long. */
   public static long numel(long[] shape) {
     // The one-dimension case without the checked loop: a shape [1] is counted for every op on a
     // one-element tensor (W3's tiny ops), where the loop's exception paths cost a few ns each.

@@ -494,15 +494,17 @@ public final class Gemm {
         MemorySegment sb = gaussian(arena, in[1].elementBytes() / 4, 2);
         MemorySegment whole = arena.allocate(4L * m * n, 64),
             split = arena.allocate(4L * m * n, 64);
-        new Prepared(
-                true, transA, transB, m, n, k, alpha, sa, 0, lda, sb, 0, ldb, beta, whole, 0, n)
-            .run();
-        Prepared p =
-            new Prepared(
-                true, transA, transB, m, n, k, alpha, sa, 0, lda, sb, 0, ldb, beta, split, 0, n);
+        sameGeometry(sa, sb, whole).run();
+        Prepared p = sameGeometry(sa, sb, split);
         concurrently(() -> Parallel.forUnits(m, unit, (r0, r1) -> p.runRows((int) r0, (int) r1)));
         return whole.mismatch(split) < 0;
       }
+    }
+
+    /** This float product's geometry on other operands: A in sa, B in sb, C (dense) in c. */
+    private Prepared sameGeometry(MemorySegment sa, MemorySegment sb, MemorySegment c) {
+      return new Prepared(
+          true, transA, transB, m, n, k, alpha, sa, 0, lda, sb, 0, ldb, beta, c, 0, n);
     }
 
     /** {@code count} floats of a fixed normal sequence (not the user's random stream). */

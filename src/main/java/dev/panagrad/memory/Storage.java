@@ -75,8 +75,8 @@ public final class Storage {
   // the object's life: reusing the object re-arms it instead of registering again.
   private Release claim;
   // Note [Scalar slots]. For a slot: its block (fixed). For a block: its slot objects, made as
-  // first
-  // needed and kept with the object when it is reused; slotBlock is set while it serves as one.
+  // first needed and kept with the object when it is reused; slotBlock is set while it serves as
+  // one.
   private final Storage blockOfSlot;
   private Storage[] slots;
   private boolean slotBlock;

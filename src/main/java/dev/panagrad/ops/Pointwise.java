@@ -390,21 +390,15 @@ public final class Pointwise {
       // the strided loop's arrays and lambdas (what a small tensor's op would spend its time on).
       MemorySegment so = out.segment(), sa = a.segment();
       long o = out.storageOffset(), x = a.storageOffset(), n = out.numel();
-      if (out.dtype() == DType.FLOAT32) {
+      if (n == 1) {
+        oneElementInto(so, o, sa, x, out.dtype() == DType.FLOAT32, op, p, q);
+      } else if (out.dtype() == DType.FLOAT32) {
         float fp = (float) p, fq = (float) q;
-        if (n == 1) { // the strided loop's per-element arithmetic, for identical bits
-          so.setAtIndex(
-              ValueLayout.JAVA_FLOAT,
-              o,
-              op.apply(sa.getAtIndex(ValueLayout.JAVA_FLOAT, x), fp, fq));
-        } else if (runsOnCaller(n)) {
+        if (runsOnCaller(n)) {
           K.unaryF(op, sa, x, so, o, n, fp, fq);
         } else {
           Parallel.forRange(n, UnarySplit.of(op, sa, x, so, o, true, p, q));
         }
-      } else if (n == 1) {
-        so.setAtIndex(
-            ValueLayout.JAVA_DOUBLE, o, op.apply(sa.getAtIndex(ValueLayout.JAVA_DOUBLE, x), p, q));
       } else if (runsOnCaller(n)) {
         K.unaryD(op, sa, x, so, o, n, p, q);
       } else {
@@ -469,8 +463,8 @@ public final class Pointwise {
    * Note [One-element ops]. An op on one-element operands of one shape and one float dtype (W3's
    * tiny ops, a loss's scalars) is the kernels' scalar definition on one number: computed here
    * directly, without the run checks that pick a kernel for a larger tensor (a fifth of such an
-   * op's eager time). The same definition in the same precision as the n == 1 case of {@link
-   * #binaryInto} and {@link #unaryInto}, so the bits are the same. Not while a step is captured,
+   * op's eager time). The arithmetic is the n == 1 case of {@link #binaryInto} and {@link
+   * #unaryInto} ({@code oneElementInto}), so the bits are the same. Not while a step is captured,
    * whose kernels the strided loop records.
    */
   private static boolean oneElementPair(Tensor a, Tensor b, DType outType) {
@@ -485,9 +479,48 @@ public final class Pointwise {
 
   private static Tensor oneElement(Tensor a, Tensor b, DType outType, BinaryOp op, double p) {
     Tensor out = Tensor.emptyShaped(outType, a);
-    MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment();
-    long o = out.storageOffset(), x = a.storageOffset(), y = b.storageOffset();
-    if (outType == DType.FLOAT32) {
+    oneElementInto(
+        out.segment(),
+        out.storageOffset(),
+        a.segment(),
+        a.storageOffset(),
+        b.segment(),
+        b.storageOffset(),
+        outType == DType.FLOAT32,
+        op,
+        p);
+    return out;
+  }
+
+  private static Tensor oneElement(Tensor a, DType outType, UnaryOp op, double p, double q) {
+    Tensor out = Tensor.emptyShaped(outType, a);
+    oneElementInto(
+        out.segment(),
+        out.storageOffset(),
+        a.segment(),
+        a.storageOffset(),
+        outType == DType.FLOAT32,
+        op,
+        p,
+        q);
+    return out;
+  }
+
+  /**
+   * so[o] = sa[x] (op) sb[y] for one element of float32 ({@code f32}) or float64: the strided
+   * loop's per-element arithmetic, so one element gets the bits a larger tensor's would.
+   */
+  private static void oneElementInto(
+      MemorySegment so,
+      long o,
+      MemorySegment sa,
+      long x,
+      MemorySegment sb,
+      long y,
+      boolean f32,
+      BinaryOp op,
+      double p) {
+    if (f32) {
       float va = sa.getAtIndex(ValueLayout.JAVA_FLOAT, x);
       float vb = sb.getAtIndex(ValueLayout.JAVA_FLOAT, y);
       so.setAtIndex(ValueLayout.JAVA_FLOAT, o, op.apply(va, vb, (float) p));
@@ -496,21 +529,25 @@ public final class Pointwise {
       double vb = sb.getAtIndex(ValueLayout.JAVA_DOUBLE, y);
       so.setAtIndex(ValueLayout.JAVA_DOUBLE, o, op.apply(va, vb, p));
     }
-    return out;
   }
 
-  private static Tensor oneElement(Tensor a, DType outType, UnaryOp op, double p, double q) {
-    Tensor out = Tensor.emptyShaped(outType, a);
-    MemorySegment so = out.segment(), sa = a.segment();
-    long o = out.storageOffset(), x = a.storageOffset();
-    if (outType == DType.FLOAT32) {
+  /** so[o] = op(sa[x]) for one element; see the binary form. */
+  private static void oneElementInto(
+      MemorySegment so,
+      long o,
+      MemorySegment sa,
+      long x,
+      boolean f32,
+      UnaryOp op,
+      double p,
+      double q) {
+    if (f32) {
       float va = sa.getAtIndex(ValueLayout.JAVA_FLOAT, x);
       so.setAtIndex(ValueLayout.JAVA_FLOAT, o, op.apply(va, (float) p, (float) q));
     } else {
       double va = sa.getAtIndex(ValueLayout.JAVA_DOUBLE, x);
       so.setAtIndex(ValueLayout.JAVA_DOUBLE, o, op.apply(va, p, q));
     }
-    return out;
   }
 
   /** out[i] = a[i] (op) b[i]; a and b broadcast to out's shape. */
@@ -523,29 +560,15 @@ public final class Pointwise {
       // the strided loop would hand the kernel for it.
       MemorySegment so = out.segment(), sa = a.segment(), sb = b.segment();
       long o = out.storageOffset(), x = a.storageOffset(), y = b.storageOffset(), n = out.numel();
-      if (out.dtype() == DType.FLOAT32) {
+      if (n == 1) {
+        oneElementInto(so, o, sa, x, sb, y, out.dtype() == DType.FLOAT32, op, p);
+      } else if (out.dtype() == DType.FLOAT32) {
         float fp = (float) p;
-        if (n == 1) { // the strided loop's per-element arithmetic, for identical bits
-          so.setAtIndex(
-              ValueLayout.JAVA_FLOAT,
-              o,
-              op.apply(
-                  sa.getAtIndex(ValueLayout.JAVA_FLOAT, x),
-                  sb.getAtIndex(ValueLayout.JAVA_FLOAT, y),
-                  fp));
-        } else if (runsOnCaller(n)) {
+        if (runsOnCaller(n)) {
           K.binaryF(op, sa, x, ia, sb, y, ib, so, o, n, fp);
         } else {
           Parallel.forRange(n, BinarySplit.of(op, sa, x, ia, sb, y, ib, so, o, true, p));
         }
-      } else if (n == 1) {
-        so.setAtIndex(
-            ValueLayout.JAVA_DOUBLE,
-            o,
-            op.apply(
-                sa.getAtIndex(ValueLayout.JAVA_DOUBLE, x),
-                sb.getAtIndex(ValueLayout.JAVA_DOUBLE, y),
-                p));
       } else if (runsOnCaller(n)) {
         K.binaryD(op, sa, x, ia, sb, y, ib, so, o, n, p);
       } else {

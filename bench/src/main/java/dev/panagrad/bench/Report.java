@@ -48,9 +48,7 @@ public final class Report {
     List<Double> all = new ArrayList<>();
     for (JsonNode run : runs) run.path("samples").forEach(v -> all.add(v.asDouble()));
     if (all.isEmpty()) throw new IllegalArgumentException("a C baseline run has no samples");
-    all.sort(null);
-    int n = all.size();
-    return n % 2 == 1 ? all.get(n / 2) : (all.get(n / 2 - 1) + all.get(n / 2)) / 2;
+    return median(all);
   }
 
   public static void main(String[] args) throws IOException {
