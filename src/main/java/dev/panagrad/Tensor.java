@@ -336,6 +336,16 @@ public final class Tensor implements HasStorage {
   }
 
   /**
+   * The bytes, when the storage's version is still {@code version}, else null: autograd's check of
+   * a saved tensor and its read in one generation check. Refuses a released tensor, as {@link
+   * #segment()} does.
+   */
+  public MemorySegment segmentAtVersion(int version) {
+    MemorySegment s = segment();
+    return storage.version() == version ? s : null;
+  }
+
+  /**
    * This tensor, after checking its storage was not released: every op starts here. A released
    * storage may already serve another tensor; the generation check is what keeps this handle from
    * reaching it (Note [Storage generations] in {@code Storage}).

@@ -2,6 +2,8 @@ package dev.panagrad.autograd;
 
 import dev.panagrad.DType;
 import dev.panagrad.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * What a backward rule reads of its tape row: saved tensors (version-checked), scalars, the
@@ -88,7 +90,15 @@ public final class Ctx {
    * lane, which makes no graph, so a saved output needs no history back.
    */
   double savedItem(int i) {
-    return unmodified(tape.savedStart[e] + i).item();
+    int k = tape.savedStart[e] + i;
+    Tensor t = tape.saved[k];
+    // One generation check for the version and the element (unmodified, then item, made two).
+    MemorySegment s = t == null ? null : t.segmentAtVersion(tape.savedVersion[k]);
+    if (s == null) return unmodified(k).item(); // freed or modified: fails there
+    // a lane row's tensors hold one element of a floating dtype (ScalarLane.covers)
+    return t.dtype() == DType.FLOAT32
+        ? s.getAtIndex(ValueLayout.JAVA_FLOAT, t.storageOffset())
+        : s.getAtIndex(ValueLayout.JAVA_DOUBLE, t.storageOffset());
   }
 
   /** Saved tensor k; fails as PyTorch does when it was freed or modified in place. */

@@ -136,6 +136,11 @@ final class Engine {
       try {
         for (int e = top; e >= 0; e--) {
           if (tape.visit[e] != stamp) continue;
+          if (lane && tape.valueStamp[e] == stamp && ScalarLane.isScalarRow(tape, e)) {
+            runScalarRow(tape, ctx.at(e), stamp, sums);
+            if (!retainGraph) freeSaved(tape, e);
+            continue;
+          }
           Tensor g = tape.gradOf[e];
           boolean owned = tape.gradOwned[e] && tape.hooks[e] == null && inputs == null;
           boolean valued = tape.valueStamp[e] == stamp;
@@ -251,24 +256,62 @@ final class Engine {
     boolean f32 = dtype == DType.FLOAT32;
     double[] grads = ScalarLane.rule(c, g, f32);
     for (int i = 0, k = tape.edgeStart[e]; i < tape.edgeCount[e]; i++, k++) {
-      int p = tape.edgeEntry[k];
-      if (p >= 0) {
-        if (tape.gradOf[p] != null) { // a tensor already: sum as tensors, the sum the engine's
-          tape.gradOf[p] =
-              tape.gradOf[p].add(ScalarLane.materialize(grads[i], tape.outShape[p], dtype));
-          tape.gradOwned[p] = true;
-        } else if (tape.valueStamp[p] == stamp) {
-          tape.gradValue[p] = ScalarLane.add(tape.gradValue[p], grads[i], f32);
-        } else {
-          tape.valueStamp[p] = stamp;
-          tape.gradValue[p] = grads[i];
+      giveNumber(tape, k, grads[i], stamp, sums, dtype);
+    }
+  }
+
+  /**
+   * Runs row c.e, a scalar row of add, sub, mul or tanh whose gradient is a number ({@link
+   * ScalarLane#isScalarRow}): the lane's most common rows, with their rules written out here rather
+   * than dispatched through {@link ScalarLane#rule}.
+   */
+  private static void runScalarRow(Tape tape, Ctx c, int stamp, LeafSums sums) {
+    int e = c.e, k = tape.edgeStart[e];
+    DType dtype = tape.outDtype[e];
+    boolean f32 = dtype == DType.FLOAT32;
+    double g = tape.gradValue[e];
+    switch (tape.op[e]) {
+      case ADD, SUB -> {
+        double alpha = tape.scalars[tape.scalarStart[e]];
+        giveNumber(tape, k, g, stamp, sums, dtype);
+        double g1 = ScalarLane.scaledGrad(g, tape.op[e] == Op.ADD ? alpha : -alpha, f32);
+        giveNumber(tape, k + 1, g1, stamp, sums, dtype);
+      }
+      case MUL -> {
+        if (c.needsGrad(0)) {
+          giveNumber(tape, k, ScalarLane.productGrad(g, c.savedItem(0), f32), stamp, sums, dtype);
         }
-      } else {
-        Tensor leaf = tape.leafAt(k);
-        if (leaf != null) {
-          sums.addAndArrive(leaf, grads[i], tape.edgeShape[k], dtype);
+        if (c.needsGrad(1)) {
+          double g1 = ScalarLane.productGrad(g, c.savedItem(1), f32);
+          giveNumber(tape, k + 1, g1, stamp, sums, dtype);
         }
       }
+      case TANH ->
+          giveNumber(tape, k, ScalarLane.tanhGrad(g, c.savedItem(0), f32), stamp, sums, dtype);
+      default -> throw new AssertionError(tape.op[e] + " is not a scalar row's op");
+    }
+  }
+
+  /**
+   * Hands gradient v, a number, to the input of edge k: summed into its producing row's gradient
+   * (as a number, or as a tensor when that row's is one already), or into a leaf's sum.
+   */
+  private static void giveNumber(
+      Tape tape, int k, double v, int stamp, LeafSums sums, DType dtype) {
+    int p = tape.edgeEntry[k];
+    if (p >= 0) {
+      if (tape.gradOf[p] != null) { // a tensor already: sum as tensors, the sum the engine's
+        tape.gradOf[p] = tape.gradOf[p].add(ScalarLane.materialize(v, tape.outShape[p], dtype));
+        tape.gradOwned[p] = true;
+      } else if (tape.valueStamp[p] == stamp) {
+        tape.gradValue[p] = ScalarLane.add(tape.gradValue[p], v, dtype == DType.FLOAT32);
+      } else {
+        tape.valueStamp[p] = stamp;
+        tape.gradValue[p] = v;
+      }
+    } else {
+      Tensor leaf = tape.leafAt(k);
+      if (leaf != null) sums.addAndArrive(leaf, v, tape.edgeShape[k], dtype);
     }
   }
 

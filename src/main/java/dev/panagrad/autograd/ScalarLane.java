@@ -56,6 +56,23 @@ final class ScalarLane {
 
   private ScalarLane() {}
 
+  /**
+   * Whether row e is a scalar row the engine runs directly (Engine.runScalarRow): recorded with one
+   * shape array of one element and one floating dtype for its output and inputs ({@code
+   * Tape.scalarRow}), an op among add, sub, mul and tanh, and nothing that needs the tensor rules
+   * (a gradient tensor, hooks, a retained gradient, saved tensors already freed).
+   */
+  static boolean isScalarRow(Tape tape, int e) {
+    return tape.scalarRow[e]
+        && SCALAR_ROW_OPS[tape.op[e].ordinal()]
+        && tape.gradOf[e] == null
+        && tape.state[e] != Tape.FREED
+        && tape.hooks[e] == null
+        && tape.retained[e] == null;
+  }
+
+  private static final boolean[] SCALAR_ROW_OPS = covered(Op.ADD, Op.SUB, Op.MUL, Op.TANH);
+
   /** Whether row e's gradient can be a number: its op and every operand qualify. */
   static boolean covers(Tape tape, int e) {
     if (!COVERED[tape.op[e].ordinal()]) return false;
@@ -84,12 +101,11 @@ final class ScalarLane {
     switch (c.op()) {
       case ADD, SUB -> { // d(a +- alpha b) = (g, +-alpha g)
         out[0] = g;
-        double alpha = c.op() == Op.ADD ? c.scalar(0) : -c.scalar(0);
-        out[1] = c.op() == Op.ADD && alpha == 1 ? g : unary(UnaryOp.MUL_SCALAR, g, alpha, f32);
+        out[1] = scaledGrad(g, c.op() == Op.ADD ? c.scalar(0) : -c.scalar(0), f32);
       }
       case MUL -> { // d(a b) = (g b, g a); a factor is saved only when the other input needs it
-        if (c.needsGrad(0)) out[0] = binary(BinaryOp.MUL, g, c.savedItem(0), 1, f32);
-        if (c.needsGrad(1)) out[1] = binary(BinaryOp.MUL, g, c.savedItem(1), 1, f32);
+        if (c.needsGrad(0)) out[0] = productGrad(g, c.savedItem(0), f32);
+        if (c.needsGrad(1)) out[1] = productGrad(g, c.savedItem(1), f32);
       }
       case DIV -> { // d(a / b) = (g / b, -g a / (b b)), each op rounded as the tensor ops round
         double a = c.savedItem(0), b = c.savedItem(1);
@@ -113,7 +129,7 @@ final class ScalarLane {
                     1,
                     f32);
       }
-      case TANH -> out[0] = binary(BinaryOp.TANH_BACKWARD, g, c.savedItem(0), 0, f32);
+      case TANH -> out[0] = tanhGrad(g, c.savedItem(0), f32);
       case SIGMOID -> out[0] = binary(BinaryOp.SIGMOID_BACKWARD, g, c.savedItem(0), 0, f32);
       case RELU -> out[0] = binary(BinaryOp.RELU_BACKWARD, g, c.savedItem(0), 0, f32);
       case NEG -> out[0] = unary(UnaryOp.NEG, g, 0, f32);
@@ -122,6 +138,21 @@ final class ScalarLane {
       default -> throw new AssertionError(c.op() + " is not in the scalar lane");
     }
     return out;
+  }
+
+  /** g alpha, an add's or sub's gradient for its second input (g itself when alpha is 1). */
+  static double scaledGrad(double g, double alpha, boolean f32) {
+    return alpha == 1 ? g : unary(UnaryOp.MUL_SCALAR, g, alpha, f32);
+  }
+
+  /** g times the other factor: a product's gradient for one input. */
+  static double productGrad(double g, double factor, boolean f32) {
+    return binary(BinaryOp.MUL, g, factor, 1, f32);
+  }
+
+  /** g (1 - y^2), tanh's gradient from its output y. */
+  static double tanhGrad(double g, double y, boolean f32) {
+    return binary(BinaryOp.TANH_BACKWARD, g, y, 0, f32);
   }
 
   /** The gradients' sum, as the tensor path's {@code sum.add(g)} rounds it. */

@@ -77,6 +77,14 @@ public final class Tape {
    */
   double[] gradValue = new double[64];
 
+  /**
+   * Whether row e's output and inputs share one shape array of one element and one floating dtype,
+   * as a one-element op's are (Note [One-element ops] in Pointwise): decided when the row is
+   * recorded, from the tensors at hand, so the backward's scalar lane need not inspect the row
+   * (ScalarLane.isScalarRow).
+   */
+  boolean[] scalarRow = new boolean[64];
+
   int[] valueStamp = new int[64];
 
   Object[] hooks = new Object[64];
@@ -105,6 +113,21 @@ public final class Tape {
   int stamp;
   private int[] marks = new int[8];
   private int markCount;
+
+  // What a scope's close (popMark) has to undo beyond killing its rows, kept as the rows are
+  // recorded, so that the close of a scope of 1,000 tiny ops reads no edge or reference it need
+  // not (about 1 us of a W3 step, probe minima):
+  /**
+   * Per open mark: a row recorded since consumes a row below the mark (a reference to give back).
+   */
+  private boolean[] crossed = new boolean[8];
+
+  /** The innermost mark, 0 without one. */
+  private int floor;
+
+  /** A row was given a hook, a retained gradient or an attribute since the outermost mark. */
+  private boolean decorated;
+
   private final ConcurrentLinkedQueue<Handle> collected = new ConcurrentLinkedQueue<>();
 
   private Tape() {}
@@ -275,6 +298,7 @@ public final class Tape {
       Object attr) {
     Tape t = current();
     int e = t.beginRow(op, out, attr, 1);
+    t.scalarRow[e] = scalarRow(out, in, in);
     t.addEdge(in);
     t.beginSaved(e, saved == null ? 0 : 1);
     if (saved != null) t.addSaved(saved, out);
@@ -289,6 +313,7 @@ public final class Tape {
   public static void recordBinary(Op op, Tensor out, Tensor a, Tensor b, double scalar) {
     Tape t = current();
     int e = t.beginRow(op, out, null, 2);
+    t.scalarRow[e] = scalarRow(out, a, b);
     t.addEdge(a);
     t.addEdge(b);
     t.beginSaved(e, 0);
@@ -308,6 +333,7 @@ public final class Tape {
       Op op, Tensor out, Tensor a, Tensor b, Tensor savedA, Tensor savedB, Object attr) {
     Tape t = current();
     int e = t.beginRow(op, out, attr, 2);
+    t.scalarRow[e] = scalarRow(out, a, b);
     t.addEdge(a);
     t.addEdge(b);
     t.beginSaved(e, 2);
@@ -330,6 +356,19 @@ public final class Tape {
     t.addSaved(savedB, out);
     t.beginScalars(e, 0);
     t.endRow(out, e);
+  }
+
+  private static boolean scalarRow(Tensor out, Tensor a, Tensor b) {
+    long[] sh = out.shapeArray();
+    DType d = out.dtype();
+    return a != null
+        && b != null
+        && a.shapeArray() == sh
+        && b.shapeArray() == sh
+        && a.dtype() == d
+        && b.dtype() == d
+        && (d == DType.FLOAT32 || d == DType.FLOAT64)
+        && dev.panagrad.Shapes.isOneElement(sh);
   }
 
   void append(Op o, Tensor out, Tensor[] inputs, Tensor[] sv, double[] sc, Object at) {
@@ -357,7 +396,10 @@ public final class Tape {
     if (op[e] != o) op[e] = o;
     state[e] = LIVE;
     refs[e] = 0;
-    if (attr[e] != at) attr[e] = at;
+    if (attr[e] != at) {
+      attr[e] = at;
+      if (at != null) decorated = true;
+    }
     long[] shape = out.shapeArray();
     if (outShape[e] != shape) outShape[e] = shape;
     DType dtype = out.dtype();
@@ -366,6 +408,7 @@ public final class Tape {
     hooks[e] = null;
     retained[e] = null;
     origin[e] = BackwardRules.detectAnomaly ? callSite() : null;
+    scalarRow[e] = false;
     edgeStart[e] = edgeSize;
     edgeCount[e] = inputCount;
     ensureEdges(edgeSize + inputCount);
@@ -387,6 +430,7 @@ public final class Tape {
       } else {
         p = producerOf(in);
         refs[p]++;
+        if (p < floor) crossed[markCount - 1] = true;
       }
     }
     if (edgeLeaf[k] != leaf) edgeLeaf[k] = leaf;
@@ -547,33 +591,47 @@ public final class Tape {
   private void pushMark() {
     lastMarked = this;
     drainCollected();
-    if (markCount == marks.length) marks = Arrays.copyOf(marks, markCount * 2);
-    marks[markCount++] = size;
+    if (markCount == marks.length) {
+      marks = Arrays.copyOf(marks, markCount * 2);
+      crossed = Arrays.copyOf(crossed, markCount * 2);
+    }
+    crossed[markCount] = false;
+    marks[markCount++] = floor = size;
   }
 
   /** A scope closed: every row it recorded dies, releasing what it consumed below the mark. */
   private void popMark() {
     int mark = marks[--markCount];
-    if (markCount == 0 && lastMarked == this) lastMarked = null;
+    boolean crossing = crossed[markCount], clearing = decorated;
+    floor = markCount > 0 ? marks[markCount - 1] : 0;
+    if (markCount == 0) {
+      decorated = false;
+      if (lastMarked == this) lastMarked = null;
+    }
     int end = size, savedEnd = savedSize;
     if (mark >= end) return;
     // Each live row dies (its handles see the generation change) and gives back what it consumed
-    // below the mark; then the tape rewinds to the mark. What kill clears is cleared only where
-    // set: a store into a reference array runs G1's barrier code, a read does not, and most rows
-    // have no gradient, hook, retained gradient or attribute left by now.
+    // below the mark (when a row did: crossed); then the tape rewinds to the mark. What kill
+    // clears is cleared only where set (and hooks, retained gradients and attributes only when a
+    // row had one: decorated): a store into a reference array runs G1's barrier code, a read does
+    // not, and most rows have no gradient, hook, retained gradient or attribute left by now.
     for (int e = end - 1; e >= mark; e--) {
       if (state[e] != DEAD) {
         state[e] = DEAD;
         gen[e]++;
-        for (int k = edgeStart[e], stop = k + edgeCount[e]; k < stop; k++) {
-          int p = edgeEntry[k];
-          if (p >= 0 && p < mark && state[p] != DEAD) release(p);
+        if (crossing) {
+          for (int k = edgeStart[e], stop = k + edgeCount[e]; k < stop; k++) {
+            int p = edgeEntry[k];
+            if (p >= 0 && p < mark && state[p] != DEAD) release(p);
+          }
         }
       }
       if (gradOf[e] != null) gradOf[e] = null;
-      if (hooks[e] != null) hooks[e] = null;
-      if (retained[e] != null) retained[e] = null;
-      if (attr[e] != null) attr[e] = null;
+      if (clearing) {
+        if (hooks[e] != null) hooks[e] = null;
+        if (retained[e] != null) retained[e] = null;
+        if (attr[e] != null) attr[e] = null;
+      }
     }
     for (int k = savedStart[mark]; k < savedEnd; k++) if (saved[k] != null) saved[k] = null;
     size = mark;
@@ -613,6 +671,7 @@ public final class Tape {
     gradOf = Arrays.copyOf(gradOf, c);
     gradOwned = Arrays.copyOf(gradOwned, c);
     gradValue = Arrays.copyOf(gradValue, c);
+    scalarRow = Arrays.copyOf(scalarRow, c);
     valueStamp = Arrays.copyOf(valueStamp, c);
     hooks = Arrays.copyOf(hooks, c);
     retained = Arrays.copyOf(retained, c);
@@ -658,12 +717,14 @@ public final class Tape {
     @SuppressWarnings("unchecked")
     java.util.List<UnaryOperator<Tensor>> list = (java.util.List<UnaryOperator<Tensor>>) hooks[e];
     if (list == null) hooks[e] = list = new java.util.ArrayList<>();
+    decorated = true;
     list.add(hook);
   }
 
   void retain(int e, Tensor t) {
     // Weak, like PyTorch's retain_grad hook: the row must not keep its own handle alive.
     retained[e] = new java.lang.ref.WeakReference<>(t);
+    decorated = true;
   }
 
   @SuppressWarnings("unchecked")
