@@ -224,6 +224,7 @@ final class Engine {
    */
   private static void markReached(Tape tape, int top, int stamp, LeafSums sums) {
     Tensor last = null;
+    Object lastRef = null; // last's one weak reference (Tensor.weakSelf): compared, not read
     int uses = 0;
     for (int e = top; e >= 0; e--) {
       if (tape.visit[e] != stamp) continue;
@@ -231,13 +232,16 @@ final class Engine {
         int p = tape.edgeEntry[k];
         if (p >= 0) {
           tape.visit[p] = stamp;
-        } else if (sums != null) {
-          Tensor leaf = tape.leafAt(k);
-          if (leaf == last) {
+        } else if (sums != null && tape.edgeLeaf[k] != null) {
+          if (tape.edgeLeaf[k] == lastRef) {
             uses++;
-          } else if (leaf != null) {
+            continue;
+          }
+          Tensor leaf = tape.leafAt(k);
+          if (leaf != null) {
             if (last != null) sums.expect(last, uses);
             last = leaf;
+            lastRef = tape.edgeLeaf[k];
             uses = 1;
           }
         }

@@ -57,7 +57,7 @@ public enum UnaryOp {
       case SQRT -> (float) Math.sqrt(x);
       case EXP -> (float) Math.exp(x);
       case LOG -> (float) Math.log(x);
-      case TANH -> (float) Math.tanh(x);
+      case TANH -> FloatTanh.tanh(x); // Note [Float tanh]: (float) Math.tanh(x), sooner
       case SIGMOID -> (float) apply((double) x, p, q);
       case ADD_SCALAR -> x + p;
       case MUL_SCALAR -> x * p;
