@@ -1270,6 +1270,7 @@ public final class Tensor implements HasStorage {
       LeafState ls = leafState();
       if (ls.hooks == null) ls.hooks = new ArrayList<>();
       ls.hooks.add(hook);
+      Tape.leafHookRegistered();
     } else {
       tape.hookRow(this, hook);
     }

@@ -167,6 +167,37 @@ public final class Tape {
    */
   private static Tape lastMarked;
 
+  /**
+   * Whether a leaf somewhere was given a hook (ever): Note [Leaf sums at the end] in Engine. A
+   * program that never registers one loses nothing to it.
+   */
+  private static volatile boolean leafHooks;
+
+  /**
+   * Whether a row of this tape was given a hook or a retained gradient, or ran a custom Function.
+   */
+  boolean userCodeRows;
+
+  /** For tests: sets whether a leaf was given a hook, returning what it was. */
+  static boolean leafHooksForTests(boolean registered) {
+    boolean was = leafHooks;
+    leafHooks = registered;
+    return was;
+  }
+
+  /** Notes that a leaf was given a hook (Tensor.registerHook). */
+  public static void leafHookRegistered() {
+    leafHooks = true;
+  }
+
+  /**
+   * Whether a backward on this tape may run user code that can see when .grad is written: Note
+   * [Leaf sums at the end] in Engine.
+   */
+  boolean backwardMayRunUserCode() {
+    return userCodeRows || leafHooks;
+  }
+
   /** This thread's tape. */
   public static Tape current() {
     Tape t = lastMarked;
@@ -372,6 +403,7 @@ public final class Tape {
   }
 
   void append(Op o, Tensor out, Tensor[] inputs, Tensor[] sv, double[] sc, Object at) {
+    if (o == Op.CUSTOM) userCodeRows = true;
     int e = beginRow(o, out, at, inputs.length);
     for (Tensor in : inputs) addEdge(in);
     int ns = sv == null ? 0 : sv.length;
@@ -404,10 +436,13 @@ public final class Tape {
     if (outShape[e] != shape) outShape[e] = shape;
     DType dtype = out.dtype();
     if (outDtype[e] != dtype) outDtype[e] = dtype;
-    gradOf[e] = null;
-    hooks[e] = null;
-    retained[e] = null;
-    origin[e] = BackwardRules.detectAnomaly ? callSite() : null;
+    // A free row (at size or beyond) has no gradient, hook or retained gradient: kill, popMark and
+    // the engine's cleanup leave none (TapeRowsTest), so they are not stored again here.
+    if (BackwardRules.detectAnomaly) {
+      origin[e] = callSite();
+    } else if (origin[e] != null) {
+      origin[e] = null;
+    }
     scalarRow[e] = false;
     edgeStart[e] = edgeSize;
     edgeCount[e] = inputCount;
@@ -717,14 +752,14 @@ public final class Tape {
     @SuppressWarnings("unchecked")
     java.util.List<UnaryOperator<Tensor>> list = (java.util.List<UnaryOperator<Tensor>>) hooks[e];
     if (list == null) hooks[e] = list = new java.util.ArrayList<>();
-    decorated = true;
+    decorated = userCodeRows = true;
     list.add(hook);
   }
 
   void retain(int e, Tensor t) {
     // Weak, like PyTorch's retain_grad hook: the row must not keep its own handle alive.
     retained[e] = new java.lang.ref.WeakReference<>(t);
-    decorated = true;
+    decorated = userCodeRows = true;
   }
 
   @SuppressWarnings("unchecked")

@@ -61,6 +61,43 @@ class TapeRowsTest {
     }
   }
 
+  /** beginRow does not clear these: every row past the tape's size must have none. */
+  private static void freeRowsHoldNoGradientHookOrRetainedGradient() {
+    Tape tape = Tape.current();
+    for (int e = tape.releaseCollected(); e < tape.gradOf.length; e++) {
+      assertNull(tape.gradOf[e], "free row " + e + " has a gradient");
+      assertNull(tape.hooks[e], "free row " + e + " has a hook");
+      assertNull(tape.retained[e], "free row " + e + " has a retained gradient");
+    }
+  }
+
+  @Test
+  void rowsFreedByAScopeABackwardOrTheCollectorAreClean() throws InterruptedException {
+    Tensor a = randn(3).requiresGrad_(true), b = randn(3).requiresGrad_(true);
+    try (var s = Scope.open()) { // hooks, a retained gradient, a backward that fails midway
+      Tensor y = a.mul(b);
+      y.registerHook(g -> g.mul(2));
+      Tensor z = y.tanh();
+      z.retainGrad();
+      z.sum().backward(null, true);
+      try (var ng = noGrad()) {
+        y.add_(1); // tanh saved its output, not y: mul saved a and b
+        b.add_(1); // mul saved b: the next backward fails at the mul
+      }
+      assertThrows(IllegalStateException.class, () -> z.sum().backward());
+    }
+    freeRowsHoldNoGradientHookOrRetainedGradient();
+    Tensor w = a.mul(b).tanh(); // outside scopes: the rows die when w is collected
+    w.registerHook(g -> g);
+    w.sum().backward();
+    w = null;
+    for (int i = 0; i < 50 && Tape.current().releaseCollected() > 0; i++) {
+      System.gc();
+      Thread.sleep(10);
+    }
+    freeRowsHoldNoGradientHookOrRetainedGradient();
+  }
+
   @Test
   void aScopesCloseDropsTheHooksAndRetainedGradientsOfItsRows() {
     // one scope each: a scope's close clears what any of its rows was given
