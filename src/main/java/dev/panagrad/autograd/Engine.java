@@ -246,7 +246,8 @@ final class Engine {
         if (p >= 0) {
           tape.visit[p] = stamp;
         } else if (sums != null && tape.edgeLeaf[k] != null) {
-          if (tape.edgeLeaf[k] == lastRef) {
+          Object ref = tape.edgeLeaf[k];
+          if (ref == lastRef) {
             uses++;
             continue;
           }
@@ -254,7 +255,7 @@ final class Engine {
           if (leaf != null) {
             if (last != null) sums.expect(last, uses);
             last = leaf;
-            lastRef = tape.edgeLeaf[k];
+            lastRef = ref;
             uses = 1;
           }
         }

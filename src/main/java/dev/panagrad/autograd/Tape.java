@@ -328,8 +328,7 @@ public final class Tape {
       double s2,
       Object attr) {
     Tape t = current();
-    int e = t.beginRow(op, out, attr, 1);
-    t.scalarRow[e] = scalarRow(out, in, in);
+    int e = t.beginRow(op, out, attr, 1, scalarRow(out, in, in));
     t.addEdge(in);
     t.beginSaved(e, saved == null ? 0 : 1);
     if (saved != null) t.addSaved(saved, out);
@@ -343,8 +342,7 @@ public final class Tape {
   /** {@link #record} for two inputs, nothing saved and one scalar (add and sub: alpha). */
   public static void recordBinary(Op op, Tensor out, Tensor a, Tensor b, double scalar) {
     Tape t = current();
-    int e = t.beginRow(op, out, null, 2);
-    t.scalarRow[e] = scalarRow(out, a, b);
+    int e = t.beginRow(op, out, null, 2, scalarRow(out, a, b));
     t.addEdge(a);
     t.addEdge(b);
     t.beginSaved(e, 0);
@@ -363,8 +361,7 @@ public final class Tape {
   public static void recordBinary(
       Op op, Tensor out, Tensor a, Tensor b, Tensor savedA, Tensor savedB, Object attr) {
     Tape t = current();
-    int e = t.beginRow(op, out, attr, 2);
-    t.scalarRow[e] = scalarRow(out, a, b);
+    int e = t.beginRow(op, out, attr, 2, scalarRow(out, a, b));
     t.addEdge(a);
     t.addEdge(b);
     t.beginSaved(e, 2);
@@ -378,7 +375,7 @@ public final class Tape {
   public static void recordTernary(
       Op op, Tensor out, Tensor a, Tensor b, Tensor c, Tensor savedA, Tensor savedB, Object attr) {
     Tape t = current();
-    int e = t.beginRow(op, out, attr, 3);
+    int e = t.beginRow(op, out, attr, 3, false);
     t.addEdge(a);
     t.addEdge(b);
     t.addEdge(c);
@@ -404,7 +401,7 @@ public final class Tape {
 
   void append(Op o, Tensor out, Tensor[] inputs, Tensor[] sv, double[] sc, Object at) {
     if (o == Op.CUSTOM) userCodeRows = true;
-    int e = beginRow(o, out, at, inputs.length);
+    int e = beginRow(o, out, at, inputs.length, false);
     for (Tensor in : inputs) addEdge(in);
     int ns = sv == null ? 0 : sv.length;
     beginSaved(e, ns);
@@ -418,7 +415,8 @@ public final class Tape {
   // A row is written in order: beginRow, its edges, beginSaved and the saved tensors,
   // beginScalars and the scalars, endRow.
 
-  private int beginRow(Op o, Tensor out, Object at, int inputCount) {
+  /** Starts a row; {@code scalar}: its operands make it a scalar row (see scalarRow). */
+  private int beginRow(Op o, Tensor out, Object at, int inputCount, boolean scalar) {
     // Rows whose handles the collector reported are released here outside scopes; inside one,
     // where rows do not get handles, at the next scope's opening (pushMark) instead of every op.
     if (!inScope()) drainCollected();
@@ -443,7 +441,7 @@ public final class Tape {
     } else if (origin[e] != null) {
       origin[e] = null;
     }
-    scalarRow[e] = false;
+    scalarRow[e] = scalar;
     edgeStart[e] = edgeSize;
     edgeCount[e] = inputCount;
     ensureEdges(edgeSize + inputCount);

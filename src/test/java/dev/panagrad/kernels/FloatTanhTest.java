@@ -11,10 +11,10 @@ import org.junit.jupiter.api.Test;
  */
 class FloatTanhTest {
   /** The bit patterns in [from, to) that differ, with the first few spelled out. */
-  private static String mismatches(long from, long to, long step) {
+  private static String mismatches(long from, long to) {
     StringBuilder first = new StringBuilder();
     long count = 0;
-    for (long b = from; b < to; b += step) {
+    for (long b = from; b < to; b++) {
       float x = Float.intBitsToFloat((int) b);
       int got = Float.floatToRawIntBits(FloatTanh.tanh(x));
       int want = Float.floatToRawIntBits((float) Math.tanh(x));
@@ -65,7 +65,7 @@ class FloatTanhTest {
     String differ =
         java.util.stream.IntStream.range(0, 256)
             .parallel()
-            .mapToObj(i -> mismatches((long) i << 24, (long) (i + 1) << 24, 1))
+            .mapToObj(i -> mismatches((long) i << 24, (long) (i + 1) << 24))
             .filter(m -> !m.isEmpty())
             .collect(java.util.stream.Collectors.joining(" "));
     assertEquals("", differ);
